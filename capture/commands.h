@@ -5,5 +5,6 @@
 #include "cli.h"
 
 extern const struct kt_cmd kt_cmd_pack;
+extern const struct kt_cmd kt_cmd_record;
 
 #endif
