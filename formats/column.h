@@ -17,6 +17,9 @@
 #include "schema.h"
 
 /* Type classes a column can be bound across: any integer to any integer. */
+/* How far back a reference reaches before a dictionary number is used. */
+#define KT_COL_BACK 64
+
 enum kt_fclass { KT_FC_NONE = 0, KT_FC_INT, KT_FC_IP, KT_FC_STR };
 enum kt_fclass kt_ftype_class(uint8_t type);
 
