@@ -658,6 +658,46 @@ START_TEST(test_decompression_bomb)
 }
 END_TEST
 
+/* A sparse entry: 1 TiB of holes that libarchive makes up from a few hundred
+ * bytes of pax headers, compressed or not. */
+START_TEST(test_sparse_bomb)
+{
+	const int64_t size = 1ll << 40;
+
+	for (int filter = NONE; filter <= ZSTD; filter++) {
+		struct archive *a = archive_write_new();
+		struct archive_entry *ae = archive_entry_new();
+		json_t *m = kt_manifest_new("check_hostile");
+		char *txt;
+
+		json_object_set_new(m, "files", json_pack("[{s:s, s:I, s:s}]", "path", "host/holes.bin",
+			"size", (json_int_t)size, "sha256",
+			"0000000000000000000000000000000000000000000000000000000000000000"));
+		txt = json_dumps(m, 0);
+		archive_write_set_format_pax(a);
+		if (filter == ZSTD)
+			archive_write_add_filter_zstd(a);
+		ck_assert_int_eq(archive_write_open_filename(a, at("sparse.tar")), ARCHIVE_OK);
+		add(a, "manifest.json", 0, NULL, (int64_t)strlen(txt), txt, strlen(txt));
+		archive_entry_set_pathname(ae, "host/holes.bin");
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_size(ae, size);
+		archive_entry_sparse_add_entry(ae, size - 1, 1);
+		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
+		ck_assert_int_eq(archive_write_data(a, "x", 1), 1);
+		ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+		archive_write_free(a);
+		archive_entry_free(ae);
+		free(txt);
+		json_decref(m);
+
+		ck_assert_int_eq(expect_refused(at("sparse.tar"), "host/holes.bin",
+						"decompression bomb"), -E2BIG);
+	}
+}
+END_TEST
+
 /* ---- the manifest ------------------------------------------------------- */
 
 static void expect_manifest_refused(const char *key, json_t *val, const char *sub, const char *sub2)
@@ -938,6 +978,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_absurd_size);
 	tcase_add_test(tc, test_decompression_bomb);
+	tcase_add_test(tc, test_sparse_bomb);
 	tcase_add_test(tc, test_manifest_format_and_version);
 	tcase_add_test(tc, test_manifest_not_first);
 	tcase_add_test(tc, test_manifest_not_json);
