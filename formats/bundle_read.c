@@ -62,6 +62,8 @@ static int archive_fail(struct kt_bundle *b, int r, const char *what)
 	int64_t at = b->a ? archive_filter_bytes(b->a, -1) : 0;
 
 	(void)r;
+	if (at < 0)	/* libarchive knows no position after a failed open */
+		return kt_err_set(-EPROTO, "%s: %s", what, msg ? msg : "unreadable archive");
 	return kt_err_set(-EPROTO, "%s: %s (at byte %" PRId64 " of the archive)", what,
 			  msg ? msg : "unreadable archive", at);
 }
