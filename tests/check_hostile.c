@@ -909,6 +909,32 @@ START_TEST(test_lying_record_count)
 }
 END_TEST
 
+/* A stored block with nothing in it: 1 record, 0 payload and 0 raw bytes.
+ * Found by fuzz_stream: the reader passed its never allocated payload
+ * buffer (NULL) to memcpy and to crc32. */
+START_TEST(test_block_empty_payload)
+{
+	struct blob seg = make_segment(SEG_BLOCK);
+	size_t b0 = block_at(&seg, 0);
+	uint8_t *h = seg.p + b0;
+
+	h[5] = 0;			/* codec: stored */
+	put_le32(h + 8, 1);		/* count */
+	put_le32(h + 12, 0);		/* payload_len */
+	put_le32(h + 16, 0);		/* raw_len */
+	seg.len = b0 + KT_BLOCK_HDR_LEN;
+	reseal_block(&seg, b0);
+	write_seg_bundle(&seg, 1);
+	expect_refused(at("t.tar.zst"), "'streams/flow/000001.ktr'", "block 0", "overruns");
+	/* the fuzzer's version: a zero checksum, which used to pass for any
+	 * header since crc32() of a NULL buffer is 0 */
+	put_le32(h + 40, 0);
+	write_seg_bundle(&seg, 1);
+	expect_refused(at("t.tar.zst"), "block 0", "checksum mismatch");
+	free(seg.p);
+}
+END_TEST
+
 /* ---- a torn spool: tolerated, packed without the torn block -------------- */
 
 START_TEST(test_torn_spool)
@@ -987,6 +1013,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_block_flipped_bytes);
 	tcase_add_test(tc, test_block_lies_about_length);
 	tcase_add_test(tc, test_lying_record_count);
+	tcase_add_test(tc, test_block_empty_payload);
 	tcase_add_test(tc, test_torn_spool);
 	suite_add_tcase(s, tc);
 	return s;
