@@ -345,7 +345,9 @@ int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t 
 		goto bad;
 	}
 	kt_buf_reset(&r->payload);
-	if ((err = kt_buf_reserve(&r->payload, plen)))
+	/* never NULL, even for an empty payload: memcpy and zlib's crc32 (which
+	 * answers 0 for a NULL buffer, header or not) both need a real one */
+	if ((err = kt_buf_reserve(&r->payload, plen ? plen : 1)))
 		goto bad;
 	got = read_full(r, r->payload.p, plen);
 	if (got < 0) {
