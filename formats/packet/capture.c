@@ -10,6 +10,7 @@
 struct kt_capture {
 	pcap_t *p;
 	int dlt;
+	long last_frac;		/* nanoseconds field of the last record */
 	char name[256];
 };
 
@@ -89,6 +90,9 @@ int kt_capture_next(struct kt_capture *cap, const uint8_t **frame,
 	if (r != 1)
 		return kt_err_set(-EPROTO, "capture '%s' is corrupt after frame: %s",
 				  cap->name, pcap_geterr(cap->p));
+	/* libpcap scales a microsecond file's field by 1000 without checking
+	 * it: a field past one second is the writer's bug, counted by callers */
+	cap->last_frac = (long)h->ts.tv_usec;
 	*frame = data;
 	*caplen = h->caplen;
 	*wirelen = h->len;
@@ -120,6 +124,10 @@ int kt_capture_read_all(struct kt_capture *cap, struct kt_tracker *t,
 			break;
 		}
 		res->frames++;
+		if (caplen < wirelen)
+			res->cut_frames++;
+		if (cap->last_frac >= 1000000000)
+			res->bad_timestamps++;
 		kt_pkt_decode(&pkt, cap->dlt, frame, caplen, wirelen, ts);
 		err = kt_tracker_packet(t, &pkt);
 		if (err)

@@ -38,6 +38,8 @@ int kt_capture_dlt(const struct kt_capture *cap);
 /* What kt_capture_read_all() did. */
 struct kt_read_result {
 	uint64_t frames;
+	uint64_t cut_frames;	/* caplen < wire length (snap length) */
+	uint64_t bad_timestamps; /* fraction of a second out of range */
 	bool truncated;		/* stopped at a corrupt or cut record */
 	char warning[256];	/* why, when truncated */
 };

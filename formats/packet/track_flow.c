@@ -250,6 +250,8 @@ static void track_udp(struct kt_tracker *t, const struct kt_pkt *p,
 		kt_frag_first(t, l, f);
 	else if (f->is_dns && l->caplen == l->paylen)
 		kt_dns_message(t, p->ts, IPPROTO_UDP, l, l->payload, l->caplen);
+	else if (f->is_dns)
+		t->st.dns_cut++;
 }
 
 int kt_tracker_packet(struct kt_tracker *t, const struct kt_pkt *p)

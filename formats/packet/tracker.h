@@ -91,6 +91,7 @@ struct kt_tracker_stats {
 	uint64_t frag_orphans;		/* fragments whose first never came */
 	uint64_t dns_msgs;		/* DNS messages decoded */
 	uint64_t dns_bad;		/* DNS messages that did not decode */
+	uint64_t dns_cut;		/* DNS over UDP cut by the snap length */
 	uint64_t dns_records;		/* kt_dns records emitted */
 };
 
