@@ -2,10 +2,11 @@
  *
  * Each capture is read through libpcap, decoded and tracked (formats/packet);
  * connections go to the "conn" stream, DNS transactions to "dns", into a
- * spool beside the output that kt_pack() turns into the bundle. One tracker
- * spans all the files, so a connection seen in two captures (a node and its
- * peer) that overlap in time is one entry; kt_conn.capture names the file
- * that saw it first (its index in the manifest's "captures").
+ * spool beside the output that kt_pack() turns into the bundle. Each file
+ * has its own tracker, flushed at its end: kt_conn.capture names the file
+ * (its index in the manifest's "captures"). A connection seen in two files
+ * (a node and its peer) is two records for now: merging them needs the clock
+ * skew between the files, which is not estimated yet.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -90,18 +91,33 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-/* Read one capture into the tracker; its facts go to 'caps'. */
-static int read_one(struct kt_tracker *t, const char *path, json_t *caps,
-		    json_t *warnings, uint64_t *frames)
+/* Read one capture with its own tracker, added into 'sum'; its facts go to
+ * 'caps'. */
+static int read_one(const struct kt_tracker_opts *to, const char *path, json_t *caps,
+		    json_t *warnings, uint64_t *frames, struct kt_tracker_stats *sum)
 {
 	struct kt_capture *cap = NULL;
+	struct kt_tracker *t = NULL;
+	struct kt_tracker_stats st;
 	struct kt_read_result res;
 	json_t *c;
 	int err;
 
 	if ((err = kt_capture_open(&cap, path)))
 		return err;
+	if ((err = kt_tracker_new(&t, to))) {
+		kt_capture_close(cap);
+		return err;
+	}
 	err = kt_capture_read_all(cap, t, &res);
+	if (!err)
+		err = kt_tracker_flush(t);
+	kt_tracker_get_stats(t, &st);
+	kt_tracker_free(t);
+	sum->evicted_full += st.evicted_full;
+	sum->truncated += st.truncated;
+	sum->malformed += st.malformed;
+	sum->frag_orphans += st.frag_orphans;
 	c = json_pack("{s:s, s:i, s:I, s:I, s:b}", "path", path,
 		      "linktype", kt_capture_dlt(cap), "packets", (json_int_t)res.frames,
 		      "cut_by_snaplen", (json_int_t)res.cut_frames, "truncated", res.truncated);
@@ -137,8 +153,7 @@ static int run(int argc, char **argv)
 	unsigned long max_flows = 0;
 	struct import_ctx x = { 0 };
 	struct kt_tracker_opts to = { .emit_conn = on_conn, .emit_dns = on_dns, .ctx = &x };
-	struct kt_tracker *t = NULL;
-	struct kt_tracker_stats st;
+	struct kt_tracker_stats st = { 0 };
 	struct kt_pack_opts po = { .finished = true };
 	struct kt_pack_result pr;
 	enum kt_compress comp;
@@ -209,17 +224,12 @@ static int run(int argc, char **argv)
 	json_object_set(manifest, "captures", caps);
 	/* host{} describes the machine that imported, not the captured node */
 	json_object_set_new(manifest, "origin", json_string("import"));
-	if ((err = kt_tracker_new(&t, &to)))
-		goto out;
 	for (unsigned i = 0; i < npcaps; i++) {
-		kt_tracker_set_capture(t, (uint16_t)i);
+		to.capture = (uint16_t)i;
 		kt_cli_progress("reading %s", pcaps[i]);
-		if ((err = read_one(t, pcaps[i], caps, warnings, &frames)))
+		if ((err = read_one(&to, pcaps[i], caps, warnings, &frames, &st)))
 			goto out;
 	}
-	if ((err = kt_tracker_flush(t)))
-		goto out;
-	kt_tracker_get_stats(t, &st);
 	kt_manifest_set_window(manifest, x.first_ns, x.last_ns);
 	kt_manifest_set_source(manifest, "pcap",
 			       json_array_size(warnings) ? "partial" : "ok", NULL,
@@ -267,7 +277,6 @@ out:
 	json_decref(warnings);
 	json_decref(options);
 	json_decref(files);
-	kt_tracker_free(t);
 	if (x.spool) {
 		kt_spool_close(x.spool);
 		nftw(spool_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);

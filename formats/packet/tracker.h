@@ -34,10 +34,12 @@
  * Example: how `ktana import` drives it (error handling shortened):
  *
  *	static int on_conn(void *ctx, const struct kt_conn *c)
- *	{ return kt_stream_append(ctx, c); }	// copy what you keep
+ *	{ return kt_spool_append(ctx, &kt_conn_schema, c); }	// copies
+ *	static int on_dns(void *ctx, const struct kt_dns *d)
+ *	{ return kt_spool_append(ctx, &kt_dns_schema, d); }
  *
  *	struct kt_tracker_opts o = { .emit_conn = on_conn, .emit_dns = on_dns,
- *				     .ctx = writer, .capture = file_index };
+ *				     .ctx = spool, .capture = file_index };
  *	struct kt_tracker *t;
  *	struct kt_capture *cap;
  *	struct kt_read_result res;
