@@ -820,6 +820,317 @@ START_TEST(test_dns_hostile)
 }
 END_TEST
 
+/* ---- every link type and tunnel, on frames built here ------------------- */
+
+struct buf {
+	uint8_t b[512];
+	size_t n;
+};
+
+static void put(struct buf *f, const void *p, size_t n)
+{
+	ck_assert_uint_le(f->n + n, sizeof(f->b));
+	memcpy(f->b + f->n, p, n);
+	f->n += n;
+}
+
+static void put16(struct buf *f, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(f, b, 2);
+}
+
+/* UDP 10.9.0.1:1111 -> 10.9.0.2:2222 with 4 bytes of payload, in IPv4 */
+static void ipv4_udp(struct buf *f)
+{
+	static const uint8_t ip[] = { 0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0,
+				      10, 9, 0, 1, 10, 9, 0, 2 };
+	static const uint8_t udp[] = { 0x04, 0x57, 0x08, 0xae, 0, 12, 0, 0,
+				       'a', 'b', 'c', 'd' };
+
+	put(f, ip, sizeof(ip));
+	put(f, udp, sizeof(udp));
+}
+
+/* the same datagram over IPv6 2001:db8::1 -> 2001:db8::2, behind a
+ * hop-by-hop header, a destination options header and an atomic fragment
+ * header (offset 0, M clear) */
+static void ipv6_ext_udp(struct buf *f)
+{
+	static const uint8_t ip6[] = { 0x60, 0, 0, 0, 0, 12 + 8 + 16 + 8, 0, 64,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+	static const uint8_t hbh[] = { 60, 0, 1, 4, 0, 0, 0, 0 };
+	static const uint8_t dst[] = { 44, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t frag[] = { 17, 0, 0, 0, 0, 0, 0, 42 };
+	static const uint8_t udp[] = { 0x04, 0x57, 0x08, 0xae, 0, 12, 0, 0,
+				       'a', 'b', 'c', 'd' };
+
+	put(f, ip6, sizeof(ip6));
+	put(f, hbh, sizeof(hbh));
+	put(f, dst, sizeof(dst));
+	put(f, frag, sizeof(frag));
+	put(f, udp, sizeof(udp));
+}
+
+static void eth(struct buf *f, uint16_t type)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+
+	put(f, macs, sizeof(macs));
+	put16(f, type);
+}
+
+/* an outer IPv4 header 192.0.2.1 -> 192.0.2.2 for 'len' bytes of 'proto' */
+static void outer_ipv4(struct buf *f, uint8_t proto, uint16_t len)
+{
+	uint8_t ip[20] = { 0x45, 0, 0, 0, 0, 2, 0, 0, 64, 0, 0, 0,
+			   192, 0, 2, 1, 192, 0, 2, 2 };
+
+	ip[2] = (uint8_t)((20 + len) >> 8);
+	ip[3] = (uint8_t)(20 + len);
+	ip[9] = proto;
+	put(f, ip, sizeof(ip));
+}
+
+static void outer_udp(struct buf *f, uint16_t dport, uint16_t len)
+{
+	put16(f, 50000);
+	put16(f, dport);
+	put16(f, (uint16_t)(8 + len));
+	put16(f, 0);
+}
+
+enum shape { S_ETH, S_QINQ, S_SLL, S_SLL2, S_NULL_LE, S_NULL_BE, S_LOOP,
+	     S_NFLOG, S_RAW6, S_SNAP, S_VXLAN, S_FLANNEL, S_GENEVE_IP,
+	     S_GRE_TEB, S_6IN4, S_4IN6, S__N };
+
+static const struct shape_case {
+	const char *name;
+	int dlt;
+	unsigned nl4;		/* layers expected */
+	uint16_t vlan;
+	uint32_t vni;		/* of the last layer */
+	bool v6;		/* the last layer is IPv6 */
+} shapes[S__N] = {
+	[S_ETH] = { "ethernet", DLT_EN10MB, 1, 0, 0, false },
+	[S_QINQ] = { "802.1ad + 802.1Q", DLT_EN10MB, 1, 100, 0, false },
+	[S_SLL] = { "linux cooked v1", DLT_LINUX_SLL, 1, 0, 0, false },
+	[S_SLL2] = { "linux cooked v2", DLT_LINUX_SLL2, 1, 0, 0, true },
+	[S_NULL_LE] = { "null, little endian", DLT_NULL, 1, 0, 0, false },
+	[S_NULL_BE] = { "null, big endian, IPv6 (macOS)", DLT_NULL, 1, 0, 0, true },
+	[S_LOOP] = { "openbsd loop", DLT_LOOP, 1, 0, 0, false },
+	[S_NFLOG] = { "nflog", DLT_NFLOG, 1, 0, 0, false },
+	[S_RAW6] = { "raw IPv6 with extension headers", DLT_RAW, 1, 0, 0, true },
+	[S_SNAP] = { "802.3 LLC/SNAP", DLT_EN10MB, 1, 0, 0, false },
+	[S_VXLAN] = { "vxlan 4789", DLT_EN10MB, 2, 0, 7001, false },
+	[S_FLANNEL] = { "vxlan 8472 (flannel)", DLT_EN10MB, 2, 0, 1, false },
+	[S_GENEVE_IP] = { "geneve carrying IPv4", DLT_EN10MB, 2, 0, 0x123456, false },
+	[S_GRE_TEB] = { "gre with key, carrying Ethernet", DLT_EN10MB, 1, 0, 0, false },
+	[S_6IN4] = { "6in4", DLT_EN10MB, 1, 0, 0, true },
+	[S_4IN6] = { "4in6", DLT_RAW, 1, 0, 0, false },
+};
+
+static void build_shape(enum shape s, struct buf *f)
+{
+	struct buf in = { .n = 0 };
+	uint8_t z[8] = { 0 };
+
+	f->n = 0;
+	switch (s) {
+	case S_ETH:
+		eth(f, 0x0800);
+		ipv4_udp(f);
+		break;
+	case S_QINQ:
+		eth(f, 0x88a8);
+		put16(f, 100);
+		put16(f, 0x8100);
+		put16(f, 200);
+		put16(f, 0x0800);
+		ipv4_udp(f);
+		break;
+	case S_SLL:
+		put16(f, 0);		/* to us */
+		put16(f, 1);		/* ARPHRD_ETHER */
+		put16(f, 6);
+		put(f, z, 8);
+		put16(f, 0x0800);
+		ipv4_udp(f);
+		break;
+	case S_SLL2:
+		put16(f, 0x86dd);
+		put16(f, 0);
+		put(f, "\0\0\0\3", 4);	/* ifindex */
+		put16(f, 1);
+		put(f, "\0\6", 2);
+		put(f, z, 8);
+		ipv6_ext_udp(f);
+		break;
+	case S_NULL_LE:
+		put(f, "\2\0\0\0", 4);
+		ipv4_udp(f);
+		break;
+	case S_NULL_BE:
+		put(f, "\0\0\0\36", 4);	/* 30: AF_INET6 on macOS */
+		ipv6_ext_udp(f);
+		break;
+	case S_LOOP:
+		put(f, "\0\0\0\2", 4);
+		ipv4_udp(f);
+		break;
+	case S_NFLOG: {
+		uint16_t tlen = 4 + 32;
+
+		put(f, "\2\0\0\1", 4);	/* AF_INET, version 0, resource 1 */
+		put(f, "\x08\0\x01\0", 4);	/* a prefix TLV, host order */
+		put(f, "ab\0\0", 4);
+		put(f, &tlen, 2);	/* NFULA_PAYLOAD, host order */
+		put(f, "\x09\0", 2);
+		ipv4_udp(f);
+		break;
+	}
+	case S_RAW6:
+		ipv6_ext_udp(f);
+		break;
+	case S_SNAP:
+		put(f, "\2\0\0\0\0\1\2\0\0\0\0\2", 12);
+		put16(f, 3 + 5 + 32);	/* 802.3 length */
+		put(f, "\xaa\xaa\x03\0\0\0", 6);
+		put16(f, 0x0800);
+		ipv4_udp(f);
+		break;
+	case S_VXLAN:
+	case S_FLANNEL: {
+		uint32_t vni = s == S_VXLAN ? 7001 : 1;
+		uint8_t vx[8] = { 0x08, 0, 0, 0, (uint8_t)(vni >> 16), (uint8_t)(vni >> 8),
+				  (uint8_t)vni, 0 };
+
+		eth(&in, 0x0800);
+		ipv4_udp(&in);
+		eth(f, 0x0800);
+		outer_ipv4(f, 17, (uint16_t)(8 + 8 + in.n));
+		outer_udp(f, s == S_VXLAN ? 4789 : 8472, (uint16_t)(8 + in.n));
+		put(f, vx, 8);
+		put(f, in.b, in.n);
+		break;
+	}
+	case S_GENEVE_IP: {
+		/* one 8-byte option, protocol IPv4 */
+		static const uint8_t gn[8] = { 0x02, 0, 0x08, 0x00, 0x12, 0x34, 0x56, 0 };
+
+		ipv4_udp(&in);
+		eth(f, 0x0800);
+		outer_ipv4(f, 17, (uint16_t)(8 + 8 + 8 + in.n));
+		outer_udp(f, 6081, (uint16_t)(8 + 8 + in.n));
+		put(f, gn, 8);
+		put(f, z, 8);
+		put(f, in.b, in.n);
+		break;
+	}
+	case S_GRE_TEB:
+		eth(&in, 0x0800);
+		ipv4_udp(&in);
+		eth(f, 0x0800);
+		outer_ipv4(f, 47, (uint16_t)(8 + in.n));
+		put16(f, 0x2000);	/* K */
+		put16(f, 0x6558);
+		put(f, "\0\0\0\5", 4);
+		put(f, in.b, in.n);
+		break;
+	case S_6IN4:
+		ipv6_ext_udp(&in);
+		eth(f, 0x0800);
+		outer_ipv4(f, 41, (uint16_t)in.n);
+		put(f, in.b, in.n);
+		break;
+	case S_4IN6: {
+		uint8_t ip6[40] = { 0x60, 0, 0, 0, 0, 32, 4, 64 };
+
+		ip6[8] = 0xfe;
+		ip6[9] = 0x80;
+		ip6[24] = 0xfe;
+		ip6[25] = 0x80;
+		ip6[39] = 1;
+		put(f, ip6, 40);
+		ipv4_udp(f);
+		break;
+	}
+	case S__N:
+		break;
+	}
+}
+
+START_TEST(test_decode_shapes)
+{
+	const struct shape_case *sc = &shapes[_i];
+	const struct kt_pkt_l4 *l;
+	struct buf f;
+	struct kt_pkt p;
+	char ip[64];
+	uint32_t cut;
+
+	build_shape((enum shape)_i, &f);
+	ck_assert_int_eq(kt_pkt_decode(&p, sc->dlt, f.b, (uint32_t)f.n, (uint32_t)f.n, 1), 0);
+	ck_assert_msg(p.nl4 == sc->nl4, "%s: %u layers", sc->name, p.nl4);
+	ck_assert_msg(p.flags == 0, "%s: flags %#x", sc->name, p.flags);
+	l = &p.l4[p.nl4 - 1];
+	ck_assert_uint_eq(l->proto, IPPROTO_UDP);
+	ck_assert_uint_eq(l->sport, 1111);
+	ck_assert_uint_eq(l->dport, 2222);
+	ck_assert_uint_eq(l->paylen, 4);
+	ck_assert_uint_eq(l->caplen, 4);
+	ck_assert(!memcmp(l->payload, "abcd", 4));
+	ck_assert_msg(l->vlan == sc->vlan, "%s: vlan %u", sc->name, l->vlan);
+	ck_assert_msg(l->vni == sc->vni, "%s: vni %u", sc->name, l->vni);
+	ck_assert_str_eq(ipstr(l->src, ip, sizeof(ip)), sc->v6 ? "2001:db8::1" : "10.9.0.1");
+
+	/* every shorter snap length: never a read past the end (ASan), and
+	 * never a layer whose header was not all there */
+	for (cut = 0; cut < f.n; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, f.b, cut);
+		kt_pkt_decode(&p, sc->dlt, copy, cut, (uint32_t)f.n, 1);
+		if (p.nl4 == sc->nl4)
+			ck_assert_uint_le(p.l4[p.nl4 - 1].caplen, 4);
+		else
+			ck_assert_msg(p.flags & KT_PKT_TRUNCATED, "%s cut at %u: %u layers, no flag",
+				      sc->name, cut, p.nl4);
+		free(copy);
+	}
+}
+END_TEST
+
+START_TEST(test_decode_refuses_unknown_link)
+{
+	struct kt_pkt p;
+	uint8_t b[4] = { 0 };
+
+	ck_assert_int_eq(kt_pkt_decode(&p, 147 /* DLT_USER0 */, b, 4, 4, 0), -EPROTONOSUPPORT);
+	ck_assert(p.flags & KT_PKT_UNSUPPORTED);
+	ck_assert(!kt_pkt_dlt_supported(147));
+}
+END_TEST
+
+START_TEST(test_decode_depth_bounded)
+{
+	/* IPv4 in IPv4 in IPv4 ... more times than any network nests */
+	struct buf f = { .n = 0 };
+	struct kt_pkt p;
+	int i;
+
+	for (i = 0; i < 20; i++)
+		outer_ipv4(&f, 4, (uint16_t)(20 * (19 - i) + 32));
+	ipv4_udp(&f);
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, (uint32_t)f.n, (uint32_t)f.n, 0), 0);
+	ck_assert_uint_eq(p.nl4, 0);
+	ck_assert(p.flags & KT_PKT_TOO_DEEP);
+}
+END_TEST
+
 /* ---- malformed captures -------------------------------------------------- */
 
 enum expect { OPEN_ERROR, STOPS_EARLY, HDR_CUT, PAYLOAD_CUT, BAD_TS, EMPTY, CLEAN };
@@ -955,6 +1266,10 @@ Suite *kt_packet_suite(void)
 	tcase_add_test(facts, test_table_bounded);
 	tcase_add_test(facts, test_dns_hostile);
 	suite_add_tcase(s, facts);
+
+	tcase_add_loop_test(facts, test_decode_shapes, 0, S__N);
+	tcase_add_test(facts, test_decode_refuses_unknown_link);
+	tcase_add_test(facts, test_decode_depth_bounded);
 
 	tcase_add_loop_test(bad, test_malformed, 0,
 			    (int)(sizeof(malformed) / sizeof(malformed[0])));

@@ -62,6 +62,9 @@ void kt_dis_nflog(struct kt_dec *d, struct kt_cur *c)
 		}
 		CUR_SKIP(c, padded);
 	}
+	/* no payload TLV: legitimate (a size-0 NFLOG rule), unless cut */
+	if (d->pkt->caplen < d->pkt->wirelen)
+		kt_dec_trunc(d);
 	return;
 trunc:
 	kt_dec_trunc(d);
