@@ -336,6 +336,28 @@ static __always_inline int read_user_sockaddr(const void *uaddr, __u8 out[16],
 
 /* ---- TCP lifecycle --------------------------------------------------------- */
 
+/* Endpoints as the tracepoint saw them: at CLOSE the kernel has already
+ * released the local port (skc_num is 0), the tracepoint kept it. */
+static __always_inline void fill_tp_endpoints(struct kt_ev_flow *ev,
+					      struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	ev->sport = ctx->sport;
+	ev->dport = ctx->dport;
+	/* arrays in the context: read through a helper, the verifier does
+	 * not let a program load from a moved context pointer */
+	if (ctx->family == KT_AF_INET) {
+		__be32 a = 0;
+
+		BPF_CORE_READ_INTO(&a, ctx, saddr);
+		ip_v4(ev->saddr, a);
+		BPF_CORE_READ_INTO(&a, ctx, daddr);
+		ip_v4(ev->daddr, a);
+	} else {
+		BPF_CORE_READ_INTO(&ev->saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&ev->daddr, ctx, daddr_v6);
+	}
+}
+
 static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_state *ctx,
 				       struct sock *sk, struct flow_info *fi,
 				       int oldstate, __u64 now)
@@ -349,6 +371,7 @@ static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_stat
 	if (!ev)
 		return;
 	fill_sock(ev, sk);
+	fill_tp_endpoints(ev, ctx);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
 	ev->err = err;
@@ -421,6 +444,7 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		if (!ev)
 			return 0;
 		fill_sock(ev, sk);
+		fill_tp_endpoints(ev, ctx);
 		fill_current(ev);
 		ev->proto = KT_IPPROTO_TCP;
 		ev->role = KT_EVR_SERVER;
@@ -458,6 +482,7 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		if (!ev)
 			return 0;
 		fill_sock(ev, sk);
+		fill_tp_endpoints(ev, ctx);
 		fill_from_info(ev, fi);
 		ev->proto = KT_IPPROTO_TCP;
 		if (fi->role == KT_EVR_CLIENT && fi->start_ts)
@@ -609,9 +634,11 @@ int kt_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 			fi->flags |= FI_RST_SENT;
 			fill_from_info(ev, fi);
 		}
-	} else if (bpf_core_field_size(ctx->saddr) == 28) {
-		/* no socket (a SYN to a closed port): the tracepoint has
-		 * the reply's addresses, local side first */
+	}
+	if (bpf_core_field_size(ctx->saddr) == 28) {
+		/* The tracepoint's own addresses, local side first: right
+		 * also with no socket (a SYN to a closed port) and after an
+		 * abort, when the socket has already released its port. */
 		__u8 sa[28];
 
 		BPF_CORE_READ_INTO(&sa, ctx, saddr);
@@ -666,6 +693,15 @@ int kt_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 		reason = ctx->reason;
 	if (reason == KT_SKB_CONSUMED)
 		return 0;
+	/* A socket's queues freed when it closes are not the network
+	 * dropping anything. Enum values differ between kernels: CO-RE
+	 * gives this kernel's. */
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
+		return 0;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_SOCKET_CLOSE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_SOCKET_CLOSE))
+		return 0;
 	if (eth != KT_ETH_P_IP && eth != KT_ETH_P_IPV6)
 		return 0;
 	head = BPF_CORE_READ(skb, head);
@@ -711,6 +747,8 @@ int kt_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	ev->proto = l4;
 	ev->reason = reason;
 	ev->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	if (!ev->netns)		/* no device: a socket's own queue */
+		ev->netns = BPF_CORE_READ(skb, sk, __sk_common.skc_net.net, ns.inum);
 	if (fold(ev, 0))
 		submit_flow(ev);
 	return 0;

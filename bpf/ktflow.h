@@ -15,6 +15,10 @@
 #ifndef KT_KTFLOW_H
 #define KT_KTFLOW_H
 
+#ifndef __bpf__
+#include <linux/types.h>	/* the kernel side has them from vmlinux.h */
+#endif
+
 #define KT_COMM_LEN 16
 #define KT_PATH_LEN 256
 
