@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "error.h"
@@ -488,6 +489,37 @@ json_t *kt_bpf_programs_json(const struct kt_bpf *b)
 		}
 	}
 	return arr;
+}
+
+json_t *kt_bpf_drop_reasons_json(void)
+{
+	json_t *o = json_object();
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id, i;
+
+	if (!o || !btf)
+		goto out;
+	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	if (id < 0)
+		goto out;
+	t = btf__type_by_id(btf, (__u32)id);
+	e = btf_enum(t);
+	for (i = 0; i < btf_vlen(t); i++, e++) {
+		const char *name = btf__name_by_offset(btf, e->name_off);
+		char key[16];
+
+		if (!name)
+			continue;
+		if (!strncmp(name, "SKB_DROP_REASON_", 16))
+			name += 16;
+		snprintf(key, sizeof(key), "%d", (int)e->val);
+		json_object_set_new(o, key, json_string(name));
+	}
+out:
+	btf__free(btf);
+	return o;
 }
 
 int kt_bpf_attached(const struct kt_bpf *b, const char *name)

@@ -61,6 +61,11 @@ int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX]);
 /* Programs attached, missing and failed, with reasons. New reference. */
 json_t *kt_bpf_programs_json(const struct kt_bpf *b);
 
+/* This kernel's names of skb drop reasons, {"<value>": "NAME"} (values
+ * differ between kernels, so the bundle carries the table). New reference;
+ * an empty object when the kernel has no such enum. */
+json_t *kt_bpf_drop_reasons_json(void);
+
 /* Was program 'name' (e.g. "kt_set_state") attached? */
 int kt_bpf_attached(const struct kt_bpf *b, const char *name);
 

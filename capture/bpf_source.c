@@ -161,6 +161,7 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	json_object_set_new(report, "records",
 			    json_pack("{s:I, s:I}", "flow", (json_int_t)s->flows,
 				      "proc", (json_int_t)s->procs));
+	json_object_set_new(report, "drop_reasons", kt_bpf_drop_reasons_json());
 	json_object_set_new(report, "stats_interval_ns",
 			    json_integer((json_int_t)s->stats_interval_ns));
 	return err;

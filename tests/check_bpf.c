@@ -22,12 +22,16 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <sys/mount.h>
+
 #include "bpf_events.h"
 #include "bpf_loader.h"
 #include "check_features.h"
 #include "error.h"
 #include "ktflow.h"
+#include "ktflow.skel.h"
 #include "records.h"
+#include "tracefs.h"
 
 #define MAX_EVENTS 20000
 
@@ -591,9 +595,151 @@ START_TEST(test_programs_report)
 	}
 	ck_assert_uint_ge(json_array_size(j), 15);
 	json_decref(j);
+	/* this kernel's drop reason names, for the manifest */
+	j = kt_bpf_drop_reasons_json();
+	ck_assert_str_eq(json_string_value(json_object_get(j, "2")), "NOT_SPECIFIED");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "1")), "SKB_CONSUMED");
+	json_decref(j);
 	ck_assert_int_eq(kt_bpf_counters(bpf, c), 0);
 	ck_assert_uint_eq(c[KT_CNT_LOST_FLOW], 0);
 	ck_assert_uint_eq(c[KT_CNT_LOST_PROC], 0);
+}
+END_TEST
+
+
+START_TEST(test_ipv6)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t al = sizeof(a);
+	const struct kt_ev_flow *e;
+	int lfd, c, s;
+	uint16_t port;
+	struct want w;
+	char buf[8];
+
+	SKIP_UNLESS_LOADED();
+	lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin6_port);
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	s = accept(lfd, NULL, NULL);
+	xfer(c, s, 700);
+	close(c);
+	ck_assert_int_eq(recv(s, buf, sizeof(buf), 0), 0);
+	close(s);
+	close(lfd);
+	w = (struct want){ KT_EVK_CLOSE, port, -1, 2 };
+	drain_until(have, &w);
+	ck_assert_uint_eq(count_flows(KT_EVK_OPEN, port, -1), 2);
+	ck_assert_uint_eq(count_flows(KT_EVK_CLOSE, port, -1), 2);
+	e = find_flow(KT_EVK_CLOSE, port, KT_EVR_CLIENT);
+	ck_assert_ptr_nonnull(e);
+	/* ::1, not a mapped IPv4 address */
+	ck_assert_int_eq(memcmp(e->daddr, &in6addr_loopback, 16), 0);
+	ck_assert_int_eq(memcmp(e->saddr, &in6addr_loopback, 16), 0);
+	ck_assert_int_eq(memcmp(e->orig_daddr, &in6addr_loopback, 16), 0);
+	ck_assert_bytes(e->bytes_sent, 700);
+	ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+}
+END_TEST
+
+/* A kernel without one tracepoint: its program is left out, the others
+ * run. The missing tracepoint is simulated with a tracefs look-alike that
+ * lacks skb/kfree_skb (attaching still uses the real tracefs). */
+START_TEST(test_missing_tracepoint)
+{
+	char dir[] = "/tmp/kt-tracefs-XXXXXX", p[512];
+	struct kt_bpf_opts o = { 0 };
+	struct kt_bpf *b = NULL;
+	struct ktflow *skel;
+	struct bpf_program *prog;
+	json_t *j;
+	size_t i;
+	int err, missing = 0;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	skel = ktflow__open();
+	ck_assert_ptr_nonnull(skel);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char cat[64];
+		const char *slash;
+
+		if (strncmp(sec, "tracepoint/", 11) || strstr(sec, "kfree_skb"))
+			continue;
+		slash = strchr(sec + 11, '/');
+		snprintf(cat, sizeof(cat), "%.*s", (int)(slash - sec - 11), sec + 11);
+		snprintf(p, sizeof(p), "%s/events", dir);
+		mkdir(p, 0755);
+		snprintf(p, sizeof(p), "%s/events/%s", dir, cat);
+		mkdir(p, 0755);
+		snprintf(p, sizeof(p), "%s/events/%s", dir, sec + 11);
+		ck_assert_int_eq(mkdir(p, 0755), 0);
+	}
+	ktflow__destroy(skel);
+	o.tracefs = dir;
+	err = kt_bpf_open(&b, &o, collect, NULL);
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_kfree_skb"), 0);
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_set_state"), 1);
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_exec"), 1);
+	/* sched_process_fork is a raw tracepoint; the look-alike lacks it */
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_fork"), 0);
+	j = kt_bpf_programs_json(b);
+	for (i = 0; i < json_array_size(j); i++) {
+		json_t *e = json_array_get(j, i);
+
+		if (!strcmp(json_string_value(json_object_get(e, "status")), "missing")) {
+			missing++;
+			ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "error")),
+						     "no tracepoint"));
+		}
+	}
+	ck_assert_int_eq(missing, 2);
+	json_decref(j);
+	kt_bpf_close(b);
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+/* tracefs unmounted (in a mount namespace of our own): found missing, then
+ * mounted at /sys/kernel/tracing. */
+START_TEST(test_tracefs_mount)
+{
+	char dir[256];
+	bool mounted = true;
+	int err;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: cannot mount\n", __func__);
+		return;
+	}
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	umount2(KT_TRACEFS_DEFAULT, MNT_DETACH);
+	umount2("/sys/kernel/debug/tracing", MNT_DETACH);
+	umount2("/sys/kernel/debug", MNT_DETACH);
+	err = kt_tracefs_find(dir, sizeof(dir), false, &mounted);
+	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_ptr_nonnull(strstr(kt_err_msg(err), "mount -t tracefs"));
+	ck_assert(!mounted);
+	ck_assert_int_eq(kt_tracefs_find(dir, sizeof(dir), true, &mounted), 0);
+	ck_assert(mounted);
+	ck_assert_str_eq(dir, KT_TRACEFS_DEFAULT);
+	ck_assert(kt_tracepoint_exists(dir, "sock", "inet_sock_set_state"));
+	ck_assert(!kt_tracepoint_exists(dir, "sock", "no_such_event"));
+	/* found, not mounted twice */
+	ck_assert_int_eq(kt_tracefs_find(dir, sizeof(dir), true, &mounted), 0);
+	ck_assert(!mounted);
 }
 END_TEST
 
@@ -686,6 +832,7 @@ Suite *kt_bpf_suite(void)
 	Suite *s = suite_create("bpf");
 	TCase *live = tcase_create("live");
 	TCase *offline = tcase_create("offline");
+	TCase *degraded = tcase_create("degraded");
 
 	tcase_add_checked_fixture(live, setup, teardown);
 	tcase_set_timeout(live, 60);
@@ -698,7 +845,13 @@ Suite *kt_bpf_suite(void)
 	tcase_add_test(live, test_proc_lineage);
 	tcase_add_test(live, test_cgroup_events);
 	tcase_add_test(live, test_programs_report);
+	tcase_add_test(live, test_ipv6);
 	suite_add_tcase(s, live);
+
+	tcase_set_timeout(degraded, 60);
+	tcase_add_test(degraded, test_missing_tracepoint);
+	tcase_add_test(degraded, test_tracefs_mount);
+	suite_add_tcase(s, degraded);
 
 	tcase_add_test(offline, test_cgroup_path_systemd);
 	tcase_add_test(offline, test_convert_flow);
