@@ -77,6 +77,7 @@ static void verifier_reason(const char *log)
 			 (int)(prevend - prev), prev);
 }
 
+__attribute__((format(printf, 2, 0)))
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[512], *log;

@@ -711,6 +711,51 @@ START_TEST(test_missing_tracepoint)
 }
 END_TEST
 
+
+static int count_only(void *ctx, const void *data, size_t len)
+{
+	(*(size_t *)ctx)++;
+	return kt_bpf_event_type(data, len) < 0 ? -EPROTO : 0;
+}
+
+/* A ring buffer nobody reads fills up: what does not fit is counted, never
+ * silently lost. */
+START_TEST(test_lost_counted)
+{
+	struct kt_bpf_opts o = { .ringbuf_bytes = 4096 };
+	struct kt_bpf *b = NULL;
+	uint64_t c[KT_CNT__MAX];
+	uint16_t port;
+	int lfd, cl, sv, i, err, n;
+	size_t seen = 0;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	err = kt_bpf_open(&b, &o, count_only, &seen);
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	lfd = listener(&port);
+	/* 30 connections, 7 events each: far more than 4 KiB holds */
+	for (i = 0; i < 30; i++) {
+		cl = connect_to(port, &err);
+		ck_assert_int_eq(err, 0);
+		sv = accept(lfd, NULL, NULL);
+		close(cl);
+		close(sv);
+	}
+	close(lfd);
+	ck_assert_int_eq(kt_bpf_counters(b, c), 0);
+	ck_assert_uint_gt(c[KT_CNT_LOST_FLOW], 0);
+	n = kt_bpf_poll(b, 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq(seen, (size_t)n);
+	ck_assert_uint_le((uint64_t)n, c[KT_CNT_EVENTS]);
+	ck_assert_uint_le((uint64_t)n * sizeof(struct kt_ev_flow), 4096);
+	kt_bpf_close(b);
+}
+END_TEST
+
 /* tracefs unmounted (in a mount namespace of our own): found missing, then
  * mounted at /sys/kernel/tracing. */
 START_TEST(test_tracefs_mount)
@@ -851,6 +896,7 @@ Suite *kt_bpf_suite(void)
 	tcase_set_timeout(degraded, 60);
 	tcase_add_test(degraded, test_missing_tracepoint);
 	tcase_add_test(degraded, test_tracefs_mount);
+	tcase_add_test(degraded, test_lost_counted);
 	suite_add_tcase(s, degraded);
 
 	tcase_add_test(offline, test_cgroup_path_systemd);
