@@ -635,6 +635,11 @@ int kt_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 			fill_from_info(ev, fi);
 		}
 	}
+	if (!sk) {
+		struct sk_buff *skb = (struct sk_buff *)((struct kt_tp_skb_sk *)ctx)->skbaddr;
+
+		ev->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	}
 	if (bpf_core_field_size(ctx->saddr) == 28) {
 		/* The tracepoint's own addresses, local side first: right
 		 * also with no socket (a SYN to a closed port) and after an

@@ -23,6 +23,7 @@ struct bpf_src {
 	struct kt_record_ctx *ctx;	/* borrowed from start to stop */
 	uint64_t stats_interval_ns;
 	uint64_t next_stats;		/* CLOCK_MONOTONIC ns */
+	uint64_t last_refresh;
 	uint64_t flows, procs, invalid;
 	uint64_t counters[KT_CNT__MAX];
 	struct kt_source_stats live;
@@ -126,6 +127,10 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 				return n;
 		}
 	}
+	/* the kernel counters cost a syscall per CPU: not on every wakeup */
+	if (now - s->last_refresh < 100000000ULL)
+		return 0;
+	s->last_refresh = now;
 	return refresh(s);
 }
 
@@ -177,9 +182,9 @@ static void src_free(void *state)
 	free(s);
 }
 
-const struct kt_source_stats *kt_bpf_source_stats(void *state)
+static void src_stats(void *state, struct kt_source_stats *out)
 {
-	return &((struct bpf_src *)state)->live;
+	*out = ((struct bpf_src *)state)->live;
 }
 
 const struct kt_source_ops kt_bpf_source = {
@@ -190,4 +195,5 @@ const struct kt_source_ops kt_bpf_source = {
 	.poll = src_poll,
 	.stop = src_stop,
 	.free = src_free,
+	.stats = src_stats,
 };

@@ -11,8 +11,4 @@
 
 extern const struct kt_source_ops kt_bpf_source;
 
-/* Live counters for the status line, refreshed on every poll. Borrowed:
- * valid until the source's free(). */
-const struct kt_source_stats *kt_bpf_source_stats(void *state);
-
 #endif

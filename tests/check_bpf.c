@@ -335,6 +335,7 @@ START_TEST(test_refused)
 	e = find_flow(KT_EVK_RST_SENT, port, -1);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_uint_eq(e->sport, port);
+	ck_assert_uint_ne(e->netns, 0);
 }
 END_TEST
 
