@@ -31,6 +31,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 stats_min_age_ns = 5000000000ULL;	/* STATS no more often */
 const volatile __u64 fold_interval_ns = 1000000000ULL;	/* RETRANS/DROP/UDP fold window */
 const volatile __u32 self_tgid = 0;			/* ktcap: its uprobe only */
+const volatile __u64 wakeup_bytes = 0;			/* see ring_flags() */
 
 /* TCP states and the errno values we classify (ABI, stable). */
 #define KT_TCP_ESTABLISHED 1
@@ -201,9 +202,22 @@ static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
 	return ev;
 }
 
+/* Waking the reader for every event costs a context switch each: past a
+ * few ten thousand events a second that is most of the capture's cost.
+ * ktcap reads the ring at every tick (100 ms) anyway, so it is woken only
+ * when the ring holds wakeup_bytes (a quarter of it), early enough that a
+ * burst cannot fill it before the reader runs. 0: wake for every event. */
+static __always_inline __u64 ring_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void submit_flow(struct kt_ev_flow *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
 		count(KT_CNT_LOST_FLOW, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
@@ -211,7 +225,7 @@ static __always_inline void submit_flow(struct kt_ev_flow *ev)
 
 static __always_inline void submit_proc(struct kt_ev_proc *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
 		count(KT_CNT_LOST_PROC, 1);
 	else
 		count(KT_CNT_EVENTS, 1);

@@ -143,6 +143,8 @@ static struct ktflow *open_configured(const struct kt_bpf_opts *o)
 	skel->rodata->stats_min_age_ns = o->stats_min_age_ns;
 	skel->rodata->fold_interval_ns = o->fold_interval_ns;
 	skel->rodata->self_tgid = (uint32_t)getpid();
+	skel->rodata->wakeup_bytes = o->wakeup_bytes == UINT32_MAX ? 0 :
+				     o->wakeup_bytes ? o->wakeup_bytes : o->ringbuf_bytes / 4;
 	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(skel->maps.flows, o->max_flows);
 	return skel;
@@ -385,10 +387,15 @@ int kt_bpf_fd(const struct kt_bpf *b)
 
 int kt_bpf_poll(struct kt_bpf *b, int timeout_ms)
 {
-	int n;
+	int n, m = 0;
 
 	b->cb_err = 0;
-	n = timeout_ms ? ring_buffer__poll(b->rb, timeout_ms) : ring_buffer__consume(b->rb);
+	/* events below the wakeup mark do not wake epoll: consume anyway */
+	n = timeout_ms ? ring_buffer__poll(b->rb, timeout_ms) : 0;
+	if (n >= 0 && !b->cb_err) {
+		m = ring_buffer__consume(b->rb);
+		n = m < 0 ? m : n + m;
+	}
 	if (b->cb_err)
 		return b->cb_err;
 	if (n == -EINTR)
@@ -488,6 +495,32 @@ json_t *kt_bpf_programs_json(const struct kt_bpf *b)
 			json_decref(arr);
 			return NULL;
 		}
+	}
+	return arr;
+}
+
+json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b)
+{
+	json_t *arr = json_array();
+	struct bpf_program *p;
+	int i = 0;
+
+	bpf_object__for_each_program(p, b->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (i >= b->nprogs || !arr)
+			break;
+		if (b->progs[i++].status != P_ATTACHED || fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "program",
+						     bpf_program__name(p),
+						     "runs", (json_int_t)info.run_cnt,
+						     "run_time_ns", (json_int_t)info.run_time_ns));
 	}
 	return arr;
 }

@@ -33,6 +33,10 @@ struct kt_bpf_opts {
 	uint64_t stats_min_age_ns;	/* 0: 5 s */
 	uint64_t fold_interval_ns;	/* 0: 1 s */
 	const char *tracefs;		/* NULL: found, mounted if missing */
+	/* Wake the reader only when this much is waiting; the reader must then
+	 * also call kt_bpf_poll() on a timer. 0: a quarter of the ring;
+	 * UINT32_MAX: wake for every event. */
+	uint32_t wakeup_bytes;
 };
 
 int kt_bpf_open(struct kt_bpf **out, const struct kt_bpf_opts *opts,
@@ -41,8 +45,9 @@ int kt_bpf_open(struct kt_bpf **out, const struct kt_bpf_opts *opts,
 
 int kt_bpf_fd(const struct kt_bpf *b);
 
-/* Consume what the ring buffer holds, waiting up to timeout_ms (0: do not
- * wait). Returns the number of events, or a negative errno. */
+/* Consume what the ring buffer holds, after waiting up to timeout_ms for a
+ * wakeup (0: do not wait). Returns the number of events, or a negative
+ * errno. */
 int kt_bpf_poll(struct kt_bpf *b, int timeout_ms);
 
 /* Ask the kernel side for STATS of every connection open and not reported
@@ -60,6 +65,11 @@ int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX]);
 
 /* Programs attached, missing and failed, with reasons. New reference. */
 json_t *kt_bpf_programs_json(const struct kt_bpf *b);
+
+/* Per attached program: {"program", "runs", "run_time_ns"}. The kernel
+ * counts only while someone holds BPF_ENABLE_STATS (bpf_enable_stats());
+ * zeros otherwise. New reference. */
+json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b);
 
 /* This kernel's names of skb drop reasons, {"<value>": "NAME"} (values
  * differ between kernels, so the bundle carries the table). New reference;
