@@ -95,6 +95,10 @@ static const struct cg_case cases[] = {
 	{ "", "", "", KT_CG_RT_NONE, KT_CG_QOS_NONE, false, false },
 	/* near misses: nothing must be invented */
 	{ "/kubepods/burstable/pod" UID_D "x/" CID, "", CID, KT_CG_RT_UNKNOWN, KT_CG_QOS_NONE, true, false },
+	/* found by fuzzing: a UID going wrong late must leave nothing behind */
+	{ "/kubepods/burstable/pod2d3c\xb9" "a6e-6f1b-4c1e-9d5a-0b7e8f9a1c2d/" CID, "", CID, KT_CG_RT_UNKNOWN, KT_CG_QOS_NONE, true, false },
+	{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod2d3c9a6e_6f1b_4c1e_9d5a_0b7e8f9a1c2g.slice",
+	  "", "", KT_CG_RT_NONE, KT_CG_QOS_NONE, true, false },
 	{ "/kubepods/burstable/pod2d3c9a6e-6f1b-4c1e-9d5a-0b7e8f9a1c2/" CID, "", CID, KT_CG_RT_UNKNOWN, KT_CG_QOS_NONE, true, false },
 	{ "/kubepods/burstable/pod" UID_D "/4F7E5B1C0D9A8E3F2B6C1D0E9F8A7B6C5D4E3F2A1B0C9D8E7F6A5B4C3D2E1F0A",
 	  UID_D, "", KT_CG_RT_NONE, KT_CG_QOS_BURSTABLE, true, false },

@@ -62,31 +62,34 @@ static bool starts_with(const char *s, size_t n, const char *prefix)
 static bool take_uid(const char *s, size_t n, char out[37])
 {
 	static const int dash_at[] = { 8, 13, 18, 23 };
+	char uid[37];
 	size_t i;
 
+	/* Built aside: a near miss must not leave half a UID in out. */
 	if (n == 32 && is_hex(s, 32)) {
-		memcpy(out, s, 32);
-		out[32] = '\0';
-		return true;
-	}
-	if (n != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		bool dash_place = false;
+		memcpy(uid, s, 32);
+		uid[32] = '\0';
+	} else if (n == 36) {
+		for (i = 0; i < 36; i++) {
+			bool dash_place = false;
 
-		for (size_t k = 0; k < 4; k++)
-			dash_place |= (int)i == dash_at[k];
-		if (dash_place) {
-			if (s[i] != '-' && s[i] != '_')
-				return false;
-			out[i] = '-';
-		} else {
-			if (!is_hex(s + i, 1))
-				return false;
-			out[i] = s[i];
+			for (size_t k = 0; k < 4; k++)
+				dash_place |= (int)i == dash_at[k];
+			if (dash_place) {
+				if (s[i] != '-' && s[i] != '_')
+					return false;
+				uid[i] = '-';
+			} else {
+				if (!is_hex(s + i, 1))
+					return false;
+				uid[i] = s[i];
+			}
 		}
+		uid[36] = '\0';
+	} else {
+		return false;
 	}
-	out[36] = '\0';
+	memcpy(out, uid, sizeof(uid));
 	return true;
 }
 
