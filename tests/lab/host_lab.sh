@@ -56,9 +56,17 @@ check("the node's bridge has its address",
       len(br) == 1 and br[0].get("kind") == "bridge" and
       any(a["address"] == node["ip"] and a["prefixlen"] == 24 for a in br[0]["addresses"]))
 veths = [l for l in nss.get(node["netns_inode"], {}).get("links", []) if l.get("kind") == "veth"]
-check("the node has one veth per pod, each enslaved to br0 with a peer netns",
-      len(veths) == len(lab["pods"]) and br and
-      all(l.get("master") == br[0]["index"] and "link_netnsid" in l for l in veths))
+check("the node has one veth per pod enslaved to br0, each with a peer netns",
+      br and len([l for l in veths if l.get("master") == br[0]["index"]]) == len(lab["pods"]) and
+      all("link_netnsid" in l for l in veths))
+
+ext = lab["external"]
+ext_procs = [p for p in procs if p.get("netns") == ext["netns_inode"]]
+check("the external host's processes are found, and belong to no pod",
+      len(ext_procs) >= 1 and all("pod_uid" not in p and "container_id" not in p for p in ext_procs))
+ext_eth0 = [l for l in nss.get(ext["netns_inode"], {}).get("links", []) if l.get("name") == "eth0"]
+check("the external host's netns shows its address",
+      len(ext_eth0) == 1 and any(a["address"] == ext["ip"] for a in ext_eth0[0]["addresses"]))
 
 for pod in lab["pods"]:
     name = pod["lab"]

@@ -9,6 +9,7 @@
  *     --short N ADDR:PORT      N HTTP/1.0 GETs, one connection each
  *     --cluster N ADDR:PORT    the same through a ClusterIP; the body names
  *                              the backend that served it ("served_by")
+ *     --external N ADDR:PORT   the same to a host outside the cluster
  *     --long SECS ADDR:PORT    one connection to redis, a PING every 100 ms
  *     --refused ADDR:PORT      expect ECONNREFUSED
  *     --timeout ADDR:PORT      expect ETIMEDOUT (TCP_SYNCNT 1: about 3 s)
@@ -31,6 +32,7 @@
 #include <poll.h>
 #include <resolv.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,7 +374,8 @@ static json_t *dns_query(const char *server, const char *name)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: ktlab_client run --out FILE [--short N A:P] [--cluster N A:P] [--long SECS A:P]\n"
+		"usage: ktlab_client run --out FILE [--short N A:P] [--cluster N A:P] [--external N A:P]\n"
+		"                        [--long SECS A:P]\n"
 		"                        [--refused A:P] [--timeout A:P] [--reset A:P] [--dns SERVER NAME]\n"
 		"       ktlab_client serve-reset PORT\n"
 		"       ktlab_client serve-hold PORT\n");
@@ -457,7 +460,10 @@ int main(int argc, char **argv)
 			i += 2;
 			continue;
 		}
-		if (!strcmp(opt, "--short") || !strcmp(opt, "--cluster") || !strcmp(opt, "--long")) {
+		bool http = !strcmp(opt, "--short") || !strcmp(opt, "--cluster") ||
+			    !strcmp(opt, "--external");
+
+		if (http || !strcmp(opt, "--long")) {
 			char *end;
 
 			if (i + 2 >= argc)
@@ -474,7 +480,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		c.step = opt + 2;
-		if (!strcmp(opt, "--short") || !strcmp(opt, "--cluster")) {
+		if (http) {
 			for (long k = 0; k < n; k++) {
 				struct conn one = c;
 

@@ -14,6 +14,9 @@
 #   +-- veth -- netns NAME-flaky   shop/flaky            RST server :9000,
 #   |                                                    :9001 behind DROP
 #   +-- veth -- netns NAME-client  shop/client           the traffic driver
+#   node routes to, off the bridge:
+#   +-- veth -- netns NAME-ext     an external host 198.19.200.10, nginx :80,
+#                                  api.partner.example in DNS (not a pod)
 #
 # Services: kube-dns 198.19.0.10:53 (udp, tcp), web 198.19.0.20:80 (two
 # backends, statistic probability 0.5), redis 198.19.0.30:6379, noep
@@ -47,6 +50,7 @@ PREFIX=198.18.0
 GW=$PREFIX.1
 CLUSTER_CIDR=198.18.0.0/16
 DNS_VIP=198.19.0.10 WEB_VIP=198.19.0.20 REDIS_VIP=198.19.0.30 NOEP_VIP=198.19.0.40
+EXT_GW=198.19.200.1 EXT_IP=198.19.200.10 EXT_NAME=api.partner.example
 # Bounds for every wait: 0.1 s steps.
 WAIT_STEPS=100
 
@@ -109,6 +113,11 @@ cg_v1_pod() {
 }
 cg_v1() { echo "$(cg_v1_pod "$1" "$2")/$(pod_cid "$1")"; }
 
+# The external host is no pod: its processes sit in a plain lab cgroup, so
+# `down` can still kill them all.
+cg_ext_parent() { echo "$CG_V2/ktlab.slice"; }
+cg_ext() { echo "$(cg_ext_parent)/ktlab-$NAME-ext.scope"; }
+
 ns_of() { echo "$NAME-$1"; }
 nsx() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
 
@@ -116,7 +125,9 @@ nsx() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
 # Children inherit both, so a server's workers are in the pod too.
 enter_pod() {
 	local pod=$1 c; shift
-	if [ "$pod" != node ]; then
+	if [ "$pod" = ext ]; then
+		echo "$BASHPID" > "$(cg_ext)/cgroup.procs" || return 1
+	elif [ "$pod" != node ]; then
 		echo "$BASHPID" > "$(cg_v2 "$pod")/cgroup.procs" || return 1
 		for c in $CG_V1_CONTROLLERS; do
 			[ -d "/sys/fs/cgroup/$c" ] || continue
@@ -129,7 +140,7 @@ enter_pod() {
 # Start a long-running process in a pod, detached, logs in the state dir.
 start_in_pod() {
 	local pod=$1 log=$STATE/$1.log; shift
-	setsid bash -c "$(declare -f enter_pod ns_of cg_v2 cg_v2_pod cg_v1 cg_v1_pod pod_cid pod_uid pod_qos hexof)
+	setsid bash -c "$(declare -f enter_pod ns_of cg_v2 cg_v2_pod cg_v1 cg_v1_pod cg_ext cg_ext_parent pod_cid pod_uid pod_qos hexof)
 		NAME='$NAME' CG_V2='$CG_V2' CG_V1_CONTROLLERS='$CG_V1_CONTROLLERS'
 		enter_pod \"\$@\"" enter_pod "$pod" "$@" </dev/null >>"$log" 2>&1 &
 	echo $! >> "$STATE/$pod.pids"
@@ -147,7 +158,7 @@ wait_listen() {	# pod proto port
 check_setup() {
 	local need=() miss
 	[ "$(id -u)" = 0 ] || die "needs root"
-	for miss in ip:iproute2 iptables:iptables dnsmasq:dnsmasq-base nginx:nginx-light \
+	for miss in python3:python3 ip:iproute2 iptables:iptables dnsmasq:dnsmasq-base nginx:nginx-light \
 		    redis-server:redis-server nsenter:util-linux setsid:util-linux ss:iproute2 \
 		    cc:gcc pkg-config:pkg-config; do
 		command -v "${miss%%:*}" >/dev/null || need+=("${miss#*:}")
@@ -297,8 +308,10 @@ write_lab_json() {
 		printf '  {"namespace": "shop", "name": "web", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
 		printf '  {"namespace": "shop", "name": "redis", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
 		printf '  {"namespace": "shop", "name": "noep", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
-		printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s"}},\n' \
-			$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP
+		printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s", "%s": "%s"}},\n' \
+			$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP $EXT_NAME $EXT_IP
+		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
+			"$EXT_NAME" "$EXT_IP" "$(ns_of ext)" "$(stat -L -c %i "/run/netns/$(ns_of ext)")" "$(cg_ext)"
 		printf ' "flaky": {"reset_port": 9000, "dropped_port": 9001, "refused_port": 9002}\n}\n'
 	} > "$STATE/lab.json.tmp" && mv "$STATE/lab.json.tmp" "$STATE/lab.json"
 }
@@ -349,8 +362,19 @@ cmd_up() {
 			mkdir -p "$(cg_v1 "$p" "$c")" 2>/dev/null || mkdir -p "$(cg_v1 "$p" "$c")"
 		done
 	done
+	# The external host: routed by the node, not on the bridge.
+	ip netns add "$(ns_of ext)"
+	ip -n "$NODE" link add v-ext type veth peer name eth0 netns "$(ns_of ext)"
+	ip -n "$NODE" addr add "$EXT_GW/24" dev v-ext
+	ip -n "$NODE" link set v-ext up
+	ip -n "$(ns_of ext)" link set lo up
+	ip -n "$(ns_of ext)" addr add "$EXT_IP/24" dev eth0
+	ip -n "$(ns_of ext)" link set eth0 up
+	ip -n "$(ns_of ext)" route add default via "$EXT_GW"
+	mkdir -p "$(cg_ext)" 2>/dev/null || mkdir -p "$(cg_ext)"
 	kube_proxy_rules
 
+	write_nginx_conf ext
 	write_nginx_conf web-a
 	write_nginx_conf web-b
 	mkdir -p "$STATE/redis"
@@ -360,7 +384,9 @@ cmd_up() {
 		--host-record=web.shop.svc.cluster.local,$WEB_VIP \
 		--host-record=redis.shop.svc.cluster.local,$REDIS_VIP \
 		--host-record=kube-dns.kube-system.svc.cluster.local,$DNS_VIP \
+		--host-record=$EXT_NAME,$EXT_IP \
 		--local=/#/ --log-queries --log-facility="$STATE/dns.queries.log"
+	start_in_pod ext nginx -c "$STATE/ext/nginx.conf"
 	start_in_pod web-a nginx -c "$STATE/web-a/nginx.conf"
 	start_in_pod web-b nginx -c "$STATE/web-b/nginx.conf"
 	start_in_pod redis redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" \
@@ -374,6 +400,7 @@ cmd_up() {
 	wait_listen redis tcp 6379
 	wait_listen flaky tcp 9000
 	wait_listen flaky tcp 9001
+	wait_listen ext tcp 80
 	write_lab_json
 	set +e
 	UP_OK=1
@@ -393,8 +420,10 @@ kill_pods() {
 			find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
 		done
 	done
+	[ -d "$(cg_ext)" ] && echo 1 > "$(cg_ext)/cgroup.kill" 2>/dev/null
 	for ((i = 0; i < WAIT_STEPS; i++)); do
 		left=0
+		[ -n "$(cat "$(cg_ext)/cgroup.procs" 2>/dev/null)" ] && left=1
 		for p in $PODS; do
 			d=$(cg_v2_pod "$p")
 			[ -d "$d" ] || continue
@@ -417,7 +446,9 @@ rm_cgroups() {
 			rmdir "$(cg_v1 "$p" "$c")" "$d" 2>/dev/null
 		done
 	done
+	rmdir "$(cg_ext)" 2>/dev/null
 	# The shared parents go only when no other lab (or kubelet) uses them.
+	rmdir "$(cg_ext_parent)" 2>/dev/null
 	for d in "$CG_V2"/kubepods.slice/kubepods-besteffort.slice \
 		 "$CG_V2"/kubepods.slice/kubepods-burstable.slice "$CG_V2/kubepods.slice"; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
@@ -435,7 +466,7 @@ cmd_down() {
 	local p rc=0
 	kill_pods || rc=1
 	rm_cgroups
-	for p in $PODS node; do
+	for p in $PODS ext node; do
 		if [ -e "/run/netns/$(ns_of "$p")" ]; then
 			ip netns del "$(ns_of "$p")" || rc=1
 		fi
@@ -443,6 +474,7 @@ cmd_down() {
 	for p in $PODS; do
 		[ -d "$(cg_v2 "$p")" ] && { echo "lab: cgroup '$(cg_v2 "$p")' is left" >&2; rc=1; }
 	done
+	[ -d "$(cg_ext)" ] && { echo "lab: cgroup '$(cg_ext)' is left" >&2; rc=1; }
 	if [ -z "${KTLAB_KEEP_STATE:-}" ]; then
 		rm -rf "$STATE"
 	fi
@@ -453,10 +485,12 @@ cmd_status() {
 	local p ok=0 n
 	[ -f "$STATE/lab.json" ] || { echo "lab $NAME: not up"; return 1; }
 	echo "lab $NAME ($STATE)"
-	for p in node $PODS; do
+	for p in node $PODS ext; do
 		if [ -e "/run/netns/$(ns_of "$p")" ]; then
 			n=""
-			[ "$p" != node ] && n=$(wc -l < "$(cg_v2 "$p")/cgroup.procs" 2>/dev/null || echo 0)
+			[ "$p" = ext ] && n=$(wc -l < "$(cg_ext)/cgroup.procs" 2>/dev/null || echo 0)
+			[ "$p" != node ] && [ "$p" != ext ] &&
+				n=$(wc -l < "$(cg_v2 "$p")/cgroup.procs" 2>/dev/null || echo 0)
 			printf '  %-7s netns ok%s\n' "$p" "${n:+, $n processes}"
 		else
 			printf '  %-7s netns MISSING\n' "$p"
@@ -474,6 +508,7 @@ cmd_env() {
 	echo "KTLAB_JSON=$STATE/lab.json"
 	echo "KTLAB_NODE_NETNS=/run/netns/$NODE"
 	echo "KTLAB_DNS_VIP=$DNS_VIP KTLAB_WEB_VIP=$WEB_VIP KTLAB_REDIS_VIP=$REDIS_VIP KTLAB_NOEP_VIP=$NOEP_VIP"
+	echo "KTLAB_EXT_IP=$EXT_IP KTLAB_EXT_NAME=$EXT_NAME KTLAB_EXT_NETNS=/run/netns/$(ns_of ext)"
 	for p in $PODS; do
 		v=$(echo "$p" | tr a-z- A-Z_)
 		echo "KTLAB_${v}_IP=$(pod_ip "$p") KTLAB_${v}_UID=$(pod_uid "$p") KTLAB_${v}_CID=$(pod_cid "$p")"
@@ -482,7 +517,8 @@ cmd_env() {
 }
 
 # The standard traffic, with known ground truth. Sizes can be changed with
-# KTLAB_SHORT (default 200), KTLAB_CLUSTER (10), KTLAB_LONG_SECS (3).
+# KTLAB_SHORT (default 200), KTLAB_CLUSTER (10), KTLAB_EXT (3),
+# KTLAB_LONG_SECS (3).
 cmd_traffic() {
 	local out=${1:-$STATE/truth.json} flaky
 	[ -f "$STATE/lab.json" ] || die "lab '$NAME' is not up"
@@ -490,6 +526,8 @@ cmd_traffic() {
 	cmd_exec client "$(client_bin)" run --out "$out" \
 		--dns $DNS_VIP web.shop.svc.cluster.local \
 		--dns $DNS_VIP nosuch.example.invalid \
+		--dns $DNS_VIP $EXT_NAME \
+		--external "${KTLAB_EXT:-3}" "$EXT_IP:80" \
 		--short "${KTLAB_SHORT:-200}" "$(pod_ip web-a):80" \
 		--cluster "${KTLAB_CLUSTER:-10}" "$WEB_VIP:80" \
 		--long "${KTLAB_LONG_SECS:-3}" "$REDIS_VIP:6379" \

@@ -26,6 +26,7 @@ jq_py() {	# FILE EXPR: evaluate a python expression over the JSON as d
 assert_gone() {	# name uids...
 	local name=$1 uid left=""; shift
 	ls /run/netns 2>/dev/null | grep -q "^$name-" && left="$left netns"
+	[ -e "${KTLAB_CG_V2:-/sys/fs/cgroup/unified}/ktlab.slice/ktlab-$name-ext.scope" ] && left="$left cgroup:ext"
 	[ -e "${KTLAB_ROOT:-/run/ktlab}/$name" ] && left="$left state-dir"
 	for uid in "$@"; do
 		find /sys/fs/cgroup -maxdepth 6 -type d \( -name "*${uid}*" -o -name "*${uid//-/_}*" \) \
@@ -43,8 +44,8 @@ ktlab_up || { echo "FAIL - lab up"; exit 1; }
 echo "# lab $KTLAB_NAME"
 UIDS="$KTLAB_DNS_UID $KTLAB_WEB_A_UID $KTLAB_WEB_B_UID $KTLAB_REDIS_UID $KTLAB_FLAKY_UID $KTLAB_CLIENT_UID"
 check "status reports every netns" ktlab status
-check "lab.json is valid JSON with 6 pods" \
-	test "$(jq_py "$KTLAB_JSON" 'len(d["pods"])')" = 6
+check "lab.json is valid JSON with 6 pods and an external host" \
+	test "$(jq_py "$KTLAB_JSON" '(len(d["pods"]), d["external"]["ip"])')" = "(6, '$KTLAB_EXT_IP')"
 
 # kube-proxy's shape: two endpoints, the first taken with probability 1/2.
 RULES=$(nsenter --net="$KTLAB_NODE_NETNS" iptables -w -t nat -S)
@@ -109,10 +110,15 @@ check "web-a logged exactly the short requests plus its ClusterIP share ($LOG_A)
 check "web-b logged exactly its ClusterIP share ($LOG_B)" test "$LOG_B" = "$SERVED_B"
 check "DNS answers the service name with its ClusterIP" \
 	test "$(T '[c["answers"] for c in d["connections"] if c["step"] == "dns" and c["name"] == "web.shop.svc.cluster.local"]')" = "[['$KTLAB_WEB_VIP']]"
+check "DNS answers the external name with the external host" \
+	test "$(T '[c["answers"] for c in d["connections"] if c["step"] == "dns" and c["name"] == "'"$KTLAB_EXT_NAME"'"]')" = "[['$KTLAB_EXT_IP']]"
+N_EXT=${KTLAB_EXT:-3}
+check "the external host served all $N_EXT requests, and logged them" \
+	test "$(T 'sum(1 for c in d["connections"] if c["step"] == "external" and c.get("served_by") == "ext")'):$(grep -c "^$KTLAB_CLIENT_IP .*\"ktlab\"$" "$KTLAB_STATE/ext/access.log")" = "$N_EXT:$N_EXT"
 check "DNS answers other names with NXDOMAIN" \
 	test "$(T '[c["rcode"] for c in d["connections"] if c["step"] == "dns" and c["name"] == "nosuch.example.invalid"]')" = "[3]"
-check "dnsmasq saw both queries" \
-	test "$(grep -c 'query\[A\] \(web.shop.svc.cluster.local\|nosuch.example.invalid\) from' "$KTLAB_STATE/dns.queries.log")" = 2
+check "dnsmasq saw the three queries" \
+	test "$(grep -c 'query\[A\] \(web.shop.svc.cluster.local\|nosuch.example.invalid\|api.partner.example\) from' "$KTLAB_STATE/dns.queries.log")" = 3
 check "connecting to a closed port is refused" \
 	test "$(T '[c["errno"] for c in d["connections"] if c["step"] == "refused"]')" = "[111, 111]"
 check "the Service without endpoints is refused (REJECT)" \
