@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -295,8 +296,9 @@ START_TEST(write_spool)
 }
 END_TEST
 
-/* This process, walked for real: it appears with its comm and netns, and a
- * socket it listens on appears with its pid. */
+/* This process, walked for real: it appears with its comm (made invalid
+ * UTF-8 on purpose) and netns, and a socket it listens on appears with its
+ * pid. */
 START_TEST(collect_self)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -313,8 +315,10 @@ START_TEST(collect_self)
 	ck_assert_int_eq(listen(lfd, 1), 0);
 	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
 	ck_assert_int_eq(stat("/proc/self/ns/net", &st), 0);
+	ck_assert_int_eq(prctl(PR_SET_NAME, "check\xffhost", 0, 0, 0), 0);
 
 	err = kt_host_collect(&facts, &o);
+	prctl(PR_SET_NAME, "check_host", 0, 0, 0);
 	ck_assert_msg(err == 0, "%s", kt_err_msg(err));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(facts, "node"), "cgroup_layout")),
 			 access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "unified" :
@@ -323,7 +327,7 @@ START_TEST(collect_self)
 		if (json_integer_value(json_object_get(p, "pid")) != getpid())
 			continue;
 		found_proc = true;
-		ck_assert_str_eq(json_string_value(json_object_get(p, "comm")), "check_host");
+		ck_assert_str_eq(json_string_value(json_object_get(p, "comm")), "check?host");
 		ck_assert_int_eq(json_integer_value(json_object_get(p, "netns")), (json_int_t)st.st_ino);
 		ck_assert_int_eq(json_integer_value(json_object_get(p, "ppid")), getppid());
 		ck_assert_uint_gt(json_array_size(json_object_get(p, "cgroups")), 0);

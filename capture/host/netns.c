@@ -174,9 +174,12 @@ void kt_host_named_netns(const struct kt_host_opts *o, struct kt_netns_set *nss,
 	}
 }
 
-/* Enter ref's netns, walk it, come back. The walk errors go to 'errors'. */
+/* Enter ref's netns, walk it, come back. The walk's errors go into the
+ * documents; *stranded is set when this thread could not return to its own
+ * netns, after which nothing more may be done on it. */
 static int visit(struct kt_netns_ref *r, int home_fd, const struct kt_host_opts *o,
-		 const struct kt_sockmap *socks, json_t *ns_out, json_t *sk_out, json_t *ct_out)
+		 const struct kt_sockmap *socks, json_t *ns_out, json_t *sk_out, json_t *ct_out,
+		 bool *stranded)
 {
 	json_t *links = json_array(), *socks_arr = json_array(), *ct = json_array();
 	json_t *ns_err = json_array(), *sk_err = json_array(), *ct_err = json_array();
@@ -209,6 +212,7 @@ static int visit(struct kt_netns_ref *r, int home_fd, const struct kt_host_opts 
 	if (home_fd >= 0 && setns(home_fd, CLONE_NEWNET) < 0) {
 		/* Going on in the wrong netns would mislabel every later fact. */
 		err = kt_err_set(-errno, "cannot return to the original netns: %s", strerror(errno));
+		*stranded = true;
 		goto out;
 	}
 out:
@@ -250,17 +254,27 @@ int kt_host_netns(const struct kt_host_opts *o, struct kt_netns_set *nss,
 			goto out;
 		}
 	}
+	/* Our own netns is walked even when no process was seen in it (a
+	 * /proc from another pid namespace). */
+	{
+		struct kt_netns_ref *r = kt_netns_set_add(nss, self.st_ino);
+
+		if (r && !r->path[0])
+			snprintf(r->path, sizeof(r->path), "%s", self_path);
+	}
 	for (size_t i = 0; i < nss->n; i++) {
 		struct kt_netns_ref *r = &nss->v[i];
+		bool stranded = false;
 		int rc;
 
 		if (o->no_netns && r->ino != self.st_ino)
 			continue;
-		rc = visit(r, r->ino == self.st_ino ? -1 : home, o, socks, ns_arr, sk_arr, ct_arr);
+		rc = visit(r, r->ino == self.st_ino ? -1 : home, o, socks, ns_arr, sk_arr, ct_arr,
+			   &stranded);
 		if (rc == -EPERM && !json_array_size(errors))
 			json_array_append_new(errors, json_string(
 				"cannot enter other network namespaces (needs CAP_SYS_ADMIN): only the own one was walked"));
-		if (rc < 0 && !strncmp(kt_err_msg(rc), "cannot return", 13)) {
+		if (stranded) {
 			err = rc;
 			goto out;
 		}

@@ -82,6 +82,21 @@ static void find_cgroup2(const char *proc_root, char *out, size_t len)
 	fclose(f);
 }
 
+/* A string from the kernel or a process: not necessarily UTF-8, which
+ * jansson refuses; then the bytes outside ASCII become '?'. */
+static json_t *lossy_string(char *buf, size_t n)
+{
+	json_t *s = json_stringn(buf, n);
+
+	if (!s) {
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)buf[i] >= 0x80)
+				buf[i] = '?';
+		s = json_stringn(buf, n);
+	}
+	return s;
+}
+
 static void add_str(json_t *o, const char *key, const char *v)
 {
 	if (v && v[0])
@@ -197,7 +212,8 @@ static json_t *one_proc(const char *proc_root, const char *cg2, uint32_t pid,
 	snprintf(path, sizeof(path), "%s/%u/comm", proc_root, pid);
 	if (read_small(path, buf, 64) > 0) {
 		buf[strcspn(buf, "\n")] = '\0';
-		add_str(p, "comm", buf);
+		if (buf[0])
+			json_object_set_new(p, "comm", lossy_string(buf, strlen(buf)));
 	}
 	snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, pid);
 	n = read_small(path, buf, sizeof(buf));
@@ -207,19 +223,8 @@ static json_t *one_proc(const char *proc_root, const char *cg2, uint32_t pid,
 				buf[i] = ' ';
 		while (n > 0 && buf[n - 1] == ' ')
 			buf[--n] = '\0';
-		/* Not necessarily UTF-8, which jansson refuses: then the
-		 * bytes outside ASCII become '?'. */
-		if (n > 0) {
-			json_t *s = json_stringn(buf, (size_t)n);
-
-			if (!s) {
-				for (ssize_t i = 0; i < n; i++)
-					if ((unsigned char)buf[i] >= 0x80)
-						buf[i] = '?';
-				s = json_stringn(buf, (size_t)n);
-			}
-			json_object_set_new(p, "cmdline", s);
-		}
+		if (n > 0)
+			json_object_set_new(p, "cmdline", lossy_string(buf, (size_t)n));
 	}
 	snprintf(path, sizeof(path), "%s/%u/ns/net", proc_root, pid);
 	if (stat(path, &st) == 0) {
