@@ -264,9 +264,19 @@ static int ver_open(struct builder *b, const struct kt_k8s_object *data,
 	*o = *data;
 	o->from_ns = t;
 	/* Nothing seen before: the object existed since it was created. An
-	 * import without a time (t == 0) starts there too. */
-	if (b->n == 0 && o->created_ns && (t == 0 || o->created_ns < t))
-		o->from_ns = o->created_ns;
+	 * import without a time (t == 0) starts there too. creationTimestamp
+	 * has whole seconds: taken as the end of its second, so a pod created
+	 * in the same second its predecessor on an IP was deleted does not
+	 * claim the IP before the deletion. */
+	if (b->n == 0 && o->created_ns) {
+		uint64_t c = o->created_ns % 1000000000ull ? o->created_ns :
+			o->created_ns + 999999999ull;
+
+		if (t == 0)
+			o->from_ns = o->created_ns;
+		else if (c < t)
+			o->from_ns = c;
+	}
 	o->until_ns = UINT64_MAX;
 	o->deleted = false;
 	b->open = (int)b->n++;

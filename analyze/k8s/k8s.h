@@ -263,6 +263,18 @@ int kt_k8s_index_add(struct kt_k8s_index *idx, const json_t *obj,
 		     const char *kind_hint, uint64_t t, enum kt_k8s_op op,
 		     int snap);
 
+/* Call cb for each JSON document in data (back to back, as kubectl prints
+ * them; `cluster-info dump` log sections skipped). doc is borrowed for the
+ * call (cb may modify it). Stops at the first error (cb's, or -EPROTO for
+ * invalid JSON with the byte offset in the message). */
+typedef int (*kt_k8s_doc_fn)(void *arg, json_t *doc);
+int kt_k8s_docs(const char *data, size_t len, const char *name,
+		kt_k8s_doc_fn cb, void *arg);
+
+/* The kind a dump's file name suggests ("core_v1_pods.json", "pods/x.json",
+ * "pods__y.json"), or "" . out gets at most len bytes. */
+void kt_k8s_kind_hint(const char *name, char *out, size_t len);
+
 /* Load a buffer of JSON documents in any shape listed at the top; 'name' is
  * the file name it came from, used for the kind of kind-less items and in
  * messages. Everything is observed at t (KT_K8S_SEEN) unless it is a watch

@@ -39,7 +39,7 @@ struct load {
 
 /* The kind a file name suggests: sonobuoy "core_v1_pods.json",
  * troubleshoot "pods/default.json", "pods__crashloop.json", "nodes.json". */
-static void hint_from_name(const char *name, char *out, size_t len)
+void kt_k8s_kind_hint(const char *name, char *out, size_t len)
 {
 	const char *base = strrchr(name, '/'), *dir = NULL, *p;
 	char word[64];
@@ -110,6 +110,8 @@ static int snapshot_of(struct load *ld, const json_t *kc, const char *kind,
 	char num[32];
 	int id;
 
+	if (json_is_string(json_object_get(kc, "kind")))
+		k = kt_k8s_kind_parse(json_string_value(json_object_get(kc, "kind")));
 	if (!json_is_integer(ts) || json_integer_value(ts) <= 0 ||
 	    !json_is_integer(seq) || k == KT_K8S_OTHER)
 		return 0;
@@ -210,17 +212,15 @@ static size_t skip_logs(const char *d, size_t len, size_t pos)
 	return len;
 }
 
-int kt_k8s_index_load_buffer(struct kt_k8s_index *idx, const char *data,
-			     size_t len, const char *name, uint64_t t,
-			     uint64_t *nobjects)
+int kt_k8s_docs(const char *data, size_t len, const char *name,
+		kt_k8s_doc_fn cb, void *arg)
 {
 	static const char start[] = "==== START logs for";
-	struct load ld = { .idx = idx, .name = name ? name : "<buffer>", .t = t,
-			   .nobjects = nobjects };
 	size_t pos = 0;
 	int err = 0;
 
-	hint_from_name(ld.name, ld.hint, sizeof(ld.hint));
+	if (!name)
+		name = "<buffer>";
 	for (;;) {
 		json_error_t jerr;
 		json_t *doc;
@@ -237,25 +237,40 @@ int kt_k8s_index_load_buffer(struct kt_k8s_index *idx, const char *data,
 				 JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
 		if (!doc) {
 			err = kt_err_set(-EPROTO, "%s: invalid JSON at byte %zu: %s",
-					 ld.name, pos + (size_t)jerr.position,
-					 jerr.text);
+					 name, pos + (size_t)jerr.position, jerr.text);
 			goto out;
 		}
 		/* jansson reports how far it read; never trust a zero step. */
 		if (jerr.position <= 0) {
 			json_decref(doc);
 			err = kt_err_set(-EPROTO, "%s: no progress at byte %zu",
-					 ld.name, pos);
+					 name, pos);
 			goto out;
 		}
 		pos += (size_t)jerr.position;
-		err = load_doc(&ld, doc);
+		err = cb(arg, doc);
 		json_decref(doc);
 		if (err < 0)
 			goto out;
 	}
 out:
 	return err;
+}
+
+static int load_doc_cb(void *arg, json_t *doc)
+{
+	return load_doc(arg, doc);
+}
+
+int kt_k8s_index_load_buffer(struct kt_k8s_index *idx, const char *data,
+			     size_t len, const char *name, uint64_t t,
+			     uint64_t *nobjects)
+{
+	struct load ld = { .idx = idx, .name = name ? name : "<buffer>", .t = t,
+			   .nobjects = nobjects };
+
+	kt_k8s_kind_hint(ld.name, ld.hint, sizeof(ld.hint));
+	return kt_k8s_docs(data, len, ld.name, load_doc_cb, &ld);
 }
 
 static bool ends_with(const char *s, const char *suffix)
