@@ -4,7 +4,10 @@
 
 #include <string.h>
 
+#include "k8s_source.h"
+
 const struct kt_source_ops *const kt_sources[] = {
+	&kt_source_k8s,
 	NULL,
 };
 

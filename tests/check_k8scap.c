@@ -424,12 +424,15 @@ static json_t *run_broken(const char *kubectl, const char *const *resources,
 	struct kt_k8s_sink sink;
 	struct kt_k8scap *c;
 	json_t *report = json_object();
+	unsigned one = 1;
 
 	snprintf(out, outlen, "%s/out", tmp);
 	ck_assert_int_eq(mkdir(out, 0755), 0);
 	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
 	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
 	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	run_until(c, snaps_at_least, &one, 30000);
+	ck_assert_uint_eq(kt_k8scap_snapshots(c), 1);
 	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
 	kt_k8scap_free(c);
 	kt_k8s_dir_sink_free(&sink);

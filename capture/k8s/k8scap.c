@@ -78,6 +78,7 @@ struct call {
 	uint32_t seq;		/* snapshot */
 	uint64_t start_utc;
 	struct watch *w;
+	bool interrupted;	/* killed because the recording stopped */
 };
 
 struct watch {
@@ -104,6 +105,7 @@ struct kt_k8scap {
 	struct kt_k8s_sink sink;
 	int ep;
 	bool res_on[NRES];
+	unsigned timeouts[NRES + 1];	/* consecutive, by res + 1 (0: version) */
 	struct call *calls[16];
 	unsigned ncalls;
 	struct watch watches[NRES];
@@ -546,6 +548,15 @@ static void snapshot_pump(struct kt_k8scap *c)
 
 		if (r != RES_VERSION && !c->res_on[r])
 			continue;
+		/* At stop, a resource that already hung is not waited for a
+		 * second time: the recording should end when asked. */
+		if (strcmp(s->reason, "end") == 0 && c->timeouts[r + 1]) {
+			json_object_set_new(s->index, r == RES_VERSION ? "version" :
+					    resources[r].name, json_pack("{s:s,s:s}",
+					    "status", "skipped", "message",
+					    "timed out earlier in this recording"));
+			continue;
+		}
 		k = call_start(c, r == RES_VERSION ? CALL_VERSION : CALL_LIST, r, s->seq,
 			       NULL);
 		if (k) {
@@ -665,9 +676,19 @@ static int call_finished(struct kt_k8scap *c, struct call *k)
 		return err;
 	}
 	status = json_object();
+	if (kt_kproc_ok(&k->p))
+		c->timeouts[k->res + 1] = 0;
+	else if (!k->interrupted && strcmp(classify(&k->p, 0), "timeout") == 0)
+		c->timeouts[k->res + 1]++;
 	json_object_set_new(status, "duration_ms", json_integer((json_int_t)
 			    ((kt_mono_ns() - k->p.started_ns) / 1000000)));
-	if (k->type == CALL_VERSION) {
+	if (k->interrupted) {
+		record_error(c, k->seq, name, "list", "interrupted",
+			     "not finished when the recording stopped");
+		json_object_set_new(status, "status", json_string("failed"));
+		json_object_set_new(status, "class", json_string("interrupted"));
+		c->active->failed += k->type == CALL_LIST;
+	} else if (k->type == CALL_VERSION) {
 		err = version_done(c, k, status);
 		if (!kt_kproc_ok(&k->p)) {
 			kt_kproc_describe(&k->p, msg, sizeof(msg));
@@ -1051,14 +1072,30 @@ int kt_k8scap_stop(struct kt_k8scap *c, json_t *report)
 	int err = 0;
 
 	if (c->ep >= 0) {
-		/* Finish the snapshot in flight, then take the last one, with
-		 * the watches still running so nothing between is missed. */
+		/* An interval snapshot in flight is cut short (what it got is
+		 * written); the last one follows, with the watches still
+		 * running so nothing between is missed. */
+		c->stopping = true;	/* no interval snapshot, no watch restart */
+		if (c->active) {
+			c->active->next = NRES;
+			for (unsigned i = 0; i < c->ncalls; i++) {
+				struct call *k = c->calls[i];
+
+				if (k->type == CALL_WATCH)
+					continue;
+				k->interrupted = true;
+				/* Several seconds without an answer: as good as
+				 * hung, so not asked again at stop. */
+				if (kt_mono_ns() - k->p.started_ns >= 5 * SEC)
+					c->timeouts[k->res + 1]++;
+				kt_kproc_kill(&k->p);
+			}
+		}
 		drive(c, kt_mono_ns() + budget);
 		if (!c->active && snapshot_begin(c, "end") == 0) {
 			snapshot_pump(c);
 			drive(c, kt_mono_ns() + budget);
 		}
-		c->stopping = true;
 		for (unsigned i = 0; i < c->ncalls; i++)
 			if (c->calls[i]->type == CALL_WATCH) {
 				kt_kproc_poll(&c->calls[i]->p, c->ep);
