@@ -7,5 +7,6 @@
 extern const struct kt_cmd kt_cmd_info;
 extern const struct kt_cmd kt_cmd_verify;
 extern const struct kt_cmd kt_cmd_dump;
+extern const struct kt_cmd kt_cmd_k8s;
 
 #endif
