@@ -452,6 +452,57 @@ START_TEST(cluster_info_dump)
 }
 END_TEST
 
+START_TEST(cluster_info_dump_directory)
+{
+	/* `kubectl cluster-info dump --output-directory D`: D/nodes.json,
+	 * D/<ns>/pods.json (kind-less items would be named by the file),
+	 * D/<ns>/<pod>/logs.txt. */
+	char dir[] = "/tmp/kt-k8s-dump-XXXXXX", path[256];
+	struct kt_k8s_index *idx;
+	uint64_t n = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/default", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/default/web-1", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/default/web-1/logs.txt", dir);
+	f = fopen(path, "w");
+	fputs("{not json\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/default/pods.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[{\"metadata\":"
+	      "{\"name\":\"web-1\",\"namespace\":\"default\",\"uid\":\"w1\"},"
+	      "\"status\":{\"podIP\":\"198.18.1.5\"}}]}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/nodes.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"items\":[{\"metadata\":"
+	      "{\"name\":\"n1\"}}]}", f);
+	fclose(f);
+	ck_assert_int_eq(kt_k8s_index_new(&idx), 0);
+	ck_assert_int_eq(kt_k8s_index_load_path(idx, dir, SEC, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(kt_k8s_index_finish(idx), 0);
+	ck_assert_str_eq(pod_ip(idx, "198.18.1.5", KT_K8S_LATEST)->name, "web-1");
+	ck_assert_int_eq(count(idx, KT_K8S_NODE, NULL, KT_K8S_LATEST), 1);
+	kt_k8s_index_free(idx);
+	snprintf(path, sizeof(path), "%s/default/web-1/logs.txt", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/default/web-1", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/default/pods.json", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/default", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/nodes.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(malformed)
 {
 	struct kt_k8s_index *idx;
@@ -649,6 +700,7 @@ Suite *kt_k8s_suite(void)
 	tcase_add_test(tc, single_objects);
 	tcase_add_test(tc, troubleshoot_analyzers);
 	tcase_add_test(tc, cluster_info_dump);
+	tcase_add_test(tc, cluster_info_dump_directory);
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, reused_ip_with_watch);
 	tcase_add_test(tc, reused_ip_snapshots_only);

@@ -365,6 +365,20 @@ const struct kt_k8s_object *kt_k8s_pod_by_container(const struct kt_k8s_index *i
 		return NULL;
 	/* A full ID is a hash lookup; a prefix (as `crictl ps` prints) needs a
 	 * walk over every container, still bounded by the number of pods. */
+	{
+		const char *key = kt_intern_find(&idx->in, id, n);
+		const struct kt_pvec *pv = key ? kt_pmap_get(&idx->by_cid, key) : NULL;
+
+		for (uint32_t i = 0; pv && i < pv->n; i++) {
+			const struct kt_k8s_object *v = pv->v[i];
+
+			if ((valid_at(v, t) || t == KT_K8S_LATEST) &&
+			    (!found || v->from_ns > found->from_ns))
+				found = v;
+		}
+		if (found)
+			goto container;
+	}
 	for (size_t s = 0; s < idx->by_cid.cap; s++) {
 		const struct kt_pmap_slot *slot = &idx->by_cid.slots[s];
 
@@ -381,6 +395,7 @@ const struct kt_k8s_object *kt_k8s_pod_by_container(const struct kt_k8s_index *i
 				found = v;
 		}
 	}
+container:
 	if (found && c)
 		for (uint32_t i = 0; i < found->u.pod.ncontainers; i++)
 			if (found->u.pod.containers[i].container_id &&

@@ -104,7 +104,7 @@ static bool walk(json_t *j, const char *hint, bool no_redact,
 	kind = json_string_value(json_object_get(j, "kind"));
 	if (!kind && json_is_object(json_object_get(j, "metadata")))
 		kind = hint;
-	if (is_secret_kind(kind) && !json_object_get(j, "object")) {
+	if (is_secret_kind(kind)) {
 		r->secrets_dropped++;
 		return true;
 	}
@@ -139,8 +139,10 @@ static bool walk(json_t *j, const char *hint, bool no_redact,
 			walk_array(v, item_kind[0] ? item_kind : NULL, no_redact, r, depth);
 			continue;
 		}
-		if (json_is_object(v) || json_is_array(v))
-			walk(v, NULL, no_redact, r, depth + 1);
+		/* A Secret wherever it sits goes, with its key. */
+		if ((json_is_object(v) || json_is_array(v)) &&
+		    walk(v, NULL, no_redact, r, depth + 1))
+			json_object_del(j, k);
 	}
 	return false;
 }
