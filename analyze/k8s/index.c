@@ -241,7 +241,8 @@ static bool same_version(const struct kt_k8s_object *a,
 }
 
 struct builder {
-	struct kt_k8s_object *v;
+	struct kt_arena *arena;
+	struct kt_k8s_object **v;
 	uint32_t n, cap;
 	int open;		/* index of the open version, or -1 */
 };
@@ -253,15 +254,25 @@ static int ver_open(struct builder *b, const struct kt_k8s_object *data,
 
 	if (b->n == b->cap) {
 		uint32_t n = b->cap ? b->cap * 2 : 4;
-		struct kt_k8s_object *v = realloc(b->v, n * sizeof(*v));
+		struct kt_k8s_object **v = realloc(b->v, n * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		b->v = v;
 		b->cap = n;
 	}
-	o = &b->v[b->n];
-	*o = *data;
+	/* The extracted object becomes the version itself; only data that
+	 * serves twice (an object back with the same resourceVersion) is
+	 * copied. Extracted objects live in the index's arena. */
+	if (!data->claimed) {
+		o = (struct kt_k8s_object *)data;
+	} else {
+		o = kt_arena_dup(b->arena, data, sizeof(*data));
+		if (!o)
+			return -ENOMEM;
+	}
+	o->claimed = true;
+	b->v[b->n] = o;
 	o->from_ns = t;
 	/* Nothing seen before: the object existed since it was created. An
 	 * import without a time (t == 0) starts there too. creationTimestamp
@@ -287,8 +298,8 @@ static void ver_close(struct builder *b, uint64_t t, bool deleted)
 {
 	if (b->open < 0)
 		return;
-	b->v[b->open].until_ns = t < b->v[b->open].from_ns ? b->v[b->open].from_ns : t;
-	b->v[b->open].deleted = deleted;
+	b->v[b->open]->until_ns = t < b->v[b->open]->from_ns ? b->v[b->open]->from_ns : t;
+	b->v[b->open]->deleted = deleted;
 	b->open = -1;
 }
 
@@ -323,7 +334,7 @@ static int snap_cmp(const void *a, const void *b)
 static int build_versions(struct kt_k8s_index *idx, struct kt_k8s_rec *r,
 			  struct kt_k8s_snap **snaps, uint32_t nsnaps)
 {
-	struct builder b = { .open = -1 };
+	struct builder b = { .arena = &idx->arena, .open = -1 };
 	uint32_t si = 0;
 	int err = 0;
 
@@ -341,7 +352,7 @@ static int build_versions(struct kt_k8s_index *idx, struct kt_k8s_rec *r,
 				ver_close(&b, o->t, true);
 				continue;
 			}
-			if (b.open >= 0 && same_version(&b.v[b.open], o->data))
+			if (b.open >= 0 && same_version(b.v[b.open], o->data))
 				continue;
 			ver_close(&b, o->t, false);
 			if ((err = ver_open(&b, o->data, o->t)) < 0)
@@ -350,7 +361,7 @@ static int build_versions(struct kt_k8s_index *idx, struct kt_k8s_rec *r,
 			const struct kt_k8s_snap *s = snaps[si++];
 			int id = (int)(s - idx->snaps) + 1;
 
-			if (b.open >= 0 && snap_covers(s, r, &b.v[b.open]) &&
+			if (b.open >= 0 && snap_covers(s, r, b.v[b.open]) &&
 			    !rec_in_snap(r, id))
 				ver_close(&b, s->t, true);
 		}
@@ -378,8 +389,8 @@ static int rec_cmp(const void *a, const void *b)
 	c = strcmp(x->name, y->name);
 	if (c)
 		return c;
-	return x->vers[0].from_ns < y->vers[0].from_ns ? -1 :
-		x->vers[0].from_ns > y->vers[0].from_ns;
+	return x->vers[0]->from_ns < y->vers[0]->from_ns ? -1 :
+		x->vers[0]->from_ns > y->vers[0]->from_ns;
 }
 
 static int add_strings(struct kt_pmap *m, const char *const *s, uint32_t n,
@@ -439,13 +450,13 @@ static int index_rec(struct kt_k8s_index *idx, struct kt_k8s_rec *r)
 	/* Versions of one object may name different services or involved
 	 * objects only in theory; the first version's are used. */
 	if ((r->kind == KT_K8S_ENDPOINTS || r->kind == KT_K8S_ENDPOINTSLICE) &&
-	    r->vers[0].u.ep.service) {
-		key = kt_k8s_key3(idx, "svc", r->ns, r->vers[0].u.ep.service, true);
+	    r->vers[0]->u.ep.service) {
+		key = kt_k8s_key3(idx, "svc", r->ns, r->vers[0]->u.ep.service, true);
 		if (!key || (err = kt_pmap_add(&idx->ep_by_svc, key, r)) < 0)
 			return key ? err : -ENOMEM;
 	}
-	if (r->kind == KT_K8S_EVENT && r->vers[0].u.ev.involved.name) {
-		const struct kt_k8s_ref *inv = &r->vers[r->nvers - 1].u.ev.involved;
+	if (r->kind == KT_K8S_EVENT && r->vers[0]->u.ev.involved.name) {
+		const struct kt_k8s_ref *inv = &r->vers[r->nvers - 1]->u.ev.involved;
 		enum kt_k8s_kind k = kt_k8s_kind_parse(inv->kind);
 
 		key = kt_k8s_key3(idx, k ? kt_k8s_kind_name(k) : inv->kind,
@@ -455,7 +466,7 @@ static int index_rec(struct kt_k8s_index *idx, struct kt_k8s_rec *r)
 			return key ? err : -ENOMEM;
 	}
 	for (uint32_t i = 0; i < r->nvers; i++)
-		if ((err = index_version(idx, &r->vers[i])) < 0)
+		if ((err = index_version(idx, r->vers[i])) < 0)
 			return err;
 	return 0;
 }

@@ -19,7 +19,7 @@ struct kt_k8s_rec {
 	const char *key, *kind_name, *ns, *name, *uid;
 	struct kt_k8s_obs *obs;
 	uint32_t nobs, cobs;
-	struct kt_k8s_object *vers;	/* after finish, by from_ns */
+	struct kt_k8s_object **vers;	/* after finish, by from_ns */
 	uint32_t nvers;
 };
 

@@ -213,6 +213,7 @@ struct kt_k8s_object {
 	uint64_t created_ns, deleted_ns;	/* metadata timestamps, 0 if none */
 	uint64_t from_ns, until_ns;	/* until_ns UINT64_MAX: still there */
 	bool deleted;			/* ended by a watch DELETED or absence */
+	bool claimed;			/* internal: already a version */
 	struct kt_k8s_label *labels;
 	uint32_t nlabels;
 	struct kt_k8s_label *annotations;	/* values kept only if short */

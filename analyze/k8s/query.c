@@ -21,10 +21,10 @@ static const struct kt_k8s_object *rec_at(const struct kt_k8s_rec *r, uint64_t t
 	if (!r->nvers)
 		return NULL;
 	if (t == KT_K8S_LATEST)
-		return &r->vers[r->nvers - 1];
+		return r->vers[r->nvers - 1];
 	for (uint32_t i = r->nvers; i-- > 0;)
-		if (valid_at(&r->vers[i], t))
-			return &r->vers[i];
+		if (valid_at(r->vers[i], t))
+			return r->vers[i];
 	return NULL;
 }
 
@@ -85,8 +85,8 @@ int kt_k8s_each(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
 			if (ns && (!r->ns || strcmp(r->ns, ns) != 0))
 				continue;
 			v = t == KT_K8S_LATEST ?
-				(r->vers[r->nvers - 1].until_ns == UINT64_MAX ?
-				 &r->vers[r->nvers - 1] : NULL) : rec_at(r, t);
+				(r->vers[r->nvers - 1]->until_ns == UINT64_MAX ?
+				 r->vers[r->nvers - 1] : NULL) : rec_at(r, t);
 			if (v && (ret = cb(arg, v)) != 0)
 				return ret;
 		}
@@ -573,7 +573,7 @@ int kt_k8s_events_for(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
 		return -ENOMEM;
 	for (uint32_t i = 0; i < pv->n; i++) {
 		const struct kt_k8s_rec *r = pv->v[i];
-		const struct kt_k8s_object *v = &r->vers[r->nvers - 1];
+		const struct kt_k8s_object *v = r->vers[r->nvers - 1];
 		uint64_t et = event_time(v);
 
 		if (et >= t0 && et <= t1)
