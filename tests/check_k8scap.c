@@ -366,6 +366,7 @@ START_TEST(lab_record)
 	ck_assert_ptr_nonnull(strstr(text, "\"taken_ns\""));
 	ck_assert_ptr_null(strstr(text, "managedFields"));
 	ck_assert_ptr_null(strstr(text, "last-applied-configuration"));
+	ck_assert_ptr_nonnull(strstr(text, "node2-pod"));	/* no --node: every pod */
 	free(text);
 	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/_snapshot.json", out);
 	text = read_text(path, NULL);
@@ -409,6 +410,61 @@ START_TEST(lab_record)
 
 	json_decref(report);
 	kt_k8s_dir_sink_free(&sink);
+	rm_rf(tmp);
+}
+END_TEST
+
+static bool pods_watched(struct kt_k8scap *c, void *arg)
+{
+	(void)arg;
+	return kt_k8scap_snapshots(c) >= 1 && lab_count("watches", "pods") > 0;
+}
+
+START_TEST(lab_node_filter)
+{
+	static const char *const res[] = { "pods", NULL };
+	struct kt_k8scap_opts o = {
+		.kubectl = KT_TEST_KUBECTL, .context = "lab", .node = "lab-node-1",
+		.call_timeout_ns = 10 * SEC, .resources = res,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	json_t *report = json_object();
+	char out[512], path[700];
+	char *text;
+
+	tmp_setup();
+	server_start();
+	snprintf(path, sizeof(path), "%s/kubeconfig", tmp);
+	o.kubeconfig = path;
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	run_until(c, pods_watched, NULL, 60000);
+	ck_assert(pods_watched(c, NULL));
+	/* Give the watch its initial listing before stopping. */
+	run_until(c, file_has, "web-6d4f8-bbbbb", 20000);
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	kt_k8s_dir_sink_free(&sink);
+	server_stop();
+
+	ck_assert_str_eq(json_string_value(json_object_get(report, "status")), "ok");
+	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/pods/lab.json", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "web-6d4f8-bbbbb"));
+	ck_assert_ptr_null(strstr(text, "node2-pod"));
+	ck_assert_ptr_nonnull(strstr(text, "\"node\": \"lab-node-1\""));
+	free(text);
+	snprintf(path, sizeof(path), "%s/k8s/watch/pods.jsonl", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_null(strstr(text, "node2-pod"));
+	free(text);
+	json_decref(report);
 	rm_rf(tmp);
 }
 END_TEST
@@ -570,6 +626,7 @@ Suite *kt_k8scap_suite(void)
 	tcase_add_test(tc, kubectl_hangs_and_crashes);
 	tcase_add_test(tc, import_dumps);
 	tcase_add_test(tc, lab_record);
+	tcase_add_test(tc, lab_node_filter);
 	suite_add_tcase(s, tc);
 	return s;
 }

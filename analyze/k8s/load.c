@@ -116,7 +116,10 @@ static int snapshot_of(struct load *ld, const json_t *kc, const char *kind,
 	    !json_is_integer(seq) || k == KT_K8S_OTHER)
 		return 0;
 	*t = (uint64_t)json_integer_value(ts);
-	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(seq));
+	/* One kubectl call is one snapshot scope, whatever number files of
+	 * several recordings (an imported bundle's tree) carry. */
+	snprintf(num, sizeof(num), "%lld/%lld", (long long)json_integer_value(seq),
+		 (long long)json_integer_value(ts));
 	key = kt_k8s_key3(ld->idx, "snap", num, kt_k8s_kind_name(k), true);
 	if (!key)
 		return -ENOMEM;
