@@ -31,6 +31,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 /* ---- scratch directory, one per test -------------------------------------- */
 
@@ -699,6 +700,59 @@ START_TEST(test_sparse_bomb)
 }
 END_TEST
 
+/* 300 MiB of directory headers, which carry nothing and are skipped, in a
+ * few KiB of zstd: headers are counted against the bomb limit too. */
+static void zstd_feed(ZSTD_CCtx *c, FILE *f, const void *p, size_t len, ZSTD_EndDirective end)
+{
+	static uint8_t out[1 << 16];
+	ZSTD_inBuffer in = { p, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer o = { out, sizeof(out), 0 };
+
+		left = ZSTD_compressStream2(c, &o, &in, end);
+		ck_assert(!ZSTD_isError(left));
+		ck_assert_uint_eq(fwrite(out, 1, o.pos, f), o.pos);
+	} while (in.pos < in.size || (end == ZSTD_e_end && left));
+}
+
+START_TEST(test_header_bomb)
+{
+	static uint8_t tar[1 << 14], chunk[1 << 20];
+	struct tent e = { "host/a.json", "{}", 2 };
+	struct archive *a = archive_write_new();
+	json_t *m = manifest_for(&e, 1);
+	char *txt = json_dumps(m, 0);
+	size_t used = 0, dir;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	FILE *f;
+
+	archive_write_set_format_ustar(a);
+	ck_assert_int_eq(archive_write_open_memory(a, tar, sizeof(tar), &used), ARCHIVE_OK);
+	add(a, "manifest.json", 0, NULL, (int64_t)strlen(txt), txt, strlen(txt));
+	add(a, "host/d/", AE_IFDIR, NULL, 0, NULL, 0);
+	ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	free(txt);
+	json_decref(m);
+	dir = tar_header(&(struct blob){ tar, used }, "host/d/");
+	for (size_t i = 0; i < sizeof(chunk); i += 512)
+		memcpy(chunk + i, tar + dir, 512);
+
+	ck_assert_ptr_nonnull(f = fopen(at("hdr.tar.zst"), "wb"));
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+	zstd_feed(c, f, tar, dir, ZSTD_e_continue);
+	for (int i = 0; i < 300; i++)
+		zstd_feed(c, f, chunk, sizeof(chunk), ZSTD_e_continue);
+	zstd_feed(c, f, tar + dir + 512, used - dir - 512, ZSTD_e_end);
+	ck_assert_int_eq(fclose(f), 0);
+	ZSTD_freeCCtx(c);
+
+	ck_assert_int_eq(expect_refused(at("hdr.tar.zst"), "decompression bomb"), -E2BIG);
+}
+END_TEST
+
 /* ---- the manifest ------------------------------------------------------- */
 
 static void expect_manifest_refused(const char *key, json_t *val, const char *sub, const char *sub2)
@@ -935,6 +989,28 @@ START_TEST(test_block_empty_payload)
 }
 END_TEST
 
+/* ---- directory bundles and spools ---------------------------------------- */
+
+START_TEST(test_directory_links_and_fifos)
+{
+	char sp[512];
+
+	snprintf(sp, sizeof(sp), "%s", at("spool"));
+	make_spool(sp, 35);
+	expect_valid(sp, NULL);
+	ck_assert_int_eq(symlink("/etc/passwd", at("spool/host/passwd.json")), 0);
+	expect_refused(sp, "'host/passwd.json' is not a regular file");
+	ck_assert_int_eq(unlink(at("spool/host/passwd.json")), 0);
+	ck_assert_int_eq(symlink("/etc", at("spool/k8s")), 0);
+	expect_refused(sp, "'k8s' is not a regular file");
+	ck_assert_int_eq(unlink(at("spool/k8s")), 0);
+	ck_assert_int_eq(mkfifo(at("spool/host/fifo.json"), 0600), 0);
+	expect_refused(sp, "'host/fifo.json' is not a regular file");
+	ck_assert_int_eq(unlink(at("spool/host/fifo.json")), 0);
+	expect_valid(sp, NULL);
+}
+END_TEST
+
 /* ---- a torn spool: tolerated, packed without the torn block -------------- */
 
 START_TEST(test_torn_spool)
@@ -1006,6 +1082,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_absurd_size);
 	tcase_add_test(tc, test_decompression_bomb);
 	tcase_add_test(tc, test_sparse_bomb);
+	tcase_add_test(tc, test_header_bomb);
 	tcase_add_test(tc, test_manifest_format_and_version);
 	tcase_add_test(tc, test_manifest_not_first);
 	tcase_add_test(tc, test_manifest_not_json);
@@ -1014,6 +1091,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_block_lies_about_length);
 	tcase_add_test(tc, test_lying_record_count);
 	tcase_add_test(tc, test_block_empty_payload);
+	tcase_add_test(tc, test_directory_links_and_fifos);
 	tcase_add_test(tc, test_torn_spool);
 	suite_add_tcase(s, tc);
 	return s;
