@@ -153,6 +153,17 @@ static struct blob make_segment(unsigned n)
 	return b;
 }
 
+/* A kt_read_fn over a struct { p, len, off } in memory. */
+static ssize_t seg_read(void *ctx, void *buf, size_t len)
+{
+	struct { const uint8_t *p; size_t len, off; } *m = ctx;
+	size_t n = m->len - m->off < len ? m->len - m->off : len;
+
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
 /* Offset of block k in a segment, walking the declared lengths. */
 static size_t block_at(const struct blob *seg, unsigned k)
 {
@@ -1011,6 +1022,65 @@ START_TEST(test_directory_links_and_fifos)
 }
 END_TEST
 
+/* The widest schema a reader takes (256 fields) reads back; one more is
+ * refused. */
+static void wide_roundtrip(unsigned nfields, int want_err)
+{
+	static char names[257][8];
+	static struct kt_field fields[257];
+	struct kt_schema s = { "wide", 1, 264, fields, (uint16_t)nfields };
+	struct kt_writer_opts o = { .block_records = 4, .zstd_level = 1 };
+	struct kt_stream_writer *w = NULL;
+	struct kt_stream_reader *r = NULL;
+	uint8_t rec[264];
+	const uint8_t *recs;
+	struct blob seg;
+	size_t n;
+	int fd, err;
+	struct { const uint8_t *p; size_t len, off; } *src;
+
+	for (unsigned i = 0; i < nfields; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%u", i);
+		fields[i] = (struct kt_field){ names[i], KT_F_U8, (uint16_t)i, NULL, 0 };
+	}
+	ck_assert_int_ge(fd = open(at("wide.ktr"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	ck_assert_int_eq(kt_stream_writer_open(&w, fd, &s, &o), 0);
+	for (unsigned k = 0; k < 3; k++) {
+		for (unsigned i = 0; i < sizeof(rec); i++)
+			rec[i] = (uint8_t)(i * 7 + k);
+		ck_assert_int_eq(kt_stream_writer_append(w, rec), 0);
+	}
+	ck_assert_int_eq(kt_stream_writer_close(w), 0);
+	seg = slurp(at("wide.ktr"));
+	src = calloc(1, sizeof(*src));
+	src->p = seg.p;
+	src->len = seg.len;
+	err = kt_stream_reader_open(&r, seg_read, src, &s, "wide.ktr");
+	if (want_err) {
+		ck_assert_int_eq(err, want_err);
+		ck_assert_ptr_nonnull(strstr(kt_err_msg(err), "fields, at most 256"));
+	} else {
+		ck_assert_msg(!err, "%s", kt_err_msg(err));
+		err = kt_stream_reader_next(r, (const void **)&recs, &n);
+		ck_assert_msg(!err, "%s", kt_err_msg(err));
+		ck_assert_uint_eq(n, 3);
+		for (unsigned k = 0; k < 3; k++)
+			for (unsigned i = 0; i < nfields; i++)
+				ck_assert_uint_eq(recs[k * s.size + i], (uint8_t)(i * 7 + k));
+	}
+	kt_stream_reader_free(r);
+	free(src);
+	free(seg.p);
+}
+
+START_TEST(test_widest_schema)
+{
+	wide_roundtrip(255, 0);
+	wide_roundtrip(256, 0);
+	wide_roundtrip(257, -EPROTO);
+}
+END_TEST
+
 /* ---- a torn spool: tolerated, packed without the torn block -------------- */
 
 START_TEST(test_torn_spool)
@@ -1091,6 +1161,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_block_lies_about_length);
 	tcase_add_test(tc, test_lying_record_count);
 	tcase_add_test(tc, test_block_empty_payload);
+	tcase_add_test(tc, test_widest_schema);
 	tcase_add_test(tc, test_directory_links_and_fifos);
 	tcase_add_test(tc, test_torn_spool);
 	suite_add_tcase(s, tc);
