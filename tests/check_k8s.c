@@ -668,6 +668,70 @@ START_TEST(deployment_scaled_and_policies)
 }
 END_TEST
 
+START_TEST(owner_chains_hpa_events)
+{
+	static const char dump[] =
+		"{\"kind\":\"CronJob\",\"apiVersion\":\"batch/v1\",\"metadata\":{\"name\":\"nightly\","
+		"\"namespace\":\"d\",\"uid\":\"cj\"},\"spec\":{\"schedule\":\"0 3 * * *\"}}"
+		"{\"kind\":\"Job\",\"apiVersion\":\"batch/v1\",\"metadata\":{\"name\":\"nightly-1\","
+		"\"namespace\":\"d\",\"uid\":\"job\",\"ownerReferences\":[{\"kind\":\"CronJob\","
+		"\"name\":\"nightly\",\"uid\":\"cj\",\"controller\":true}]},\"status\":{\"active\":1}}"
+		POD("nightly-1-x", "d", "p1", "1", "2026-01-01T00:00:00Z", "198.18.1.1", "Running",
+		    "n1", ",\"ownerReferences\":[{\"kind\":\"Job\",\"name\":\"nightly-1\","
+		    "\"uid\":\"job\",\"controller\":true}]")
+		"{\"kind\":\"StatefulSet\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"name\":\"db\","
+		"\"namespace\":\"d\",\"uid\":\"sts\"},\"spec\":{\"replicas\":3}}"
+		POD("db-0", "d", "p2", "1", "2026-01-01T00:00:00Z", "198.18.1.2", "Running",
+		    "n1", ",\"ownerReferences\":[{\"kind\":\"StatefulSet\",\"name\":\"db\","
+		    "\"controller\":true}]")
+		"{\"kind\":\"HorizontalPodAutoscaler\",\"apiVersion\":\"autoscaling/v2\",\"metadata\":"
+		"{\"name\":\"db\",\"namespace\":\"d\",\"uid\":\"h\"},\"spec\":{\"scaleTargetRef\":"
+		"{\"kind\":\"StatefulSet\",\"name\":\"db\"},\"minReplicas\":2,\"maxReplicas\":6,"
+		"\"metrics\":[{\"type\":\"Resource\",\"resource\":{\"name\":\"cpu\",\"target\":"
+		"{\"type\":\"Utilization\",\"averageUtilization\":70}}}]},\"status\":{\"currentReplicas\":3,"
+		"\"desiredReplicas\":4,\"currentMetrics\":[{\"type\":\"Resource\",\"resource\":{\"name\":"
+		"\"cpu\",\"current\":{\"averageUtilization\":95}}}]}}"
+		"{\"kind\":\"Event\",\"apiVersion\":\"events.k8s.io/v1\",\"metadata\":{\"name\":\"e1\","
+		"\"namespace\":\"d\",\"uid\":\"e1\"},\"regarding\":{\"kind\":\"StatefulSet\","
+		"\"namespace\":\"d\",\"name\":\"db\"},\"reason\":\"SuccessfulCreate\",\"note\":\"create "
+		"Pod db-0\",\"type\":\"Normal\",\"eventTime\":\"2026-01-01T00:00:10.000001Z\"}"
+		"{\"kind\":\"Event\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"e2\","
+		"\"namespace\":\"d\",\"uid\":\"e2\"},\"involvedObject\":{\"kind\":\"StatefulSet\","
+		"\"namespace\":\"d\",\"name\":\"db\"},\"reason\":\"Late\",\"message\":\"m\","
+		"\"lastTimestamp\":\"2026-01-01T01:00:00Z\"}";
+	struct kt_k8s_index *idx;
+	const struct kt_k8s_object *p, *w, *h;
+	char reasons[128] = "";
+
+	ck_assert_int_eq(kt_k8s_index_new(&idx), 0);
+	ck_assert_int_eq(load_str(idx, dump, "mixed", (T0 + 20) * SEC), 0);
+	ck_assert_int_eq(kt_k8s_index_finish(idx), 0);
+	p = pod_ip(idx, "198.18.1.1", (T0 + 30) * SEC);
+	w = kt_k8s_workload(idx, p, (T0 + 30) * SEC, NULL);
+	ck_assert_int_eq(w->kind, KT_K8S_CRONJOB);
+	ck_assert_str_eq(w->u.wl.schedule, "0 3 * * *");
+	ck_assert_int_eq(kt_k8s_owner(idx, p, (T0 + 30) * SEC)->u.wl.active, 1);
+	/* An owner named without uid is found by name. */
+	p = pod_ip(idx, "198.18.1.2", (T0 + 30) * SEC);
+	w = kt_k8s_workload(idx, p, (T0 + 30) * SEC, NULL);
+	ck_assert_int_eq(w->kind, KT_K8S_STATEFULSET);
+	h = kt_k8s_hpa_for(idx, w, (T0 + 30) * SEC);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(h->u.hpa.target_cpu, 70);
+	ck_assert_int_eq(h->u.hpa.current_cpu, 95);
+	ck_assert_int_eq(h->u.hpa.desired_replicas, 4);
+	/* Events by object, in a window: the second is an hour later. */
+	ck_assert_int_eq(kt_k8s_events_for(idx, KT_K8S_STATEFULSET, "d", "db", T0 * SEC,
+					   (T0 + 60) * SEC, name_cb, reasons), 0);
+	ck_assert_str_eq(reasons, "SuccessfulCreate ");
+	reasons[0] = 0;
+	ck_assert_int_eq(kt_k8s_events_for(idx, KT_K8S_STATEFULSET, "d", "db", 0, UINT64_MAX,
+					   name_cb, reasons), 0);
+	ck_assert_str_eq(reasons, "SuccessfulCreate Late ");
+	kt_k8s_index_free(idx);
+}
+END_TEST
+
 START_TEST(kinds_and_times)
 {
 	uint64_t t;
@@ -705,6 +769,7 @@ Suite *kt_k8s_suite(void)
 	tcase_add_test(tc, reused_ip_with_watch);
 	tcase_add_test(tc, reused_ip_snapshots_only);
 	tcase_add_test(tc, deployment_scaled_and_policies);
+	tcase_add_test(tc, owner_chains_hpa_events);
 	tcase_add_test(tc, kinds_and_times);
 	suite_add_tcase(s, tc);
 	return s;

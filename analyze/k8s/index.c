@@ -43,9 +43,9 @@ void kt_k8s_index_free(struct kt_k8s_index *idx)
 	kt_pmap_free(&idx->snap_by_key);
 	kt_pmap_free(&idx->by_name);
 	kt_pmap_free(&idx->by_uid);
-	kt_pmap_free(&idx->pod_ip);
-	kt_pmap_free(&idx->svc_ip);
-	kt_pmap_free(&idx->node_ip);
+	kt_ipmap_free(&idx->pod_ip);
+	kt_ipmap_free(&idx->svc_ip);
+	kt_ipmap_free(&idx->node_ip);
 	kt_pmap_free(&idx->by_cid);
 	kt_pmap_free(&idx->ep_by_svc);
 	kt_pmap_free(&idx->ev_by_obj);
@@ -393,13 +393,22 @@ static int rec_cmp(const void *a, const void *b)
 		x->vers[0]->from_ns > y->vers[0]->from_ns;
 }
 
-static int add_strings(struct kt_pmap *m, const char *const *s, uint32_t n,
-		       void *val)
+static int add_ips(struct kt_ipmap *m, const char *const *s, uint32_t n,
+		   const struct kt_k8s_object *v)
 {
+	/* A pod that ran to completion no longer holds its IP (the kubelet
+	 * released it); it stays findable by name, UID and container. */
+	bool done = v->kind == KT_K8S_POD && v->u.pod.phase &&
+		(strcmp(v->u.pod.phase, "Succeeded") == 0 ||
+		 strcmp(v->u.pod.phase, "Failed") == 0);
+	struct kt_ipver iv = { v->from_ns, v->until_ns, v, done };
+	uint8_t ip[16];
 	int err = 0;
 
+	/* Every string here went through kt_k8s_ip_intern(): it parses. */
 	for (uint32_t i = 0; i < n && !err; i++)
-		err = kt_pmap_add(m, s[i], val);
+		if (kt_k8s_ip_parse(s[i], ip) == 0)
+			err = kt_ipmap_add(m, ip, &iv);
 	return err;
 }
 
@@ -410,21 +419,21 @@ static int index_version(struct kt_k8s_index *idx, struct kt_k8s_object *v)
 	switch (v->kind) {
 	case KT_K8S_POD:
 		if (!v->u.pod.host_network)
-			err = add_strings(&idx->pod_ip, v->u.pod.ips, v->u.pod.nips, v);
+			err = add_ips(&idx->pod_ip, v->u.pod.ips, v->u.pod.nips, v);
 		for (uint32_t i = 0; !err && i < v->u.pod.ncontainers; i++)
 			if (v->u.pod.containers[i].container_id)
 				err = kt_pmap_add(&idx->by_cid,
 					v->u.pod.containers[i].container_id, v);
 		break;
 	case KT_K8S_SERVICE:
-		err = add_strings(&idx->svc_ip, v->u.svc.cluster_ips,
+		err = add_ips(&idx->svc_ip, v->u.svc.cluster_ips,
 				  v->u.svc.ncluster_ips, v);
 		if (!err)
-			err = add_strings(&idx->svc_ip, v->u.svc.external_ips,
+			err = add_ips(&idx->svc_ip, v->u.svc.external_ips,
 					  v->u.svc.nexternal_ips, v);
 		break;
 	case KT_K8S_NODE:
-		err = add_strings(&idx->node_ip, v->u.node.addresses,
+		err = add_ips(&idx->node_ip, v->u.node.addresses,
 				  v->u.node.naddresses, v);
 		break;
 	default:

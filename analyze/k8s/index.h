@@ -42,9 +42,9 @@ struct kt_k8s_index {
 	/* built by finish */
 	struct kt_pmap by_name;		/* "Kind/ns/name" -> recs */
 	struct kt_pmap by_uid;		/* uid -> recs */
-	struct kt_pmap pod_ip;		/* ip -> versions */
-	struct kt_pmap svc_ip;
-	struct kt_pmap node_ip;
+	struct kt_ipmap pod_ip;		/* ip -> versions */
+	struct kt_ipmap svc_ip;
+	struct kt_ipmap node_ip;
 	struct kt_pmap by_cid;		/* container id -> versions */
 	struct kt_pmap ep_by_svc;	/* "ns/service" -> recs */
 	struct kt_pmap ev_by_obj;	/* "Kind/ns/name" -> recs */

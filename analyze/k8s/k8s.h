@@ -316,7 +316,9 @@ void kt_k8s_index_stats(const struct kt_k8s_index *idx, struct kt_k8s_stats *st)
 
 /* The version of object (kind, ns, name) valid at t; ns NULL for
  * cluster-scoped kinds. Names are reused (a StatefulSet pod): the object that
- * existed at t wins. */
+ * existed at t wins. With KT_K8S_LATEST: the last version seen, also of an
+ * object deleted during the capture (its 'deleted' says so); kt_k8s_each()
+ * at KT_K8S_LATEST lists only objects still there at the end. */
 const struct kt_k8s_object *kt_k8s_get(const struct kt_k8s_index *idx,
 				       enum kt_k8s_kind kind, const char *ns,
 				       const char *name, uint64_t t);

@@ -94,40 +94,35 @@ int kt_k8s_each(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
 	return 0;
 }
 
-static const struct kt_pvec *ip_lookup(const struct kt_k8s_index *idx,
-				       const struct kt_pmap *m, const uint8_t ip[16])
+static bool iv_valid(const struct kt_ipver *v, uint64_t t)
 {
-	char buf[64];
-	const char *key;
-
-	if (!idx->finished || !kt_k8s_ip_str(ip, buf, sizeof(buf)))
-		return NULL;
-	key = kt_intern_find(&idx->in, buf, strlen(buf));
-	return key ? kt_pmap_get(m, key) : NULL;
+	if (t == KT_K8S_LATEST)
+		return v->until_ns == UINT64_MAX;
+	return v->from_ns <= t && t < v->until_ns;
 }
 
-static bool pod_terminated(const struct kt_k8s_object *v)
+/* The holder of ip at t in m: when two versions claim it, the later one
+ * took the address over. */
+static const struct kt_k8s_object *ip_holder(const struct kt_k8s_index *idx,
+					     const struct kt_ipmap *m,
+					     const uint8_t ip[16], uint64_t t)
 {
-	return v->u.pod.phase && (strcmp(v->u.pod.phase, "Succeeded") == 0 ||
-				  strcmp(v->u.pod.phase, "Failed") == 0);
+	const struct kt_ipver *v, *best = NULL;
+	uint32_t n;
+
+	if (!idx->finished)
+		return NULL;
+	v = kt_ipmap_get(m, ip, &n);
+	for (uint32_t i = 0; i < n; i++)
+		if (!v[i].skip && iv_valid(&v[i], t) && (!best || v[i].from_ns > best->from_ns))
+			best = &v[i];
+	return best ? best->obj : NULL;
 }
 
 const struct kt_k8s_object *kt_k8s_pod_by_ip(const struct kt_k8s_index *idx,
 					     const uint8_t ip[16], uint64_t t)
 {
-	const struct kt_pvec *pv = ip_lookup(idx, &idx->pod_ip, ip);
-	const struct kt_k8s_object *best = NULL;
-
-	for (uint32_t i = 0; pv && i < pv->n; i++) {
-		const struct kt_k8s_object *v = pv->v[i];
-
-		if (!valid_at(v, t) || pod_terminated(v))
-			continue;
-		/* Two claimants: the one that started later took the IP over. */
-		if (!best || v->from_ns > best->from_ns)
-			best = v;
-	}
-	return best;
+	return ip_holder(idx, &idx->pod_ip, ip, t);
 }
 
 const struct kt_k8s_object *kt_k8s_pod_by_ip_str(const struct kt_k8s_index *idx,
@@ -141,15 +136,7 @@ const struct kt_k8s_object *kt_k8s_pod_by_ip_str(const struct kt_k8s_index *idx,
 const struct kt_k8s_object *kt_k8s_node_by_ip(const struct kt_k8s_index *idx,
 					      const uint8_t ip[16], uint64_t t)
 {
-	const struct kt_pvec *pv = ip_lookup(idx, &idx->node_ip, ip);
-	const struct kt_k8s_object *best = NULL;
-
-	for (uint32_t i = 0; pv && i < pv->n; i++)
-		if (valid_at(pv->v[i], t) &&
-		    (!best || ((const struct kt_k8s_object *)pv->v[i])->from_ns >
-		     best->from_ns))
-			best = pv->v[i];
-	return best;
+	return ip_holder(idx, &idx->node_ip, ip, t);
 }
 
 const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,
@@ -159,17 +146,21 @@ const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,
 						 uint64_t t,
 						 const struct kt_k8s_port **port_out)
 {
-	const struct kt_pvec *pv = ip_lookup(idx, &idx->svc_ip, ip);
+	const struct kt_ipver *iv;
 	const struct kt_k8s_object *best = NULL;
 	const struct kt_k8s_port *bport = NULL;
+	uint32_t n;
 
 	if (!protocol)
 		protocol = "TCP";
-	for (uint32_t i = 0; pv && i < pv->n; i++) {
-		const struct kt_k8s_object *v = pv->v[i];
+	if (!idx->finished)
+		return NULL;
+	iv = kt_ipmap_get(&idx->svc_ip, ip, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct kt_k8s_object *v = iv[i].obj;
 		const struct kt_k8s_port *p = NULL;
 
-		if (!valid_at(v, t))
+		if (!iv_valid(&iv[i], t))
 			continue;
 		for (uint32_t k = 0; k < v->u.svc.nports; k++) {
 			const struct kt_k8s_port *sp = &v->u.svc.ports[k];

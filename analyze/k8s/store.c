@@ -229,3 +229,89 @@ void kt_pmap_free(struct kt_pmap *m)
 	m->slots = NULL;
 	m->cap = m->n = 0;
 }
+
+static uint64_t ip_hash(const uint8_t ip[16])
+{
+	uint64_t a, b;
+
+	/* Two words mixed: addresses differ mostly in the last bytes. */
+	memcpy(&a, ip, 8);
+	memcpy(&b, ip + 8, 8);
+	a ^= b * 0x9e3779b97f4a7c15ull;
+	a ^= a >> 32;
+	a *= 0xff51afd7ed558ccdull;
+	a ^= a >> 29;
+	return a;
+}
+
+static size_t ipslot(const struct kt_ipmap_slot *slots, size_t cap, const uint8_t ip[16])
+{
+	size_t i = ip_hash(ip) & (cap - 1);
+
+	while (slots[i].used && memcmp(slots[i].ip, ip, 16) != 0)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+int kt_ipmap_add(struct kt_ipmap *m, const uint8_t ip[16], const struct kt_ipver *v)
+{
+	struct kt_ipmap_slot *sl;
+
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 256;
+		struct kt_ipmap_slot *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		for (size_t j = 0; j < m->cap; j++)
+			if (m->slots[j].used)
+				ns[ipslot(ns, ncap, m->slots[j].ip)] = m->slots[j];
+		free(m->slots);
+		m->slots = ns;
+		m->cap = ncap;
+	}
+	i = ipslot(m->slots, m->cap, ip);
+	sl = &m->slots[i];
+	if (!sl->used) {
+		sl->used = true;
+		memcpy(sl->ip, ip, 16);
+		m->n++;
+	}
+	if (sl->n == sl->cap) {
+		uint32_t ncap = sl->cap ? sl->cap * 2 : 2;
+		struct kt_ipver *nv = realloc(sl->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		sl->v = nv;
+		sl->cap = ncap;
+	}
+	sl->v[sl->n++] = *v;
+	return 0;
+}
+
+const struct kt_ipver *kt_ipmap_get(const struct kt_ipmap *m, const uint8_t ip[16],
+				    uint32_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	if (!m->cap)
+		return NULL;
+	i = ipslot(m->slots, m->cap, ip);
+	if (!m->slots[i].used)
+		return NULL;
+	*n = m->slots[i].n;
+	return m->slots[i].v;
+}
+
+void kt_ipmap_free(struct kt_ipmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].v);
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->n = 0;
+}

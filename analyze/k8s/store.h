@@ -65,6 +65,32 @@ int kt_pmap_add(struct kt_pmap *m, const void *key, void *val);
 const struct kt_pvec *kt_pmap_get(const struct kt_pmap *m, const void *key);
 void kt_pmap_free(struct kt_pmap *m);
 
+/* Map from a 16-byte address (IPv4 as ::ffff:a.b.c.d) to a pvec: the
+ * attribution path looks an IP up per flow, so no text conversion. */
+struct kt_ipver {		/* one object version holding the address */
+	uint64_t from_ns, until_ns;
+	const void *obj;
+	bool skip;		/* holds it only nominally (a terminated pod) */
+};
+
+struct kt_ipmap_slot {
+	uint8_t ip[16];
+	bool used;
+	uint32_t n, cap;
+	struct kt_ipver *v;	/* contiguous: a lookup reads no object */
+};
+
+struct kt_ipmap {
+	struct kt_ipmap_slot *slots;
+	size_t cap, n;
+};
+
+int kt_ipmap_add(struct kt_ipmap *m, const uint8_t ip[16], const struct kt_ipver *v);
+/* The versions holding ip, or NULL; *n gets their count. */
+const struct kt_ipver *kt_ipmap_get(const struct kt_ipmap *m, const uint8_t ip[16],
+				    uint32_t *n);
+void kt_ipmap_free(struct kt_ipmap *m);
+
 uint64_t kt_hash_bytes(const void *p, size_t len);
 
 #endif

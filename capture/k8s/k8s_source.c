@@ -78,6 +78,15 @@ static int stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	return err;
 }
 
+static void stats(void *state, struct kt_source_stats *out)
+{
+	uint64_t errors;
+
+	/* Kubernetes objects are never lost: a failed call is an error, not a
+	 * drop, so 'lost' stays 0. */
+	kt_k8scap_counts(state, &out->events, &errors);
+}
+
 static void free_(void *state)
 {
 	kt_k8scap_free(state);
@@ -91,4 +100,5 @@ const struct kt_source_ops kt_source_k8s = {
 	.poll = poll_,
 	.stop = stop,
 	.free = free_,
+	.stats = stats,
 };

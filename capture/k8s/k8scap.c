@@ -779,6 +779,14 @@ unsigned kt_k8scap_snapshots(const struct kt_k8scap *c)
 	return c->snaps_done;
 }
 
+void kt_k8scap_counts(const struct kt_k8scap *c, uint64_t *events, uint64_t *errors)
+{
+	*events = 0;
+	for (unsigned i = 0; i < c->nwatches; i++)
+		*events += c->watches[i].events;
+	*errors = c->nerrors;
+}
+
 /* ---- import ------------------------------------------------------------------ */
 
 struct import {

@@ -70,6 +70,9 @@ int kt_k8scap_stop(struct kt_k8scap *c, json_t *report);
 /* Snapshots finished so far. */
 unsigned kt_k8scap_snapshots(const struct kt_k8scap *c);
 
+/* Watch events written so far, and failed calls (for the status line). */
+void kt_k8scap_counts(const struct kt_k8scap *c, uint64_t *events, uint64_t *errors);
+
 void kt_k8scap_free(struct kt_k8scap *c);
 
 /* A sink writing into a directory (atomic files through rename, appends with
