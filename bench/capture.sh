@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# capture.sh [BUILD_DIR] [SECONDS] [LONG_SECONDS] - what recording costs, in
+# capture.sh [BUILD_DIR] [SECONDS] [LONG_SECONDS] [LONG_RATE] - what recording costs, in
 # one run, on loopback (root):
 #
 #   1. loadgen (short connections, C client and server) and wrk against
@@ -8,13 +8,15 @@
 #      (snap length 96) on lo;
 #   2. events lost at the highest rate this machine makes (loadgen, 2 clients);
 #   3. when LONG_SECONDS > 0 (600 for the 10-minute figure): ktcap CPU
-#      seconds and RSS sampled every 5 s while loadgen runs the whole time.
+#      seconds and RSS sampled every 5 s while loadgen runs the whole time,
+#      paced at LONG_RATE connections/s (default 2000; 0 = flat out).
 #
 # Ratios are against the no-capture run of the same load in the same run.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 S=${2:-10}
 LONG=${3:-0}
+LONG_RATE=${4:-2000}
 T=$(mktemp -d /tmp/kt-bench-capture-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
@@ -65,6 +67,7 @@ loadgen() { "$B/bench/loadgen" "$S" "${1:-1}" | awk '{print $6}'; }
 wrk_rate() { wrk -t1 -c16 -d"${S}s" http://127.0.0.1:18089/ | awk '/Requests\/sec/ {print $2}'; }
 
 declare -A R
+if [ "${SKIP_SHORT:-}" ]; then lost1=- events1=- lost2=- events2=-; else
 R[load_none]=$(loadgen)
 R[wrk_none]=$(wrk_rate)
 start_ktcap run1
@@ -92,10 +95,11 @@ printf "  %-26s %10s %10s %10s\n" "  ratio" 1 "$(ratio "${R[load_ktcap]}" "${R[l
 printf "  %-26s %10.0f %10.0f %10.0f\n" "wrk -> nginx requests/s" "${R[wrk_none]}" "${R[wrk_ktcap]}" "${R[wrk_tcpdump]}"
 printf "  %-26s %10s %10s %10s\n" "  ratio" 1 "$(ratio "${R[wrk_ktcap]}" "${R[wrk_none]}")" "$(ratio "${R[wrk_tcpdump]}" "${R[wrk_none]}")"
 echo "events lost: $lost1 of $events1 (1 client), $lost2 of $events2 at ${R[load2_ktcap]} connections/s (2 clients, the most here)"
+fi
 
 if [ "$LONG" -gt 0 ]; then
 	start_ktcap long
-	"$B/bench/loadgen" "$LONG" 1 >"$T/long.load" &
+	"$B/bench/loadgen" "$LONG" 1 "$LONG_RATE" >"$T/long.load" &
 	LPID=$!
 	PIDS+=("$LPID")
 	: >"$T/rss"

@@ -1,8 +1,10 @@
 /* loadgen.c - a loopback short-connection load with a known rate: a server
  * process (accept, read to EOF, reply 64 bytes, close) and C client processes
  * (connect, send 64 bytes, read the reply, close) for D seconds. Prints
- * "connections N seconds S rate R". Loopback only, bounded by D.
- *   loadgen [SECONDS] [CLIENTS] */
+ * "connections N seconds S rate R". Loopback only, bounded by D. RATE
+ * paces each client to that many connections per second (0: as fast as it
+ * can).
+ *   loadgen [SECONDS] [CLIENTS] [RATE] */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,6 +29,7 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 10, t0;
 	int clients = argc > 2 ? atoi(argv[2]) : 1, one = 1;
+	double rate = argc > 3 ? atof(argv[3]) : 0;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	long *counts = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -34,8 +37,9 @@ int main(int argc, char **argv)
 	long total = 0;
 	pid_t srv;
 
-	if (secs <= 0 || secs > 3600 || clients < 1 || clients > 64 || counts == MAP_FAILED) {
-		fprintf(stderr, "usage: loadgen [SECONDS<=3600] [CLIENTS<=64]\n");
+	if (secs <= 0 || secs > 3600 || clients < 1 || clients > 64 || rate < 0 ||
+	    counts == MAP_FAILED) {
+		fprintf(stderr, "usage: loadgen [SECONDS<=3600] [CLIENTS<=64] [RATE]\n");
 		return 2;
 	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -83,6 +87,17 @@ int main(int argc, char **argv)
 						n++;
 				}
 				close(s);
+				/* paced: sleep until the next connection is due */
+				if (rate > 0) {
+					double due = t0 + (double)(n + 1) / rate, now = now_s();
+
+					if (due > now) {
+						struct timespec ts = { (time_t)(due - now),
+							(long)((due - now - (double)(time_t)(due - now)) * 1e9) };
+
+						nanosleep(&ts, NULL);
+					}
+				}
 			}
 			counts[c] = n;
 			_exit(0);
