@@ -22,12 +22,16 @@ jq_py() {	# FILE EXPR: evaluate a python expression over the JSON as d
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# What a lab must leave behind: nothing named after it anywhere.
-assert_gone() {	# name uids...
-	local name=$1 uid left=""; shift
-	ls /run/netns 2>/dev/null | grep -q "^$name-" && left="$left netns"
-	[ -e "${KTLAB_CG_V2:-/sys/fs/cgroup/unified}/ktlab.slice/ktlab-$name-ext.scope" ] && left="$left cgroup:ext"
-	[ -e "${KTLAB_ROOT:-/run/ktlab}/$name" ] && left="$left state-dir"
+# What a lab must leave behind: nothing named after it anywhere (name "-":
+# only the pods' UIDs).
+assert_gone() {	# name|- uids...
+	local name=$1 uid f left=""; shift
+	if [ "$name" != - ]; then
+		ls /run/netns 2>/dev/null | grep -q "^$name-" && left="$left netns"
+		[ -e "${KTLAB_CG_V2:-/sys/fs/cgroup/unified}/ktlab.slice/ktlab-$name-ext.scope" ] &&
+			left="$left cgroup:ext"
+		[ -e "${KTLAB_ROOT:-/run/ktlab}/$name" ] && left="$left state-dir"
+	fi
 	for uid in "$@"; do
 		find /sys/fs/cgroup -maxdepth 6 -type d \( -name "*${uid}*" -o -name "*${uid//-/_}*" \) \
 			2>/dev/null | grep -q . && left="$left cgroup:$uid"
@@ -131,6 +135,26 @@ check "the long-lived connection exchanged PING/PONG throughout" \
 	test "$(T '[c["result"] == "ok" and c["bytes_sent"] >= 6 and c["bytes_sent"] * 7 == c["bytes_recv"] * 6 for c in d["connections"] if c["step"] == "long"]')" = "[True]"
 check "every TCP record names the client pod as source" \
 	test "$(T 'sorted(set(c["src"] for c in d["connections"] if c["proto"] == "tcp"))')" = "['$KTLAB_CLIENT_IP']"
+
+# A container restart, then the pod replaced by one with the same IP.
+OLD_UID=$KTLAB_WEB_B_UID OLD_CID=$KTLAB_WEB_B_CID OLD_CG=$KTLAB_WEB_B_CGROUP
+OLD_NS=$(stat -L -c %i "$KTLAB_WEB_B_NETNS")
+check "restart web-b" ktlab restart web-b
+eval "$(ktlab env)"
+check "a restart keeps the pod UID and gives a new container ID" \
+	test "$KTLAB_WEB_B_UID" = "$OLD_UID" -a "$KTLAB_WEB_B_CID" != "$OLD_CID"
+check "the restarted nginx runs in the new container's cgroup, the old one is gone" \
+	test "$(grep -c "cri-containerd-$KTLAB_WEB_B_CID.scope" "/proc/$(cat "$KTLAB_STATE/web-b/nginx.pid")/cgroup"):$([ -d "$OLD_CG" ] && echo left)" = "1:"
+check "recreate web-b" ktlab recreate web-b
+eval "$(ktlab env)"
+check "a recreated pod has a new UID and netns, and the same IP" \
+	test "$KTLAB_WEB_B_UID" != "$OLD_UID" -a "$(stat -L -c %i "$KTLAB_WEB_B_NETNS")" != "$OLD_NS" -a "$KTLAB_WEB_B_IP" = 198.18.0.13
+check "lab.json records both events" \
+	test "$(jq_py "$KTLAB_JSON" '[(e["type"], e["pod"]) for e in d["events"]]')" = "[('restart', 'web-b'), ('recreate', 'web-b')]"
+check "the recreated web-b serves" \
+	test "$(ktlab exec client python3 -c 'import urllib.request,sys; print(urllib.request.urlopen("http://" + sys.argv[1] + "/", timeout=3).read().decode().strip())' "$KTLAB_WEB_B_IP")" = web-b
+check "nothing is left of the replaced pod" assert_gone - "$OLD_UID"
+UIDS="$UIDS $KTLAB_WEB_B_UID"
 
 # Down, and nothing left.
 NAME=$KTLAB_NAME
