@@ -49,6 +49,12 @@ struct kt_record_ctx {
 	uint64_t start_ns;		/* UTC */
 };
 
+/* Live counters for the status line (see kt_source_ops.stats). */
+struct kt_source_stats {
+	uint64_t events;	/* delivered */
+	uint64_t lost;		/* could not be delivered */
+};
+
 struct kt_source_ops {
 	const char *name;		/* "bpf", "pcap", "k8s", "host" */
 	const char *help;		/* one line for --help and `ktcap check` */
@@ -64,12 +70,8 @@ struct kt_source_ops {
 	 * manifest object: counts, lost events, features used). */
 	int (*stop)(void *state, struct kt_record_ctx *ctx, json_t *report);
 	void (*free)(void *state);
-};
-
-/* Live counters for the status line; a source may leave them NULL. */
-struct kt_source_stats {
-	uint64_t events;
-	uint64_t lost;
+	/* Optional: live counters for the status line. */
+	void (*stats)(void *state, struct kt_source_stats *out);
 };
 
 #endif

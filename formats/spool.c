@@ -36,6 +36,7 @@ struct kt_spool {
 	char *external[MAX_EXTERNAL];	/* files written by others */
 	unsigned nexternal;
 	uint64_t file_bytes;		/* documents and appended lines */
+	uint64_t records;
 	int err;
 };
 
@@ -227,6 +228,7 @@ int kt_spool_append(struct kt_spool *sp, const struct kt_schema *schema, const v
 		return err;
 	if ((err = kt_stream_writer_append(w, rec)))
 		return err;
+	sp->records++;
 	st = find_stream(sp, schema);
 	if (kt_stream_writer_bytes(w) >= sp->opts.segment_bytes) {
 		/* flush first, so the byte count is the segment's size on disk */
@@ -324,6 +326,11 @@ int kt_spool_path(struct kt_spool *sp, const char *relpath, char *buf, size_t le
 	if (sp->nexternal < MAX_EXTERNAL && !(sp->external[sp->nexternal++] = strdup(buf)))
 		return kt_err_set(-ENOMEM, "out of memory");
 	return 0;
+}
+
+uint64_t kt_spool_records(const struct kt_spool *sp)
+{
+	return sp->records;
 }
 
 uint64_t kt_spool_bytes(const struct kt_spool *sp)

@@ -64,6 +64,9 @@ int kt_spool_append_file(struct kt_spool *sp, const char *relpath,
  * for files written by other libraries (pcapng by libpcap). */
 int kt_spool_path(struct kt_spool *sp, const char *relpath, char *buf, size_t len);
 
+/* Records appended through kt_spool_append() so far. */
+uint64_t kt_spool_records(const struct kt_spool *sp);
+
 /* Bytes on disk in the spool so far (for --max-size). */
 uint64_t kt_spool_bytes(const struct kt_spool *sp);
 
