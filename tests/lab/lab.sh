@@ -53,8 +53,8 @@ GW=$PREFIX.1
 CLUSTER_CIDR=198.18.0.0/16
 DNS_VIP=198.19.0.10 WEB_VIP=198.19.0.20 REDIS_VIP=198.19.0.30 NOEP_VIP=198.19.0.40
 EXT_GW=198.19.200.1 EXT_IP=198.19.200.10 EXT_NAME=api.partner.example
-# Bounds for every wait: 0.1 s steps.
-WAIT_STEPS=100
+# Bounds for every wait: 0.1 s steps, generous for loaded CI machines.
+WAIT_STEPS=300
 
 die() { echo "lab: $*" >&2; exit 1; }
 

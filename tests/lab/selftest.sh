@@ -69,6 +69,11 @@ check "nginx (web-a) is in its v2 containerd scope" \
 	grep -qx "0::${KTLAB_WEB_A_CGROUP#/sys/fs/cgroup/unified}" <<<"$CG"
 check "nginx (web-a) is in kubepods/burstable/pod<uid>/<id> in v1 cpu" \
 	grep -qx "[0-9]*:cpu:/kubepods/burstable/pod$KTLAB_WEB_A_UID/$KTLAB_WEB_A_CID" <<<"$CG"
+# (nginx forks its worker after it listens: give it up to 10 s)
+for _ in $(seq 100); do
+	[ "$(wc -l < "$KTLAB_WEB_A_CGROUP/cgroup.procs")" -ge 2 ] && break
+	sleep 0.1
+done
 check "nginx's worker is in the same cgroup" \
 	test "$(wc -l < "$KTLAB_WEB_A_CGROUP/cgroup.procs")" -ge 2
 check "nginx (web-a) runs in web-a's netns" \
