@@ -2,10 +2,12 @@
  * first so the processes alive at start are known before events arrive. */
 #include "sources.h"
 #include "bpf_source.h"
+#include "host.h"
 
 #include <string.h>
 
 const struct kt_source_ops *const kt_sources[] = {
+	&kt_host_source,
 	&kt_bpf_source,
 	NULL,
 };
