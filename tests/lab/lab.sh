@@ -125,6 +125,14 @@ cg_ext() { echo "$(cg_ext_parent)/ktlab-$NAME-ext.scope"; }
 ns_of() { echo "$NAME-$1"; }
 nsx() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
 
+# A new lab netns, IPv4 only: no IPv6 link-local addresses, so the kernel
+# sends nothing (neighbour discovery, MLD) from addresses outside the lab's
+# 198.18.0.0/15.
+new_netns() {
+	ip netns add "$1"
+	nsx "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
 # Move the calling shell into POD's cgroups, then run the rest in its netns.
 # Children inherit both, so a server's workers are in the pod too.
 enter_pod() {
@@ -325,7 +333,7 @@ make_pod_net() {	# POD: its netns, a veth into the bridge, its address
 	local p=$1 ns veth
 	ns=$(ns_of "$p")
 	veth=v-$p
-	ip netns add "$ns"
+	new_netns "$ns"
 	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
 	ip -n "$NODE" link set "$veth" master br0 up
 	ip -n "$ns" link set lo up
@@ -475,7 +483,7 @@ cmd_up() {
 	trap 'if [ -z "$UP_OK" ]; then echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
 	trap 'exit 1' INT TERM HUP
 	set -e
-	ip netns add "$NODE"
+	new_netns "$NODE"
 	ip -n "$NODE" link set lo up
 	ip -n "$NODE" link add br0 type bridge
 	ip -n "$NODE" addr add "$GW/24" dev br0
@@ -496,7 +504,7 @@ cmd_up() {
 		make_pod_cgroups "$p"
 	done
 	# The external host: routed by the node, not on the bridge.
-	ip netns add "$(ns_of ext)"
+	new_netns "$(ns_of ext)"
 	ip -n "$NODE" link add v-ext type veth peer name eth0 netns "$(ns_of ext)"
 	ip -n "$NODE" addr add "$EXT_GW/24" dev v-ext
 	ip -n "$NODE" link set v-ext up

@@ -59,6 +59,10 @@ check "web's first endpoint is chosen with probability 0.5" \
 	grep -q -- "--mode random --probability 0.50000000000 -j KUBE-SEP-" <<<"$RULES"
 check "each endpoint has a KUBE-SEP chain with a DNAT" \
 	test "$(grep -c -- "-j DNAT --to-destination $KTLAB_WEB_A_IP:80\|-j DNAT --to-destination $KTLAB_WEB_B_IP:80" <<<"$RULES")" = 2
+# The network rule: nothing but loopback and 198.18.0.0/15 anywhere in the lab.
+ADDRS=$(for ns in /run/netns/"$KTLAB_NAME"-*; do nsenter --net="$ns" ip -o addr show; done |
+	awk '{ print $4 }' | grep -v -e '^127\.0\.0\.1/' -e '^198\.1[89]\.' | tr '\n' ' ')
+check "every address in the lab is loopback or in 198.18.0.0/15${ADDRS:+ (not: $ADDRS)}" test -z "$ADDRS"
 check "the node has no default route" \
 	test -z "$(nsenter --net="$KTLAB_NODE_NETNS" ip route show default)"
 
