@@ -45,8 +45,15 @@ set -o pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KTLAB_ROOT=${KTLAB_ROOT:-/run/ktlab}
+# cgroup v2 at /sys/fs/cgroup/unified on hybrid hosts (v1 controllers
+# beside it), at /sys/fs/cgroup on unified ones (no v1 at all).
+if [ -z "${KTLAB_CG_V2:-}" ] && [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	KTLAB_CG_V2=/sys/fs/cgroup
+	KTLAB_CG_V1=${KTLAB_CG_V1:-none}
+fi
 CG_V2=${KTLAB_CG_V2:-/sys/fs/cgroup/unified}
 CG_V1_CONTROLLERS=${KTLAB_CG_V1:-"cpu memory pids systemd"}
+[ "$CG_V1_CONTROLLERS" = none ] && CG_V1_CONTROLLERS=""
 PODS="dns web-a web-b redis flaky client"
 PREFIX=198.18.0
 GW=$PREFIX.1
@@ -297,7 +304,7 @@ write_lab_json() {
 		printf '{\n "name": "%s",\n "state": "%s",\n' "$NAME" "$STATE"
 		printf ' "node": {"netns": "%s", "netns_path": "/run/netns/%s", "netns_inode": %s, "bridge": "br0", "ip": "%s"},\n' \
 			"$NODE" "$NODE" "$(stat -L -c %i "/run/netns/$NODE")" "$GW"
-		printf ' "cluster_cidr": "%s",\n "pods": [\n' "$CLUSTER_CIDR"
+		printf ' "cluster_cidr": "%s",\n "cgroup_v2_root": "%s",\n "pods": [\n' "$CLUSTER_CIDR" "$CG_V2"
 		for p in $PODS; do
 			[ $first = 1 ] || printf ',\n'
 			first=0

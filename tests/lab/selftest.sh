@@ -28,8 +28,9 @@ assert_gone() {	# name|- uids...
 	local name=$1 uid f left=""; shift
 	if [ "$name" != - ]; then
 		ls /run/netns 2>/dev/null | grep -q "^$name-" && left="$left netns"
-		[ -e "${KTLAB_CG_V2:-/sys/fs/cgroup/unified}/ktlab.slice/ktlab-$name-ext.scope" ] &&
-			left="$left cgroup:ext"
+		for f in /sys/fs/cgroup/ktlab.slice /sys/fs/cgroup/unified/ktlab.slice; do
+			[ -e "$f/ktlab-$name-ext.scope" ] && left="$left cgroup:ext"
+		done
 		[ -e "${KTLAB_ROOT:-/run/ktlab}/$name" ] && left="$left state-dir"
 	fi
 	for uid in "$@"; do
@@ -69,10 +70,13 @@ check "the node has no default route" \
 # cgroups: the server's pid is in its pod's v2 slice and v1 cgroupfs paths.
 NGINX_PID=$(cat "$KTLAB_STATE/web-a/nginx.pid")
 CG=$(cat "/proc/$NGINX_PID/cgroup")
+CG2_ROOT=$(jq_py "$KTLAB_JSON" 'd["cgroup_v2_root"]')
 check "nginx (web-a) is in its v2 containerd scope" \
-	grep -qx "0::${KTLAB_WEB_A_CGROUP#/sys/fs/cgroup/unified}" <<<"$CG"
-check "nginx (web-a) is in kubepods/burstable/pod<uid>/<id> in v1 cpu" \
-	grep -qx "[0-9]*:cpu:/kubepods/burstable/pod$KTLAB_WEB_A_UID/$KTLAB_WEB_A_CID" <<<"$CG"
+	grep -qx "0::${KTLAB_WEB_A_CGROUP#"$CG2_ROOT"}" <<<"$CG"
+if [ "$(jq_py "$KTLAB_JSON" '"cpu" in d["pods"][1]["cgroup_v1"]')" = True ]; then
+	check "nginx (web-a) is in kubepods/burstable/pod<uid>/<id> in v1 cpu" \
+		grep -qx "[0-9]*:cpu:/kubepods/burstable/pod$KTLAB_WEB_A_UID/$KTLAB_WEB_A_CID" <<<"$CG"
+fi
 # (nginx forks its worker after it listens: give it up to 10 s)
 for _ in $(seq 100); do
 	[ "$(wc -l < "$KTLAB_WEB_A_CGROUP/cgroup.procs")" -ge 2 ] && break
@@ -86,7 +90,7 @@ check "the guaranteed pod (dns) has no QoS level in its path" \
 	grep -q "kubepods.slice/kubepods-pod${KTLAB_DNS_UID//-/_}.slice/cri-containerd-$KTLAB_DNS_CID.scope" \
 		<<<"$KTLAB_DNS_CGROUP"
 check "exec runs in the pod's cgroup" \
-	grep -q "pod$KTLAB_CLIENT_UID/$KTLAB_CLIENT_CID" <<<"$(ktlab exec client cat /proc/self/cgroup)"
+	grep -qx "0::${KTLAB_CLIENT_CGROUP#"$CG2_ROOT"}" <<<"$(ktlab exec client cat /proc/self/cgroup)"
 
 # A second lab in parallel, whose caller fails: its trap must remove it,
 # and the first lab must be untouched.
