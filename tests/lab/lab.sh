@@ -347,7 +347,7 @@ make_pod_net() {	# POD: its netns, a veth into the bridge, its address
 	# The MAC follows from the IP (0a:58 + IP, as the CNI bridge plugin
 	# did), so a pod recreated with the same IP is not hidden behind the
 	# old MAC in its neighbours' ARP caches.
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2183
 	ip -n "$ns" link set eth0 address "$(printf '0a:58:%02x:%02x:%02x:%02x' $(pod_ip "$p" | tr . ' '))"
 	ip -n "$ns" addr add "$(pod_ip "$p")/24" dev eth0
 	ip -n "$ns" link set eth0 up
@@ -410,6 +410,7 @@ kill_pod() {	# POD [container]
 		d=$(cg_v1_pod "$p" "$c")
 		[ "${2:-}" = container ] && d=$(cg_v1 "$p" "$c")
 		[ -d "$d" ] || continue
+		# shellcheck disable=SC2038 # (pids, not file names)
 		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
 	done
 	d=$(cg_v2_pod "$p")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - bring a lab up from a test script, and always down again.
 #
 #   . tests/lab/lib.sh

@@ -27,7 +27,7 @@ jq_py() {	# FILE EXPR: evaluate a python expression over the JSON as d
 assert_gone() {	# name|- uids...
 	local name=$1 uid f left=""; shift
 	if [ "$name" != - ]; then
-		ls /run/netns 2>/dev/null | grep -q "^$name-" && left="$left netns"
+		compgen -G "/run/netns/$name-*" >/dev/null && left="$left netns"
 		for f in /sys/fs/cgroup/ktlab.slice /sys/fs/cgroup/unified/ktlab.slice; do
 			[ -e "$f/ktlab-$name-ext.scope" ] && left="$left cgroup:ext"
 		done
