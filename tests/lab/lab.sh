@@ -80,6 +80,14 @@ pod_kname() {	# kubernetes pod name
 pod_cname() {	# container name
 	case $1 in dns) echo coredns ;; web-*) echo nginx ;; *) echo "$1" ;; esac
 }
+pod_workload() {	# "kind name owner-kind owner-name app" of the pod's controller
+	case $1 in
+	dns) echo "Deployment coredns ReplicaSet coredns-5d78c9869d kube-dns" ;;
+	web-a | web-b) echo "Deployment web ReplicaSet web-6b8d9f7c4 web" ;;
+	redis) echo "StatefulSet redis StatefulSet redis redis" ;;
+	*) echo "- - - - $1" ;;
+	esac
+}
 pod_qos() {	# dns is Guaranteed, client BestEffort, the rest Burstable
 	case $1 in dns) echo guaranteed ;; client) echo besteffort ;; *) echo burstable ;; esac
 }
@@ -299,7 +307,7 @@ write_nginx_conf() {	# pod
 }
 
 write_lab_json() {
-	local p first=1 c v1
+	local p first=1 c v1 wk wn ok on app
 	{
 		printf '{\n "name": "%s",\n "state": "%s",\n' "$NAME" "$STATE"
 		printf ' "node": {"netns": "%s", "netns_path": "/run/netns/%s", "netns_inode": %s, "bridge": "br0", "ip": "%s"},\n' \
@@ -313,8 +321,14 @@ write_lab_json() {
 				[ -d "/sys/fs/cgroup/$c" ] || continue
 				v1="$v1${v1:+, }\"$c\": \"$(cg_v1 "$p" "$c")\""
 			done
+			read -r wk wn ok on app <<<"$(pod_workload "$p")"
 			printf '  {"lab": "%s", "namespace": "%s", "name": "%s", "uid": "%s", "qos": "%s",\n' \
 				"$p" "$(pod_ns "$p")" "$(pod_kname "$p")" "$(pod_uid "$p")" "$(pod_qos "$p")"
+			if [ "$wk" != - ]; then
+				printf '   "workload": {"kind": "%s", "name": "%s"}, "owner": {"kind": "%s", "name": "%s"},\n' \
+					"$wk" "$wn" "$ok" "$on"
+			fi
+			printf '   "labels": {"app": "%s"},\n' "$app"
 			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "netns": "%s", "netns_inode": %s,\n' \
 				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$(ns_of "$p")" \
 				"$(stat -L -c %i "/run/netns/$(ns_of "$p")")"
@@ -323,10 +337,10 @@ write_lab_json() {
 			printf '   "pids": [%s]}' "$(paste -sd, "$STATE/$p.pids" 2>/dev/null)"
 		done
 		printf '\n ],\n "services": [\n'
-		printf '  {"namespace": "kube-system", "name": "kube-dns", "cluster_ip": "%s", "ports": [{"proto": "udp", "port": 53}, {"proto": "tcp", "port": 53}], "backends": ["dns"]},\n' $DNS_VIP
-		printf '  {"namespace": "shop", "name": "web", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
-		printf '  {"namespace": "shop", "name": "redis", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
-		printf '  {"namespace": "shop", "name": "noep", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
+		printf '  {"namespace": "kube-system", "name": "kube-dns", "selector": {"app": "kube-dns"}, "cluster_ip": "%s", "ports": [{"proto": "udp", "port": 53}, {"proto": "tcp", "port": 53}], "backends": ["dns"]},\n' $DNS_VIP
+		printf '  {"namespace": "shop", "name": "web", "selector": {"app": "web"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
+		printf '  {"namespace": "shop", "name": "redis", "selector": {"app": "redis"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
+		printf '  {"namespace": "shop", "name": "noep", "selector": {"app": "noep"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
 		printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s", "%s": "%s"}},\n' \
 			$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP $EXT_NAME $EXT_IP
 		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
