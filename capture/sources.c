@@ -7,10 +7,13 @@
 
 #include <string.h>
 
+#include "k8s_source.h"
+
 const struct kt_source_ops *const kt_sources[] = {
 	&kt_host_source,
 	&kt_bpf_source,
 	&kt_conntrack_source,
+	&kt_source_k8s,
 	NULL,
 };
 
