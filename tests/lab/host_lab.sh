@@ -66,6 +66,9 @@ check("the node's bridge has its address",
       len(br) == 1 and br[0].get("kind") == "bridge" and
       any(a["address"] == node["ip"] and a["prefixlen"] == 24 for a in br[0]["addresses"]))
 veths = [l for l in nss.get(node["netns_inode"], {}).get("links", []) if l.get("kind") == "veth"]
+names = {l.get("name") for l in veths}
+check("each pod's node_veth is a veth in the node netns",
+      all(p["node_veth"] in names for p in lab["pods"]) and lab["external"]["node_veth"] in names)
 check("the node has one veth per pod enslaved to br0, each with a peer netns",
       br and len([l for l in veths if l.get("master") == br[0]["index"]]) == len(lab["pods"]) and
       all("link_netnsid" in l for l in veths))

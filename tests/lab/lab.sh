@@ -329,8 +329,8 @@ write_lab_json() {
 					"$wk" "$wn" "$ok" "$on"
 			fi
 			printf '   "labels": {"app": "%s"},\n' "$app"
-			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "netns": "%s", "netns_inode": %s,\n' \
-				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$(ns_of "$p")" \
+			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "node_veth": "v-%s",\n   "netns": "%s", "netns_inode": %s,\n' \
+				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$p" "$(ns_of "$p")" \
 				"$(stat -L -c %i "/run/netns/$(ns_of "$p")")"
 			printf '   "cgroup_v2": "%s", "cgroup_v2_id": %s, "cgroup_v1": {%s},\n' \
 				"$(cg_v2 "$p")" "$(stat -c %i "$(cg_v2 "$p")")" "$v1"
@@ -343,7 +343,7 @@ write_lab_json() {
 		printf '  {"namespace": "shop", "name": "noep", "selector": {"app": "noep"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
 		printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s", "%s": "%s"}},\n' \
 			$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP $EXT_NAME $EXT_IP
-		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
+		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "node_veth": "v-ext", "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
 			"$EXT_NAME" "$EXT_IP" "$(ns_of ext)" "$(stat -L -c %i "/run/netns/$(ns_of ext)")" "$(cg_ext)"
 		printf ' "flaky": {"reset_port": 9000, "dropped_port": 9001, "refused_port": 9002},\n'
 		printf ' "events": [%s]\n}\n' "$(paste -sd, "$STATE/events.jsonl" 2>/dev/null)"
