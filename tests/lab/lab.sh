@@ -38,6 +38,9 @@
 #   restart POD   the container restarts: new container ID, same pod
 #   recreate POD  the pod is replaced: new UID, netns and container, same IP
 #   exec     run CMD in POD's netns and cgroups (POD "node" for the node)
+#   gc       take down every lab whose owner (KTLAB_OWNER, a pid given at
+#            `up`; lib.sh gives the test's) is gone: what a test killed
+#            with SIGKILL, whose traps never ran, left behind
 # The lab is chosen with -n NAME or $KTLAB_NAME. Its description is
 # $KTLAB_ROOT/NAME/lab.json (KTLAB_ROOT defaults to /run/ktlab).
 set -u
@@ -453,6 +456,32 @@ rm_pod_cgroups() {	# POD [container]
 
 now_ns() { date +%s%N; }
 
+# "pid starttime": a pid, and when it started (so a reused pid is not taken
+# for the owner).
+proc_start() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- "$1" $stat
+	echo "$1 ${21}"
+}
+
+cmd_gc() {
+	local d owner pid now
+	for d in "$KTLAB_ROOT"/*/; do
+		[ -f "$d/owner" ] || continue
+		read -r owner < "$d/owner" || continue
+		pid=${owner%% *}
+		now=$(proc_start "$pid" 2>/dev/null)
+		[ "$now" = "$owner" ] && continue
+		d=${d%/}
+		echo "lab: removing lab ${d##*/}: its owner $pid is gone" >&2
+		( NAME=${d##*/}; STATE=$d; NODE=$(ns_of node); cmd_down )
+	done
+	return 0
+}
+
 # A container restart (kubelet after a crash or OOM kill): the same pod UID
 # and netns, a new container ID and processes.
 cmd_restart() {
@@ -496,10 +525,14 @@ cmd_recreate() {
 }
 
 cmd_up() {
-	local p c ns veth uid
+	local p owner=""
 	check_setup
 	[ -e "$STATE" ] && die "lab '$NAME' already exists"
+	if [ -n "${KTLAB_OWNER:-}" ]; then
+		owner=$(proc_start "$KTLAB_OWNER") || die "no process $KTLAB_OWNER to own the lab"
+	fi
 	mkdir -p "$STATE"
+	[ -n "$owner" ] && echo "$owner" > "$STATE/owner"
 	# Whatever fails from here (or a signal), take down what was made.
 	UP_OK=
 	trap 'if [ -z "$UP_OK" ]; then echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
@@ -683,7 +716,9 @@ fi
 CMD=${1:-}
 [ -n "$CMD" ] || { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 shift
-if [ -z "$NAME" ]; then
+if [ -z "$NAME" ] && [ "$CMD" = gc ]; then
+	NAME=none
+elif [ -z "$NAME" ]; then
 	[ "$CMD" = up ] || die "which lab? use -n NAME or KTLAB_NAME"
 	NAME=ktl$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 fi
@@ -699,6 +734,7 @@ down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
 traffic) cmd_traffic "$@" ;;
+gc) cmd_gc ;;
 restart) cmd_restart "$@" ;;
 recreate) cmd_recreate "$@" ;;
 exec) cmd_exec "$@" ;;

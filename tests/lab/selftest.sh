@@ -108,6 +108,18 @@ check "a second lab came up with its own name" test -n "${ONAME:-}" -a "${ONAME:
 check "a failing caller's trap removed the second lab" assert_gone "${ONAME:-none}" "${OUID1:-none}" "${OUID2:-none}"
 check "the first lab survived the second's removal" ktlab status
 
+# A lab whose owner was killed outright (no trap ran) is taken down by gc;
+# a lab whose owner lives is not.
+sleep 120 &
+OWNER=$!
+GCLAB=$(KTLAB_OWNER=$OWNER "$KTLAB_SH" up)
+GCUID=$(KTLAB_NAME=$GCLAB "$KTLAB_SH" env | sed -n 's/.*KTLAB_WEB_A_UID=\([^ ]*\).*/\1/p')
+kill -KILL "$OWNER"
+wait "$OWNER" 2>/dev/null
+"$KTLAB_SH" gc 2>/dev/null
+check "gc removed the lab of a dead owner" assert_gone "${GCLAB:-none}" "${GCUID:-none}"
+check "gc left the lab of a live owner alone" ktlab status
+
 # The standard traffic and its ground truth, against the servers' own logs.
 TRUTH=$(ktlab traffic) || fail "traffic ran"
 T() { jq_py "$TRUTH" "$1"; }
