@@ -161,9 +161,14 @@ struct {
 	__type(value, struct connect_arg);
 } udp_dst SEC(".maps");
 
+/* Not an LRU: an LRU map may evict an entry (even before it is full, from
+ * its per-CPU lists) with sends still pending in it, and those would be
+ * lost without a trace. A plain hash that is full refuses the new key, and
+ * fold() then sends the event on at once: less folding, nothing lost. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
 	__type(key, struct fold_key);
 	__type(value, struct fold_val);
 } folds SEC(".maps");
