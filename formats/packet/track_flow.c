@@ -15,46 +15,24 @@
 
 #define NS (1000000000ull)
 
-static int ep_cmp(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp)
+/* Hash of one endpoint; the flow hash adds both, so either direction of a
+ * packet finds the same bucket without ordering the endpoints first. */
+static uint64_t ep_hash(const uint8_t ip[16], uint16_t port)
 {
-	int r = memcmp(a, b, 16);
+	uint64_t a, b, h;
 
-	if (r)
-		return r;
-	return (int)ap - (int)bp;
-}
-
-static uint32_t mix(uint32_t h, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;	/* FNV-1a */
-	return h;
+	memcpy(&a, ip, 8);
+	memcpy(&b, ip + 8, 8);
+	h = a * 0x9e3779b97f4a7c15ull ^ (b + port) * 0xc2b2ae3d27d4eb4full;
+	return h ^ (h >> 29);
 }
 
 static uint32_t flow_hash(uint8_t proto, const uint8_t *a, uint16_t ap,
 			  const uint8_t *b, uint16_t bp)
 {
-	uint32_t h = 2166136261u;
-	uint8_t pa[2] = { (uint8_t)(ap >> 8), (uint8_t)ap };
-	uint8_t pb[2] = { (uint8_t)(bp >> 8), (uint8_t)bp };
+	uint64_t h = (ep_hash(a, ap) + ep_hash(b, bp) + proto) * 0xff51afd7ed558ccdull;
 
-	if (ep_cmp(a, ap, b, bp) > 0) {
-		const uint8_t *x = a;
-		uint8_t px[2] = { pa[0], pa[1] };
-
-		a = b;
-		b = x;
-		memcpy(pa, pb, 2);
-		memcpy(pb, px, 2);
-	}
-	h = mix(h, &proto, 1);
-	h = mix(h, a, 16);
-	h = mix(h, pa, 2);
-	h = mix(h, b, 16);
-	h = mix(h, pb, 2);
-	return h;
+	return (uint32_t)(h >> 32);
 }
 
 static void lru_unlink(struct kt_tracker *t, struct kt_centry *f)
