@@ -1104,6 +1104,36 @@ START_TEST(test_decode_shapes)
 }
 END_TEST
 
+START_TEST(test_decode_tunnel_port_is_the_lower)
+{
+	/* a DNS query that happens to leave from port 4789: the service is
+	 * the lower port, 53, so the payload is not taken for VXLAN */
+	struct buf f = { .n = 0 }, in = { .n = 0 };
+	struct kt_pkt p;
+	uint8_t vx[8] = { 0x08, 0, 0, 0, 0, 0, 9, 0 };
+
+	eth(&in, 0x0800);
+	ipv4_udp(&in);
+	outer_ipv4(&f, 17, (uint16_t)(8 + 8 + in.n));
+	put16(&f, 4789);
+	put16(&f, 53);
+	put16(&f, (uint16_t)(8 + 8 + in.n));
+	put16(&f, 0);
+	put(&f, vx, 8);
+	put(&f, in.b, in.n);
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, (uint32_t)f.n, (uint32_t)f.n, 0), 0);
+	ck_assert_uint_eq(p.nl4, 1);
+	/* the same bytes to port 4789 from a high port are VXLAN */
+	f.b[20] = 0xc3;
+	f.b[21] = 0x50;
+	f.b[22] = 4789 >> 8;
+	f.b[23] = 4789 & 0xff;
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, (uint32_t)f.n, (uint32_t)f.n, 0), 0);
+	ck_assert_uint_eq(p.nl4, 2);
+	ck_assert_uint_eq(p.l4[1].vni, 9);
+}
+END_TEST
+
 START_TEST(test_decode_refuses_unknown_link)
 {
 	struct kt_pkt p;
@@ -1268,6 +1298,7 @@ Suite *kt_packet_suite(void)
 	suite_add_tcase(s, facts);
 
 	tcase_add_loop_test(facts, test_decode_shapes, 0, S__N);
+	tcase_add_test(facts, test_decode_tunnel_port_is_the_lower);
 	tcase_add_test(facts, test_decode_refuses_unknown_link);
 	tcase_add_test(facts, test_decode_depth_bounded);
 
