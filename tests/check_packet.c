@@ -686,15 +686,16 @@ END_TEST
 
 /* ---- frames built here: port reuse, table limits, hostile DNS ----------- */
 
-/* A raw IPv4 TCP frame (DLT_RAW) from 10.0.0.1:port to 10.0.0.2:80. */
+/* A raw IPv4 TCP frame (DLT_RAW) from 10.0.0.1:port to 10.0.0.2:80, with
+ * 'len' bytes of payload. */
 static size_t tcp_frame(uint8_t *b, uint16_t sport, bool to_server,
-			uint8_t flags, uint32_t seq, uint32_t ack)
+			uint8_t flags, uint32_t seq, uint32_t ack, uint8_t len)
 {
 	static const uint8_t cl[4] = { 10, 0, 0, 1 }, sv[4] = { 10, 0, 0, 2 };
 
-	memset(b, 0, 40);
+	memset(b, 0, 40u + len);
 	b[0] = 0x45;
-	b[3] = 40;
+	b[3] = (uint8_t)(40 + len);
 	b[8] = 64;
 	b[9] = IPPROTO_TCP;
 	memcpy(b + 12, to_server ? cl : sv, 4);
@@ -709,20 +710,58 @@ static size_t tcp_frame(uint8_t *b, uint16_t sport, bool to_server,
 	b[30] = (uint8_t)(ack >> 8);  b[31] = (uint8_t)ack;
 	b[32] = 5 << 4;
 	b[33] = flags;
-	return 40;
+	return 40u + len;
 }
 
-static void feed(struct kt_tracker *t, uint64_t ts, uint16_t sport,
-		 bool to_server, uint8_t flags, uint32_t seq, uint32_t ack)
+static void feed_data(struct kt_tracker *t, uint64_t ts, uint16_t sport,
+		      bool to_server, uint8_t flags, uint32_t seq, uint32_t ack,
+		      uint8_t len)
 {
-	uint8_t b[64];
+	uint8_t b[320];
 	struct kt_pkt p;
-	size_t n = tcp_frame(b, sport, to_server, flags, seq, ack);
+	size_t n = tcp_frame(b, sport, to_server, flags, seq, ack, len);
 
 	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, b, (uint32_t)n, (uint32_t)n, ts), 0);
 	ck_assert_uint_eq(p.nl4, 1);
 	ck_assert_int_eq(kt_tracker_packet(t, &p), 0);
 }
+
+static void feed(struct kt_tracker *t, uint64_t ts, uint16_t sport,
+		 bool to_server, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	feed_data(t, ts, sport, to_server, flags, seq, ack, 0);
+}
+
+START_TEST(test_retransmissions)
+{
+	struct result r = { 0 };
+	struct kt_tracker_opts o = { .emit_conn = on_conn, .ctx = &r };
+	struct kt_tracker *t;
+	const uint8_t A = KT_TCP_ACK, PA = KT_TCP_PSH | KT_TCP_ACK;
+
+	ck_assert_int_eq(kt_tracker_new(&t, &o), 0);
+	feed(t, 1, 5000, true, KT_TCP_SYN, 100, 0);
+	feed(t, 2, 5000, false, KT_TCP_SYN | A, 900, 101);
+	feed(t, 3, 5000, true, A, 101, 901);
+	feed_data(t, 4, 5000, true, PA, 101, 901, 200);		/* 101..301 */
+	feed_data(t, 5, 5000, true, PA, 301, 901, 100);		/* 301..401 */
+	feed_data(t, 6, 5000, true, PA, 101, 901, 200);		/* again: 1 */
+	feed_data(t, 7, 5000, true, PA, 501, 901, 50);		/* a hole at 401 */
+	feed_data(t, 8, 5000, false, PA, 901, 401, 10);
+	feed_data(t, 9, 5000, true, A, 550, 911, 1);		/* keep-alive */
+	feed(t, 10, 5000, true, A, 551, 911);			/* pure ACK */
+	feed_data(t, 11, 5000, false, PA, 901, 401, 10);	/* again: 2 */
+	ck_assert_int_eq(kt_tracker_flush(t), 0);
+	kt_tracker_free(t);
+	ck_assert_uint_eq(r.nconns, 1);
+	ck_assert_uint_eq(r.conns[0].c.retrans, 2);
+	ck_assert_uint_eq(r.conns[0].c.outcome, KT_CONN_ESTABLISHED);
+	ck_assert_uint_eq(r.conns[0].c.packets_fwd, 8);
+	ck_assert_uint_eq(r.conns[0].c.bytes_fwd, 8 * 40 + 200 + 100 + 200 + 50 + 1);
+	ck_assert_uint_eq(r.conns[0].c.packets_rev, 3);
+	result_free(&r);
+}
+END_TEST
 
 START_TEST(test_port_reuse_splits)
 {
@@ -1293,6 +1332,7 @@ Suite *kt_packet_suite(void)
 	tcase_add_test(facts, test_dns_srv_and_unanswered);
 	tcase_add_test(facts, test_http_line_in_vxlan);
 	tcase_add_test(facts, test_port_reuse_splits);
+	tcase_add_test(facts, test_retransmissions);
 	tcase_add_test(facts, test_table_bounded);
 	tcase_add_test(facts, test_dns_hostile);
 	suite_add_tcase(s, facts);
