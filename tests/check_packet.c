@@ -24,11 +24,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pcap/dlt.h>
+#include <pcap/pcap.h>
 
 #include "capture.h"
 #include "dns.h"
 #include "error.h"
+#include "merge.h"
 #include "packet.h"
 #include "tracker.h"
 
@@ -684,6 +685,95 @@ START_TEST(test_http_line_in_vxlan)
 }
 END_TEST
 
+/* ---- captures from several nodes ---------------------------------------- */
+
+/* Copy a capture with every timestamp moved by 'shift_us' (libpcap writes). */
+static void write_shifted(const char *in, const char *out, int64_t shift_us)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(in, errbuf);
+	pcap_dumper_t *d;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	d = pcap_dump_open(p, out);
+	ck_assert_ptr_nonnull(d);
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		struct pcap_pkthdr nh = *h;
+		int64_t us = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec + shift_us;
+
+		nh.ts.tv_sec = (time_t)(us / 1000000);
+		nh.ts.tv_usec = (suseconds_t)(us % 1000000);
+		pcap_dump((u_char *)d, &nh, data);
+	}
+	pcap_dump_close(d);
+	pcap_close(p);
+}
+
+static int merge_add_cb(void *ctx, const struct kt_conn *c)
+{
+	ck_assert_int_eq(kt_merge_add(ctx, c), 0);
+	return 0;
+}
+
+START_TEST(test_merge_captures)
+{
+	const char *files[3] = { CORPUS "/http/zeek__http-get.pcap", NULL,
+				 CORPUS "/dns/tcpdump__dns_udp.pcap" };
+	char shifted[] = "/tmp/kt-shift-XXXXXX";
+	struct kt_merge *m;
+	struct kt_merge_clock clk[3];
+	struct result r = { 0 };
+	uint64_t dups, ts0 = 0;
+	int fd = mkstemp(shifted);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* the same traffic as seen by a node whose clock is 3.5 s ahead */
+	write_shifted(files[0], shifted, 3500000);
+	files[1] = shifted;
+	ck_assert_int_eq(kt_merge_new(&m, 3, 0), 0);
+	for (uint16_t i = 0; i < 3; i++) {
+		struct kt_tracker_opts o = { .emit_conn = merge_add_cb, .ctx = m,
+					     .capture = i };
+		struct kt_tracker *t;
+		struct kt_capture *cap;
+		struct kt_read_result rd;
+
+		ck_assert_int_eq(kt_tracker_new(&t, &o), 0);
+		ck_assert_int_eq(kt_capture_open(&cap, files[i]), 0);
+		ck_assert_int_eq(kt_capture_read_all(cap, t, &rd), 0);
+		kt_capture_close(cap);
+		ck_assert_int_eq(kt_tracker_flush(t), 0);
+		kt_tracker_free(t);
+	}
+	unlink(shifted);
+	ck_assert_int_eq(kt_merge_finish(m, clk, on_conn, &r, &dups), 0);
+	kt_merge_free(m);
+
+	ck_assert(clk[0].known);
+	ck_assert(clk[1].known);
+	ck_assert_int_eq(clk[1].offset_ns, 3500000000ll);
+	ck_assert_uint_eq(clk[1].matched, 1);
+	ck_assert(!clk[2].known);	/* shares no connection with capture 0 */
+	ck_assert_uint_eq(dups, 1);
+	ck_assert_uint_eq(r.nconns, 2);
+	for (size_t i = 0; i < r.nconns; i++) {
+		if (r.conns[i].c.proto != IPPROTO_TCP)
+			continue;
+		ts0 = r.conns[i].c.ts;
+		ck_assert_str_eq(r.conns[i].l7, "GET /download/CHANGES.bro-aux.txt HTTP/1.1");
+		ck_assert_uint_eq(r.conns[i].c.packets_fwd + r.conns[i].c.packets_rev, 14);
+	}
+	result_free(&r);
+	/* on capture 0's clock: as the original file has it, not 3.5 s on */
+	run_file(files[0], &r);
+	ck_assert_uint_eq(ts0, only_conn(&r, IPPROTO_TCP)->c.ts);
+	result_free(&r);
+}
+END_TEST
+
 /* ---- frames built here: port reuse, table limits, hostile DNS ----------- */
 
 /* A raw IPv4 TCP frame (DLT_RAW) from 10.0.0.1:port to 10.0.0.2:80, with
@@ -1331,6 +1421,7 @@ Suite *kt_packet_suite(void)
 	tcase_add_test(facts, test_dns_udp_and_tcp);
 	tcase_add_test(facts, test_dns_srv_and_unanswered);
 	tcase_add_test(facts, test_http_line_in_vxlan);
+	tcase_add_test(facts, test_merge_captures);
 	tcase_add_test(facts, test_port_reuse_splits);
 	tcase_add_test(facts, test_retransmissions);
 	tcase_add_test(facts, test_table_bounded);

@@ -39,6 +39,21 @@ expect_rc 0 "$B/ktana" dump -s dns "$T/a.tar.zst"
 expect_rc 0 "$B/ktana" dump --file manifest.json "$T/a.tar.zst"
 [ "$(jq -r '.captures | length' "$T/out")" = 4 ] && ok || bad "four captures in the manifest"
 
+# the same traffic captured on two nodes whose clocks differ by 3.5 s, and a
+# third capture sharing nothing: one record per connection, offsets recorded
+editcap -t 3.5 "$C/http/zeek__http-get.pcap" "$T/shifted.pcap" >/dev/null 2>&1 \
+	&& ok || bad "editcap (wireshark-common) is needed"
+expect_rc 0 "$B/ktana" import -p "$C/http/zeek__http-get.pcap" -p "$T/shifted.pcap" \
+	-p "$C/dns/tcpdump__dns_udp.pcap" -o "$T/m.tar"
+grep -q "capture 1's clock is +3.500000 s from capture 0's (1 connections" "$T/err" \
+	&& ok || bad "clock offset reported: $(cat "$T/err")"
+grep -q "warning: capture '.*dns_udp.pcap' shares no connection" "$T/err" && ok || bad "unknown clock warned"
+expect_rc 0 "$B/ktana" flows --json "$T/m.tar"
+[ "$(jq -r .proto "$T/out" | sort | tr '\n' ' ')" = "tcp udp " ] && ok || bad "merged to one tcp, one udp"
+expect_rc 0 "$B/ktana" dump --file manifest.json "$T/m.tar"
+[ "$(jq -r '.captures[1].clock_offset_ns' "$T/out")" = 3500000000 ] && ok || bad "offset in manifest"
+[ "$(jq -r '.sources.pcap.duplicates' "$T/out")" = 1 ] && ok || bad "duplicates in manifest"
+
 # a capture cut in a record: what it holds, and a warning
 head -c 1500 "$C/http/zeek__http-get.pcap" >"$T/cut.pcap"
 expect_rc 0 "$B/ktana" import -p "$T/cut.pcap" -o "$T/b.tar"

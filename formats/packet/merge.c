@@ -1,0 +1,250 @@
+/* merge.c - connections seen in several captures: clock offsets, one record
+ * per connection (see merge.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "error.h"
+#include "merge.h"
+
+#define DEFAULT_MAX  (2u << 20)
+#define SAME_CONN_NS (1000000000ll)	/* slack when matching start times */
+
+struct item {
+	struct kt_conn c;
+	char *l7;		/* own copy, or NULL */
+	uint8_t lo[16], hi[16];	/* endpoints in a fixed order: the key */
+	uint16_t lop, hip;
+	int64_t t;		/* start on capture 0's clock */
+	uint64_t end;
+};
+
+struct kt_merge {
+	struct item *v;
+	size_t n, cap, max;
+	uint16_t ncap;
+};
+
+int kt_merge_new(struct kt_merge **out, uint16_t ncaptures, uint32_t max_conns)
+{
+	struct kt_merge *m = calloc(1, sizeof(*m));
+
+	*out = NULL;
+	if (!m)
+		return kt_err_set(-ENOMEM, "out of memory merging captures");
+	m->ncap = ncaptures;
+	m->max = max_conns ? max_conns : DEFAULT_MAX;
+	*out = m;
+	return 0;
+}
+
+void kt_merge_free(struct kt_merge *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].l7);
+	free(m->v);
+	free(m);
+}
+
+int kt_merge_add(struct kt_merge *m, const struct kt_conn *c)
+{
+	struct item *it;
+	int r;
+
+	if (c->capture >= m->ncap)
+		return kt_err_set(-EINVAL, "connection from capture %u of %u", c->capture, m->ncap);
+	if (m->n == m->max)
+		return kt_err_set(-E2BIG, "more than %zu connections in the captures: too many "
+				  "to merge in memory, import the files one at a time", m->max);
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct item *v = realloc(m->v, cap * sizeof(*v));
+
+		if (!v)
+			return kt_err_set(-ENOMEM, "out of memory merging captures");
+		m->v = v;
+		m->cap = cap;
+	}
+	it = &m->v[m->n];
+	memset(it, 0, sizeof(*it));
+	it->c = *c;
+	it->c.l7.p = NULL;
+	it->c.l7.len = 0;
+	if (c->l7.len) {
+		it->l7 = malloc(c->l7.len);
+		if (!it->l7)
+			return kt_err_set(-ENOMEM, "out of memory merging captures");
+		memcpy(it->l7, c->l7.p, c->l7.len);
+		it->c.l7.len = c->l7.len;
+	}
+	r = memcmp(c->src, c->dst, 16);
+	if (r < 0 || (r == 0 && c->sport <= c->dport)) {
+		memcpy(it->lo, c->src, 16); it->lop = c->sport;
+		memcpy(it->hi, c->dst, 16); it->hip = c->dport;
+	} else {
+		memcpy(it->lo, c->dst, 16); it->lop = c->dport;
+		memcpy(it->hi, c->src, 16); it->hip = c->sport;
+	}
+	m->n++;
+	return 0;
+}
+
+static int key_cmp(const struct item *a, const struct item *b)
+{
+	int r;
+
+	if (a->c.proto != b->c.proto)
+		return a->c.proto < b->c.proto ? -1 : 1;
+	if ((r = memcmp(a->lo, b->lo, 16)))
+		return r;
+	if (a->lop != b->lop)
+		return a->lop < b->lop ? -1 : 1;
+	if ((r = memcmp(a->hi, b->hi, 16)))
+		return r;
+	if (a->hip != b->hip)
+		return a->hip < b->hip ? -1 : 1;
+	return 0;
+}
+
+static int by_key_then_time(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+	int r = key_cmp(a, b);
+
+	if (r)
+		return r;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return (int)a->c.capture - (int)b->c.capture;
+}
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+	int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+static bool handshake_seen(const struct kt_conn *c)
+{
+	return c->proto == IPPROTO_TCP && c->outcome != KT_CONN_PARTIAL;
+}
+
+/* Median of the start-time differences to capture 0, per capture, over
+ * connections each saw exactly once; those with a handshake in both first. */
+static int estimate_clocks(struct kt_merge *m, struct kt_merge_clock *clocks)
+{
+	int64_t *good = malloc((m->n + 1) * sizeof(*good));
+	int64_t *any = malloc((m->n + 1) * sizeof(*any));
+	int err = 0;
+
+	memset(clocks, 0, m->ncap * sizeof(*clocks));
+	if (m->ncap)
+		clocks[0].known = true;
+	if (!good || !any) {
+		err = kt_err_set(-ENOMEM, "out of memory merging captures");
+		goto out;
+	}
+	for (uint16_t cap = 1; cap < m->ncap; cap++) {
+		size_t ng = 0, na = 0, i = 0;
+
+		while (i < m->n) {
+			size_t j = i, n0 = 0, nc = 0, i0 = 0, ic = 0;
+
+			while (j < m->n && !key_cmp(&m->v[i], &m->v[j])) {
+				if (m->v[j].c.capture == 0) { n0++; i0 = j; }
+				if (m->v[j].c.capture == cap) { nc++; ic = j; }
+				j++;
+			}
+			if (n0 == 1 && nc == 1) {
+				int64_t d = (int64_t)(m->v[ic].c.ts - m->v[i0].c.ts);
+
+				any[na++] = d;
+				if (handshake_seen(&m->v[ic].c) && handshake_seen(&m->v[i0].c))
+					good[ng++] = d;
+			}
+			i = j;
+		}
+		clocks[cap].matched = (uint32_t)na;
+		if (ng) {
+			qsort(good, ng, sizeof(*good), cmp_i64);
+			clocks[cap].offset_ns = good[ng / 2];
+			clocks[cap].known = true;
+		} else if (na) {
+			qsort(any, na, sizeof(*any), cmp_i64);
+			clocks[cap].offset_ns = any[na / 2];
+			clocks[cap].known = true;
+		}
+	}
+out:
+	free(good);
+	free(any);
+	return err;
+}
+
+int kt_merge_finish(struct kt_merge *m, struct kt_merge_clock *clocks,
+		    int (*emit)(void *ctx, const struct kt_conn *c), void *ctx,
+		    uint64_t *duplicates)
+{
+	size_t i = 0;
+	int err;
+
+	*duplicates = 0;
+	/* group by key first, to find the connections captures share */
+	for (size_t k = 0; k < m->n; k++)
+		m->v[k].t = (int64_t)m->v[k].c.ts;
+	qsort(m->v, m->n, sizeof(*m->v), by_key_then_time);
+	if ((err = estimate_clocks(m, clocks)))
+		return err;
+	for (size_t k = 0; k < m->n; k++) {
+		struct item *it = &m->v[k];
+
+		it->t = (int64_t)it->c.ts - clocks[it->c.capture].offset_ns;
+		it->end = (uint64_t)it->t + it->c.duration_ns;
+	}
+	qsort(m->v, m->n, sizeof(*m->v), by_key_then_time);
+
+	while (i < m->n) {
+		size_t j = i + 1, best = i;
+		int64_t end = (int64_t)m->v[i].end;
+
+		/* one cluster: same key, overlapping in time, other captures */
+		while (j < m->n && !key_cmp(&m->v[i], &m->v[j]) &&
+		       m->v[j].t <= end + SAME_CONN_NS) {
+			bool seen = false;
+
+			for (size_t k = i; k < j; k++)
+				if (m->v[k].c.capture == m->v[j].c.capture)
+					seen = true;
+			if (seen)
+				break;	/* the same capture again: a new connection */
+			if ((int64_t)m->v[j].end > end)
+				end = (int64_t)m->v[j].end;
+			if (m->v[j].c.packets_fwd + m->v[j].c.packets_rev >
+			    m->v[best].c.packets_fwd + m->v[best].c.packets_rev)
+				best = j;
+			j++;
+		}
+		{
+			struct kt_conn out = m->v[best].c;
+			const char *l7 = m->v[best].l7;
+			uint32_t l7len = m->v[best].c.l7.len;
+
+			for (size_t k = i; k < j && !l7; k++) {
+				l7 = m->v[k].l7;
+				l7len = m->v[k].c.l7.len;
+			}
+			out.ts = (uint64_t)m->v[best].t;
+			out.l7.p = l7;
+			out.l7.len = l7 ? l7len : 0;
+			*duplicates += j - i - 1;
+			if ((err = emit(ctx, &out)))
+				return err;
+		}
+		i = j;
+	}
+	return 0;
+}
