@@ -4,6 +4,7 @@
 
 #include "cli.h"
 
+extern const struct kt_cmd kt_cmd_check;
 extern const struct kt_cmd kt_cmd_pack;
 extern const struct kt_cmd kt_cmd_record;
 

@@ -4,6 +4,7 @@
 
 static const struct kt_cmd *const commands[] = {
 	&kt_cmd_record,
+	&kt_cmd_check,
 	&kt_cmd_pack,
 	NULL,
 };

@@ -1,10 +1,12 @@
 /* sources.c - the table of recording sources (sources.h). Host facts start
  * first so the processes alive at start are known before events arrive. */
 #include "sources.h"
+#include "bpf_source.h"
 
 #include <string.h>
 
 const struct kt_source_ops *const kt_sources[] = {
+	&kt_bpf_source,
 	NULL,
 };
 

@@ -1,9 +1,19 @@
-/* column.c - column codecs (column.h). The decoder is the hot loop of every
- * bundle read: one tight loop per column, no per-record dispatch. */
+/* column.c - column codecs (column.h, SPEC.md "Columns").
+ *
+ * Dictionary codes number distinct values in order of first appearance in
+ * the block. Columns that are functions of one entity (a pod's address,
+ * netns, cgroup, pid) then carry byte-identical code sequences, which zstd
+ * stores once for the whole block: that, more than anything, keeps a flow
+ * event small. The decoder is the hot loop of every read: one tight loop
+ * per column and destination width, no per-record dispatch.
+ */
 #include "column.h"
 #include "error.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
 
 enum kt_fclass kt_ftype_class(uint8_t type)
 {
@@ -20,178 +30,489 @@ enum kt_fclass kt_ftype_class(uint8_t type)
 	}
 }
 
-static int64_t load_int(uint8_t type, const uint8_t *p)
+enum { MODE_DELTA = 0, MODE_PLAIN = 1, MODE_REF = 2 };
+
+static uint64_t load_int(uint8_t type, const uint8_t *p)
 {
 	switch (type) {
 	case KT_F_U8: return *p;
 	case KT_F_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
 	case KT_F_U32: { uint32_t v; memcpy(&v, p, 4); return v; }
-	case KT_F_I32: { int32_t v; memcpy(&v, p, 4); return v; }
-	default: { int64_t v; memcpy(&v, p, 8); return v; }
+	case KT_F_I32: { int32_t v; memcpy(&v, p, 4); return (uint64_t)(int64_t)v; }
+	default: { uint64_t v; memcpy(&v, p, 8); return v; }
 	}
 }
 
-static void store_int(uint8_t type, uint8_t *p, int64_t v)
+static size_t varint_len(uint64_t v)
 {
-	switch (type) {
-	case KT_F_U8: *p = (uint8_t)v; break;
-	case KT_F_U16: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
-	case KT_F_U32: case KT_F_I32: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
-	default: memcpy(p, &v, 8); break;
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
 	}
+	return n;
+}
+
+static uint64_t hash64(uint64_t v)
+{
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdull;
+	v ^= v >> 33;
+	return v;
+}
+
+static uint64_t hash_bytes(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return hash64(h);
+}
+
+/* The encoder's memory of a column: every distinct value of the block with
+ * the record it first and last appeared at, found by open addressing. */
+struct dict {
+	uint32_t *slot;		/* entry + 1, 0 empty */
+	uint32_t *first;	/* per entry: record index of first appearance */
+	uint32_t *last;		/* per entry: record index of the latest one */
+	size_t mask;
+	uint32_t n;
+};
+
+static int dict_init(struct dict *d, size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size <<= 1;
+	d->slot = calloc(size, sizeof(*d->slot));
+	d->first = malloc((n ? n : 1) * sizeof(*d->first));
+	d->last = malloc((n ? n : 1) * sizeof(*d->last));
+	d->mask = size - 1;
+	d->n = 0;
+	if (!d->slot || !d->first || !d->last) {
+		free(d->slot);
+		free(d->first);
+		free(d->last);
+		return kt_err_set(-ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void dict_free(struct dict *d)
+{
+	free(d->slot);
+	free(d->first);
+	free(d->last);
+}
+
+/* The reference code of record i's value: 0 a literal (first appearance),
+ * 1..KT_COL_BACK the distance back to its latest appearance, above that
+ * KT_COL_BACK + 1 + its dictionary number. eq(a, b) compares the values
+ * of records a and b. */
+#define DICT_CODE(d, i, h, eq)							\
+	({									\
+		size_t _s = (size_t)(h) & (d)->mask;				\
+		uint64_t _c;							\
+		for (;;) {							\
+			uint32_t _e = (d)->slot[_s];				\
+			if (!_e) {						\
+				(d)->slot[_s] = (d)->n + 1;			\
+				(d)->first[(d)->n] = (uint32_t)(i);		\
+				(d)->last[(d)->n++] = (uint32_t)(i);		\
+				_c = 0;						\
+				break;						\
+			}							\
+			if (eq((d)->first[_e - 1], i)) {			\
+				uint32_t _back = (uint32_t)(i) - (d)->last[_e - 1]; \
+				(d)->last[_e - 1] = (uint32_t)(i);		\
+				_c = _back <= KT_COL_BACK ? _back :		\
+					(uint64_t)KT_COL_BACK + _e;		\
+				break;						\
+			}							\
+			_s = (_s + 1) & (d)->mask;				\
+		}								\
+		_c;								\
+	})
+
+static bool str_eq(const uint8_t *a, const uint8_t *b)
+{
+	struct kt_str x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x.len == y.len && (!x.len || !memcmp(x.p, y.p, x.len));
 }
 
 int kt_col_encode(struct kt_buf *out, uint8_t type, const uint8_t *recs,
 		  size_t n, size_t stride, size_t off)
 {
-	int err = 0;
+	static const uint8_t zero[16];
+	const uint8_t *base = recs + off;
+	uint64_t *code = NULL;
+	struct dict d;
+	int err;
 
+	if ((err = dict_init(&d, n)))
+		return err;
+	if (!(code = malloc((n ? n : 1) * sizeof(*code)))) {
+		dict_free(&d);
+		return kt_err_set(-ENOMEM, "out of memory");
+	}
 	switch (kt_ftype_class(type)) {
 	case KT_FC_INT: {
+		size_t dlen = 0, plen = 0, rlen = 0;
 		uint64_t prev = 0;
+		uint8_t mode;
 
-		if ((err = kt_buf_reserve(out, n * 10)))
-			return err;
+#define INT_EQ(a, b) (load_int(type, base + (size_t)(a) * stride) == \
+		      load_int(type, base + (size_t)(b) * stride))
 		for (size_t i = 0; i < n; i++) {
-			uint64_t v = (uint64_t)load_int(type, recs + i * stride + off);
+			uint64_t v = load_int(type, base + i * stride);
 
-			out->len += kt_put_varint(out->p + out->len,
-						  kt_zigzag((int64_t)(v - prev)));
+			code[i] = DICT_CODE(&d, i, hash64(v), INT_EQ);
+			dlen += varint_len(kt_zigzag((int64_t)(v - prev)));
+			plen += varint_len(kt_zigzag((int64_t)v));
+			rlen += code[i] ? varint_len(code[i]) : 1 + varint_len(kt_zigzag((int64_t)v));
 			prev = v;
 		}
-		return 0;
-	}
-	case KT_FC_IP: {
-		static const uint8_t zero[16];
-		const uint8_t *prev = zero;
-
-		if ((err = kt_buf_reserve(out, n * 17)))
-			return err;
+#undef INT_EQ
+		mode = dlen <= plen && dlen <= rlen ? MODE_DELTA : plen <= rlen ? MODE_PLAIN : MODE_REF;
+		if ((err = kt_buf_reserve(out, 1 + n * 11)))
+			break;
+		out->p[out->len++] = mode;
+		prev = 0;
 		for (size_t i = 0; i < n; i++) {
-			const uint8_t *ip = recs + i * stride + off;
+			uint64_t v = load_int(type, base + i * stride);
 			uint8_t *o = out->p + out->len;
 
-			if (i && !memcmp(ip, prev, 16)) {
-				*o = 0;
-				out->len += 1;
-			} else if (!memcmp(ip, zero, 16)) {
-				*o = 1;
-				out->len += 1;
-			} else if (!memcmp(ip, zero, 10) && ip[10] == 0xff && ip[11] == 0xff) {
-				*o = 4;
-				memcpy(o + 1, ip + 12, 4);
-				out->len += 5;
+			if (mode == MODE_DELTA) {
+				o += kt_put_varint(o, kt_zigzag((int64_t)(v - prev)));
+			} else if (mode == MODE_PLAIN || !code[i]) {
+				if (mode == MODE_REF)
+					*o++ = 0;
+				o += kt_put_varint(o, kt_zigzag((int64_t)v));
 			} else {
-				*o = 6;
-				memcpy(o + 1, ip, 16);
-				out->len += 17;
+				o += kt_put_varint(o, code[i]);
 			}
-			prev = ip;
+			out->len = (size_t)(o - out->p);
+			prev = v;
 		}
-		return 0;
+		break;
 	}
-	case KT_FC_STR: {
-		struct kt_str prev = { NULL, 0 };
-
+	case KT_FC_IP:
+#define IP_EQ(a, b) (!memcmp(base + (size_t)(a) * stride, base + (size_t)(b) * stride, 16))
+		if ((err = kt_buf_reserve(out, n * 18)))
+			break;
 		for (size_t i = 0; i < n; i++) {
-			struct kt_str s;
+			const uint8_t *ip = base + i * stride;
+			uint64_t c;
 
-			memcpy(&s, recs + i * stride + off, sizeof(s));
-			if (i && s.len == prev.len && (!s.len || !memcmp(s.p, prev.p, s.len))) {
-				err = kt_buf_add_varint(out, 0);
-			} else {
-				err = kt_buf_add_varint(out, (uint64_t)s.len + 1);
-				if (!err)
-					err = kt_buf_add(out, s.p, s.len);
+			if (!memcmp(ip, zero, 16)) {
+				out->p[out->len++] = 0;
+				continue;
 			}
-			if (err)
-				return err;
-			prev = s;
+			c = DICT_CODE(&d, i, hash_bytes(ip, 16), IP_EQ);
+			if (c) {
+				out->len += kt_put_varint(out->p + out->len, c + 2);
+			} else if (!memcmp(ip, zero, 10) && ip[10] == 0xff && ip[11] == 0xff) {
+				out->p[out->len++] = 1;
+				memcpy(out->p + out->len, ip + 12, 4);
+				out->len += 4;
+			} else {
+				out->p[out->len++] = 2;
+				memcpy(out->p + out->len, ip, 16);
+				out->len += 16;
+			}
 		}
-		return 0;
-	}
+#undef IP_EQ
+		break;
+	case KT_FC_STR:
+#define STR_EQ(a, b) str_eq(base + (size_t)(a) * stride, base + (size_t)(b) * stride)
+		for (size_t i = 0; i < n && !err; i++) {
+			struct kt_str s;
+			uint64_t c;
+
+			memcpy(&s, base + i * stride, sizeof(s));
+			c = DICT_CODE(&d, i, hash_bytes(s.p, s.len), STR_EQ);
+			if (c)
+				err = kt_buf_add_varint(out, c);
+			else if (!(err = kt_buf_add_varint(out, 0)) &&
+				 !(err = kt_buf_add_varint(out, s.len)))
+				err = kt_buf_add(out, s.p, s.len);
+		}
+#undef STR_EQ
+		break;
 	default:
-		return kt_err_set(-EINVAL, "cannot encode field type %u", type);
+		err = kt_err_set(-EINVAL, "cannot encode field type %u", type);
 	}
+	free(code);
+	dict_free(&d);
+	return err;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+/* LEB128 without a bounds check per byte while 10 bytes remain. */
+static inline bool varint_at(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+
+	if (end - p >= 10) {
+		uint64_t b = *p++, x;
+
+		if (b < 0x80) {
+			*v = b;
+			*pp = p;
+			return true;
+		}
+		x = b & 0x7f;
+		for (unsigned shift = 7; shift < 70; shift += 7) {
+			b = *p++;
+			x |= (b & 0x7f) << shift;
+			if (b < 0x80) {
+				if (shift == 63 && b > 1)
+					return false;
+				*v = x;
+				*pp = p;
+				return true;
+			}
+		}
+		return false;
+	} else {
+		struct kt_cursor c = { p, (size_t)(end - p) };
+
+		if (!kt_get_varint(&c, v))
+			return false;
+		*pp = c.p;
+		return true;
+	}
+}
+
+/* A reference code c (see DICT_CODE): the record it copies, or -1 for a
+ * literal; table holds the literals in order. */
+static inline int ref_target(uint64_t c, size_t i, size_t ntab, size_t *from, size_t *entry)
+{
+	if (c <= KT_COL_BACK) {
+		if (c > i)
+			return kt_err_set(-EPROTO, "record %zu refers before the block", i);
+		*from = i - (size_t)c;
+		return 1;
+	}
+	if (c - KT_COL_BACK - 1 >= ntab)
+		return kt_err_set(-EPROTO, "record %zu refers to value %" PRIu64 " of %zu", i,
+				  c - KT_COL_BACK - 1, ntab);
+	*entry = (size_t)(c - KT_COL_BACK - 1);
+	return 0;
+}
+
+/* Integers: delta and plain share one loop (keep = all ones adds to the
+ * previous value, 0 adds to zero); references copy earlier records. */
+#define DEFINE_DECODE_INTS(name, T)						\
+static int name(struct kt_col_dec *c, size_t i0, size_t i1)			\
+{										\
+	const uint64_t keep = c->mode == MODE_DELTA ? UINT64_MAX : 0;		\
+	const uint8_t *p = c->p, *const end = c->end;				\
+	uint8_t *const base = c->base;						\
+	const size_t stride = c->stride;					\
+	uint64_t prev = c->prev, d, *const table = c->table;			\
+	size_t ntab = c->ntab;							\
+	uint8_t *at = base + i0 * stride;					\
+										\
+	if (c->mode != MODE_REF) {						\
+		for (size_t i = i0; i < i1; i++, at += stride) {		\
+			T v;							\
+										\
+			if (!varint_at(&p, end, &d))				\
+				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
+			prev = (prev & keep) + (uint64_t)kt_unzigzag(d);	\
+			v = (T)prev;						\
+			memcpy(at, &v, sizeof(v));				\
+		}								\
+		c->p = p;							\
+		c->prev = prev;							\
+		return 0;							\
+	}									\
+	for (size_t i = i0; i < i1; i++, at += stride) {			\
+		T v;								\
+										\
+		if (!varint_at(&p, end, &d))					\
+			return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
+		if (d == 0) {							\
+			if (!varint_at(&p, end, &d))				\
+				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
+			table[ntab++] = (uint64_t)kt_unzigzag(d);		\
+			v = (T)table[ntab - 1];					\
+		} else {							\
+			size_t from = 0, entry = 0;				\
+			int r = ref_target(d, i, ntab, &from, &entry);		\
+										\
+			if (r < 0)						\
+				return r;					\
+			if (r)							\
+				memcpy(&v, base + from * stride, sizeof(v));	\
+			else							\
+				v = (T)table[entry];				\
+		}								\
+		memcpy(at, &v, sizeof(v));					\
+	}									\
+	c->p = p;								\
+	c->ntab = ntab;								\
+	return 0;								\
+}
+
+DEFINE_DECODE_INTS(decode_u8, uint8_t)
+DEFINE_DECODE_INTS(decode_u16, uint16_t)
+DEFINE_DECODE_INTS(decode_u32, uint32_t)
+DEFINE_DECODE_INTS(decode_u64, uint64_t)
+
+static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1)
+{
+	const uint8_t *p = c->p, *end = c->end;
+	uint8_t (*table)[16] = c->table;
+	size_t ntab = c->ntab, from = 0, entry = 0;
+	uint8_t *at = c->base + i0 * c->stride;
+	uint64_t code;
+	int r;
+
+	for (size_t i = i0; i < i1; i++, at += c->stride) {
+		if (!varint_at(&p, end, &code))
+			return kt_err_set(-EPROTO, "bad address code at record %zu", i);
+		switch (code) {
+		case 0:
+			memset(at, 0, 16);
+			continue;
+		case 1:
+			if (end - p < 4)
+				return kt_err_set(-EPROTO, "truncated address at record %zu", i);
+			memset(table[ntab], 0, 10);
+			table[ntab][10] = table[ntab][11] = 0xff;
+			memcpy(table[ntab] + 12, p, 4);
+			p += 4;
+			memcpy(at, table[ntab++], 16);
+			continue;
+		case 2:
+			if (end - p < 16)
+				return kt_err_set(-EPROTO, "truncated address at record %zu", i);
+			memcpy(table[ntab], p, 16);
+			p += 16;
+			memcpy(at, table[ntab++], 16);
+			continue;
+		default:
+			if ((r = ref_target(code - 2, i, ntab, &from, &entry)) < 0)
+				return r;
+			memcpy(at, r ? c->base + from * c->stride : table[entry], 16);
+		}
+	}
+	c->p = p;
+	c->ntab = ntab;
+	return 0;
+}
+
+static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1)
+{
+	const uint8_t *p = c->p, *end = c->end;
+	struct kt_str *table = c->table;
+	size_t ntab = c->ntab, from = 0, entry = 0;
+	uint8_t *at = c->base + i0 * c->stride;
+	uint64_t code, len;
+	int r;
+
+	for (size_t i = i0; i < i1; i++, at += c->stride) {
+		if (!varint_at(&p, end, &code))
+			return kt_err_set(-EPROTO, "bad string code at record %zu", i);
+		if (code) {
+			if ((r = ref_target(code, i, ntab, &from, &entry)) < 0)
+				return r;
+			memcpy(at, r ? (const void *)(c->base + from * c->stride) :
+			       (const void *)&table[entry], sizeof(struct kt_str));
+			continue;
+		}
+		if (!varint_at(&p, end, &len) || len > (uint64_t)(end - p))
+			return kt_err_set(-EPROTO, "string at record %zu overruns its column", i);
+		table[ntab].p = (const char *)p;
+		table[ntab].len = (uint32_t)len;
+		p += len;
+		memcpy(at, &table[ntab++], sizeof(struct kt_str));
+	}
+	c->p = p;
+	c->ntab = ntab;
+	return 0;
+}
+
+int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
+		    size_t n, uint8_t *recs, size_t stride, size_t off, uint8_t dst_type)
+{
+	size_t tsize = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->p = col->p;
+	c->end = col->p + col->len;
+	c->base = recs + off;
+	c->stride = stride;
+	c->cls = (uint8_t)kt_ftype_class(src_type);
+	/* Every value takes at least one byte: a cheap bound on hostile counts,
+	 * and a bound on the dictionary too. */
+	if (col->len < n)
+		return kt_err_set(-EPROTO, "column shorter than its %zu records", n);
+	switch (c->cls) {
+	case KT_FC_INT:
+		c->mode = *c->p++;
+		if (c->mode > MODE_REF)
+			return kt_err_set(-EPROTO, "bad integer column mode %u", c->mode);
+		switch (dst_type) {
+		case KT_F_U8: c->run = decode_u8; break;
+		case KT_F_U16: c->run = decode_u16; break;
+		case KT_F_U32: case KT_F_I32: c->run = decode_u32; break;
+		default: c->run = decode_u64; break;
+		}
+		tsize = c->mode == MODE_REF ? n * sizeof(uint64_t) : 0;
+		break;
+	case KT_FC_IP:
+		c->run = decode_ips;
+		tsize = n * 16;
+		break;
+	case KT_FC_STR:
+		c->run = decode_strs;
+		tsize = n * sizeof(struct kt_str);
+		break;
+	default:
+		return kt_err_set(-EPROTO, "cannot decode field type %u", src_type);
+	}
+	if (tsize && !(c->table = malloc(tsize)))
+		return kt_err_set(-ENOMEM, "out of memory");
+	return 0;
+}
+
+int kt_col_dec_finish(struct kt_col_dec *c)
+{
+	free(c->table);
+	c->table = NULL;
+	if (c->p != c->end)
+		return kt_err_set(-EPROTO, "%zu stray bytes after the column", (size_t)(c->end - c->p));
+	return 0;
+}
+
+void kt_col_dec_release(struct kt_col_dec *c)
+{
+	free(c->table);
+	c->table = NULL;
 }
 
 int kt_col_decode(struct kt_cursor *col, uint8_t src_type, size_t n,
 		  uint8_t *recs, size_t stride, size_t off, uint8_t dst_type)
 {
-	/* Every value takes at least one byte: a cheap bound on hostile counts. */
-	if (col->len < n)
-		return kt_err_set(-EPROTO, "column shorter than its %zu records", n);
+	struct kt_col_dec c;
+	int err = kt_col_dec_init(&c, col, src_type, n, recs, stride, off, dst_type);
 
-	switch (kt_ftype_class(src_type)) {
-	case KT_FC_INT: {
-		uint64_t prev = 0, d;
-
-		for (size_t i = 0; i < n; i++) {
-			if (!kt_get_varint(col, &d))
-				return kt_err_set(-EPROTO, "bad integer at record %zu", i);
-			prev += (uint64_t)kt_unzigzag(d);
-			store_int(dst_type, recs + i * stride + off, (int64_t)prev);
-		}
-		break;
+	if (!err)
+		err = c.run(&c, 0, n);
+	if (err) {
+		kt_col_dec_release(&c);
+		return err;
 	}
-	case KT_FC_IP: {
-		uint8_t prev[16] = { 0 };
-
-		for (size_t i = 0; i < n; i++) {
-			uint8_t tag, *ip = recs + i * stride + off;
-
-			if (!kt_get_u8(col, &tag))
-				return kt_err_set(-EPROTO, "truncated address at record %zu", i);
-			switch (tag) {
-			case 0:
-				if (!i)
-					return kt_err_set(-EPROTO, "first address refers to a previous one");
-				break;
-			case 1:
-				memset(prev, 0, 16);
-				break;
-			case 4:
-				memset(prev, 0, 10);
-				prev[10] = prev[11] = 0xff;
-				if (!kt_get_bytes(col, prev + 12, 4))
-					return kt_err_set(-EPROTO, "truncated address at record %zu", i);
-				break;
-			case 6:
-				if (!kt_get_bytes(col, prev, 16))
-					return kt_err_set(-EPROTO, "truncated address at record %zu", i);
-				break;
-			default:
-				return kt_err_set(-EPROTO, "bad address tag %u at record %zu", tag, i);
-			}
-			memcpy(ip, prev, 16);
-		}
-		break;
-	}
-	case KT_FC_STR: {
-		struct kt_str prev = { "", 0 };
-		uint64_t v;
-
-		for (size_t i = 0; i < n; i++) {
-			if (!kt_get_varint(col, &v))
-				return kt_err_set(-EPROTO, "bad string length at record %zu", i);
-			if (v == 0) {
-				if (!i)
-					return kt_err_set(-EPROTO, "first string refers to a previous one");
-			} else {
-				if (v - 1 > col->len)
-					return kt_err_set(-EPROTO, "string at record %zu overruns its column", i);
-				prev.p = (const char *)col->p;
-				prev.len = (uint32_t)(v - 1);
-				kt_skip(col, (size_t)(v - 1));
-			}
-			memcpy(recs + i * stride + off, &prev, sizeof(prev));
-		}
-		break;
-	}
-	default:
-		return kt_err_set(-EPROTO, "cannot decode field type %u", src_type);
-	}
-	if (col->len)
-		return kt_err_set(-EPROTO, "%zu stray bytes after the column", col->len);
-	return 0;
+	return kt_col_dec_finish(&c);
 }

@@ -36,7 +36,7 @@
 struct kt_stream_writer;
 
 struct kt_writer_opts {
-	uint32_t block_records;	/* records per block, default 4096 */
+	uint32_t block_records;	/* records per block, default 16384 */
 	int zstd_level;		/* default 3; 0 stores columns uncompressed */
 };
 

@@ -96,7 +96,7 @@ int kt_stream_writer_open(struct kt_stream_writer **out, int fd,
 	}
 	w->fd = fd;
 	w->schema = schema;
-	w->opts.block_records = opts && opts->block_records ? opts->block_records : 4096;
+	w->opts.block_records = opts && opts->block_records ? opts->block_records : 16384;
 	w->opts.zstd_level = opts ? opts->zstd_level : 3;
 	if (!opts)
 		w->opts.zstd_level = 3;

@@ -5,6 +5,7 @@
  * samples/synthetic.tar.zst; a recorded sample replaces that one later.
  *
  *   ktgen SPOOL [--flows N] [--pods P] [--edges E] [--seed S] [--start NS]
+ *               [--block RECORDS] [--level ZSTD_LEVEL]
  */
 #include "error.h"
 #include "manifest.h"
@@ -44,6 +45,8 @@ static void pod_ip(uint8_t ip[16], uint32_t pod)
 	kt_ip_from_v4(ip, htonl(0xc6120000u | (1u << 8) | (pod + 2)));	/* 198.18.1.x+ */
 }
 
+static struct kt_spool_opts spool_opts = { .writer = { .block_records = 16384, .zstd_level = 3 } };
+
 static int gen(const char *dir, uint64_t flows, uint32_t pods, uint32_t nedges,
 	       uint64_t start)
 {
@@ -60,7 +63,7 @@ static int gen(const char *dir, uint64_t flows, uint32_t pods, uint32_t nedges,
 		edges[i].dst = (uint32_t)(next() % pods);
 		edges[i].port = (uint16_t)(i % 7 == 0 ? 6379 : i % 3 ? 8080 : 3550);
 	}
-	if ((err = kt_spool_create(&sp, dir, NULL)))
+	if ((err = kt_spool_create(&sp, dir, &spool_opts)))
 		goto out;
 	kt_manifest_clock_sample(m, "start", NULL);
 	json_object_set_new(json_object_get(m, "host"), "node_name", json_string("synthetic-node-1"));
@@ -91,49 +94,68 @@ static int gen(const char *dir, uint64_t flows, uint32_t pods, uint32_t nedges,
 		if ((err = kt_spool_append(sp, &kt_proc_schema, &pr)))
 			goto out;
 	}
-	for (uint64_t i = 0; i < flows; i++) {
-		struct edge *e = &edges[next() % nedges];
-		struct kt_flow f = { 0 };
-		uint64_t r = next();
+	/* Connections, not independent events: each one opens (or fails) and
+	 * later closes with the same endpoints, socket, process and cgroup, up
+	 * to 16 in flight at once, as a node's eBPF stream looks. Edges are
+	 * picked with a mild skew (u^2): a few callers carry most traffic. */
+	{
+		struct kt_flow open[16];
+		unsigned nopen = 0;
 
-		ts += 1000 + r % 50000;
-		f.ts = ts;
-		f.proto = IPPROTO_TCP;
-		pod_ip(f.saddr, e->src);
-		pod_ip(f.daddr, e->dst);
-		f.sport = (uint16_t)(32768 + (conns % 28000));
-		f.dport = e->port;
-		f.sock_id = 0xffff888000000000ull + (conns << 6);
-		f.netns = 4026532000ull + e->src;
-		f.cgroup_id = 5000 + e->src;
-		f.pid = 1000 + e->src;
-		f.tid = f.pid;
-		f.comm = (struct kt_str){ workloads[e->src % NWORK], (uint32_t)strlen(workloads[e->src % NWORK]) };
-		f.role = KT_ROLE_CLIENT;
-		if (i % 2 == 0) {
-			/* an open: the connect latency */
-			f.kind = KT_FLOW_OPEN;
-			f.latency_ns = 20000 + r % 400000;
-			if (r % 97 == 0) {
-				f.kind = KT_FLOW_FAIL;
-				f.cause = r % 2 ? KT_CAUSE_REFUSED : KT_CAUSE_TIMEOUT;
-				f.err = f.cause == KT_CAUSE_REFUSED ? 111 : 110;
+		for (uint64_t i = 0; i < flows; i++) {
+			uint64_t r = next();
+			struct kt_flow f;
+
+			ts += 1000 + r % 50000;
+			if (nopen == 16 || (nopen && (r >> 8) % 2)) {
+				unsigned k = (unsigned)((r >> 16) % nopen);
+
+				f = open[k];
+				open[k] = open[--nopen];
+				f.ts = ts;
+				f.kind = KT_FLOW_CLOSE;
+				f.latency_ns = 0;
+				f.closer = r % 3 ? KT_CLOSER_LOCAL : KT_CLOSER_REMOTE;
+				f.duration_ns = 100000 + r % 5000000;
+				f.bytes_sent = 100 + (r >> 24) % 2000;
+				f.bytes_recv = 200 + (r >> 32) % 60000;
+				f.segs_out = (uint32_t)(2 + f.bytes_sent / 1448);
+				f.segs_in = (uint32_t)(2 + f.bytes_recv / 1448);
+				f.srtt_us = (uint32_t)(30 + (r >> 40) % 400);
+				f.retrans = r % 211 == 0;
+			} else {
+				double u = (double)(next() % 1000000) / 1e6;
+				struct edge *e = &edges[(uint32_t)(u * u * nedges) % nedges];
+
+				memset(&f, 0, sizeof(f));
+				f.ts = ts;
+				f.proto = IPPROTO_TCP;
+				pod_ip(f.saddr, e->src);
+				pod_ip(f.daddr, e->dst);
+				f.sport = (uint16_t)(32768 + (conns % 28000));
+				f.dport = e->port;
+				f.sock_id = 0xffff888000000000ull + (conns << 6);
+				f.netns = 4026532000ull + e->src;
+				f.cgroup_id = 5000 + e->src;
+				f.pid = 1000 + e->src;
+				f.tid = f.pid;
+				f.comm = (struct kt_str){ workloads[e->src % NWORK],
+							  (uint32_t)strlen(workloads[e->src % NWORK]) };
+				f.role = KT_ROLE_CLIENT;
+				f.kind = KT_FLOW_OPEN;
+				f.latency_ns = 20000 + r % 400000;
 				conns++;
+				if (r % 97 == 0) {
+					f.kind = KT_FLOW_FAIL;
+					f.cause = r % 2 ? KT_CAUSE_REFUSED : KT_CAUSE_TIMEOUT;
+					f.err = f.cause == KT_CAUSE_REFUSED ? 111 : 110;
+				} else {
+					open[nopen++] = f;
+				}
 			}
-		} else {
-			f.kind = KT_FLOW_CLOSE;
-			f.closer = r % 3 ? KT_CLOSER_LOCAL : KT_CLOSER_REMOTE;
-			f.duration_ns = 100000 + r % 5000000;
-			f.bytes_sent = 100 + r % 2000;
-			f.bytes_recv = 200 + (r >> 20) % 60000;
-			f.segs_out = (uint32_t)(2 + f.bytes_sent / 1448);
-			f.segs_in = (uint32_t)(2 + f.bytes_recv / 1448);
-			f.srtt_us = (uint32_t)(30 + (r >> 40) % 400);
-			f.retrans = r % 211 == 0;
-			conns++;
+			if ((err = kt_spool_append(sp, &kt_flow_schema, &f)))
+				goto out;
 		}
-		if ((err = kt_spool_append(sp, &kt_flow_schema, &f)))
-			goto out;
 	}
 	for (uint32_t i = 0; i < 8; i++) {
 		static const char *const names[] = {
@@ -212,6 +234,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--edges") && v) { edges = (uint32_t)strtoul(v, NULL, 10); i++; }
 		else if (!strcmp(a, "--seed") && v) { rng = strtoull(v, NULL, 10) | 1; i++; }
 		else if (!strcmp(a, "--start") && v) { start = strtoull(v, NULL, 10); i++; }
+		else if (!strcmp(a, "--block") && v) { spool_opts.writer.block_records = (uint32_t)strtoul(v, NULL, 10); i++; }
+		else if (!strcmp(a, "--level") && v) { spool_opts.writer.zstd_level = atoi(v); i++; }
 		else if (a[0] != '-' && !dir) dir = a;
 		else {
 			fprintf(stderr, "usage: ktgen SPOOL [--flows N] [--pods P] [--edges E] "

@@ -1,0 +1,1108 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ktflow.bpf.c - TCP/UDP flow and process lineage events on tracepoints.
+ *
+ * Built only on what hardened kernels still allow (no kprobes, no fentry,
+ * no tp_btf): tracepoints with CO-RE reads of kernel structs, one raw
+ * tracepoint, one uprobe on ktcap itself, a ring buffer.
+ *
+ *   sock/inet_sock_set_state --> flows (LRU: socket address -> generation,
+ *        |                       pid, start time, who closed, flags)
+ *        +--> OPEN / CLOSE / FAIL / LISTEN ------------------+
+ *   syscalls connect/accept --> CONNECT / ACCEPT (pid)       |
+ *   tcp retransmit/resets   --> RETRANS / RST_* -------------+--> ring buffer
+ *   skb/kfree_skb, UDP send --> folds (LRU) --> DROP/UDP ----+    (lost events
+ *   uprobe kt_bpf_stats_trigger --> STATS of open flows -----+     counted per CPU)
+ *   sched fork/exec/exit, cgroup mkdir/rmdir --> proc -------+
+ *
+ * Events carry a socket's generation number, not its address: a kernel
+ * pointer in a bundle shipped to a vendor would leak the kernel's layout.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+
+#include "ktflow.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u64 stats_min_age_ns = 5000000000ULL;	/* STATS no more often */
+const volatile __u64 fold_interval_ns = 1000000000ULL;	/* RETRANS/DROP/UDP fold window */
+const volatile __u32 self_tgid = 0;			/* ktcap: its uprobe only */
+const volatile __u64 wakeup_bytes = 0;			/* see ring_flags() */
+
+/* TCP states and the errno values we classify (ABI, stable). */
+#define KT_TCP_ESTABLISHED 1
+#define KT_TCP_SYN_SENT    2
+#define KT_TCP_SYN_RECV    3
+#define KT_TCP_FIN_WAIT1   4
+#define KT_TCP_TIME_WAIT   6
+#define KT_TCP_CLOSE       7
+#define KT_TCP_CLOSE_WAIT  8
+#define KT_TCP_LISTEN      10
+#define KT_TCP_NEW_SYN_RECV 12
+
+#define KT_EPIPE        32
+#define KT_ENETUNREACH  101
+#define KT_ECONNRESET   104
+#define KT_ETIMEDOUT    110
+#define KT_ECONNREFUSED 111
+#define KT_EHOSTUNREACH 113
+#define KT_EINPROGRESS  115
+
+#define KT_AF_INET  2
+#define KT_AF_INET6 10
+#define KT_IPPROTO_TCP 6
+#define KT_IPPROTO_UDP 17
+#define KT_ETH_P_IP   0x0800
+#define KT_ETH_P_IPV6 0x86DD
+#define KT_SKB_CONSUMED 1
+
+#define FI_OPENED   0x1
+#define FI_RST_SENT 0x2
+#define FI_RST_RECV 0x4
+
+struct flow_info {
+	__u64 gen;
+	__u64 start_ts;		/* SYN_SENT / SYN_RECV */
+	__u64 open_ts;		/* ESTABLISHED */
+	__u64 report_ts;	/* last OPEN or STATS */
+	__u8 orig_daddr[16];
+	__u32 pid;
+	__u32 tid;
+	__u16 orig_dport;
+	__u8 role;
+	__u8 closer;
+	__u8 flags;
+	__u8 __pad[3];
+	char comm[KT_COMM_LEN];
+};
+
+/* What connect() was asked, from enter to exit, keyed by thread. */
+struct connect_arg {
+	__u8 addr[16];
+	__u32 fd;
+	__u16 port;
+	__u8 syn_sent;		/* the socket reached SYN_SENT inside this call */
+	__u8 __pad;
+};
+
+/* Events folded per key: the first goes out at once, the rest are counted
+ * and go out with the next one past fold_interval_ns (or are drained by
+ * user space at the end). */
+struct fold_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 netns;
+	__u64 sock_id;
+	__u32 pid;
+	__u32 reason;
+	__u16 sport;
+	__u16 dport;
+	__u8 kind;
+	__u8 proto;
+	__u8 __pad[2];
+};
+
+struct fold_val {
+	__u64 last_emit;
+	__u64 pending;
+	__u64 pending_bytes;
+	struct kt_ev_flow ev;	/* the latest event, for the drain */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct flow_info);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct connect_arg);
+} connects SEC(".maps");
+
+/* Destination of an unconnected UDP send, from sendto/sendmsg entry to the
+ * sock_send_length tracepoint of the same thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct connect_arg);
+} udp_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct fold_key);
+	__type(value, struct fold_val);
+} folds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KT_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Events are built here, not on the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_ev_flow);
+} flow_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kt_ev_proc);
+} proc_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fold_val);
+} fold_scratch SEC(".maps");
+
+__u64 next_gen = 0;
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n;	/* per-CPU: no other writer */
+}
+
+static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
+{
+	__u32 zero = 0;
+	struct kt_ev_flow *ev = bpf_map_lookup_elem(&flow_scratch, &zero);
+
+	if (!ev)
+		return NULL;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->type = KT_EV_FLOW;
+	ev->size = sizeof(*ev);
+	ev->ts = now;
+	ev->kind = kind;
+	return ev;
+}
+
+/* Waking the reader for every event costs a context switch each: past a
+ * few ten thousand events a second that is most of the capture's cost.
+ * ktcap reads the ring at every tick (100 ms) anyway, so it is woken only
+ * when the ring holds wakeup_bytes (a quarter of it), early enough that a
+ * burst cannot fill it before the reader runs. 0: wake for every event. */
+static __always_inline __u64 ring_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit_flow(struct kt_ev_flow *ev)
+{
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
+		count(KT_CNT_LOST_FLOW, 1);
+	else
+		count(KT_CNT_EVENTS, 1);
+}
+
+static __always_inline void submit_proc(struct kt_ev_proc *ev)
+{
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
+		count(KT_CNT_LOST_PROC, 1);
+	else
+		count(KT_CNT_EVENTS, 1);
+}
+
+static __always_inline void ip_v4(__u8 out[16], __be32 a)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &a, 4);
+}
+
+/* Endpoints, netns and cgroup of a socket. sk may be a request or
+ * time-wait socket: only sock_common is read from those. */
+static __always_inline void fill_sock(struct kt_ev_flow *ev, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (family == KT_AF_INET) {
+		ip_v4(ev->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		ip_v4(ev->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	} else if (family == KT_AF_INET6) {
+		BPF_CORE_READ_INTO(&ev->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&ev->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+	ev->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ev->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (state != KT_TCP_TIME_WAIT && state != KT_TCP_NEW_SYN_RECV &&
+	    bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		ev->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+}
+
+static __always_inline void fill_tcp_totals(struct kt_ev_flow *ev, struct sock *sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	ev->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
+	ev->bytes_recv = BPF_CORE_READ(tp, bytes_received);
+	ev->segs_out = BPF_CORE_READ(tp, segs_out);
+	ev->segs_in = BPF_CORE_READ(tp, segs_in);
+	ev->retrans = BPF_CORE_READ(tp, total_retrans);
+	ev->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+}
+
+static __always_inline void fill_from_info(struct kt_ev_flow *ev,
+					   const struct flow_info *fi)
+{
+	ev->sock_id = fi->gen;
+	ev->pid = fi->pid;
+	ev->tid = fi->tid;
+	ev->role = fi->role;
+	ev->closer = fi->closer;
+	__builtin_memcpy(ev->orig_daddr, fi->orig_daddr, 16);
+	ev->orig_dport = fi->orig_dport;
+	__builtin_memcpy(ev->comm, fi->comm, KT_COMM_LEN);
+}
+
+static __always_inline void fill_current(struct kt_ev_flow *ev)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+static __always_inline __u64 new_gen(void)
+{
+	return __sync_fetch_and_add(&next_gen, 1) + 1;
+}
+
+static __always_inline __u8 cause_of(int err)
+{
+	switch (err) {
+	case 0:
+		return KT_EVC_NONE;
+	case KT_ECONNREFUSED:
+		return KT_EVC_REFUSED;
+	case KT_ETIMEDOUT:
+		return KT_EVC_TIMEOUT;
+	case KT_EHOSTUNREACH:
+	case KT_ENETUNREACH:
+		return KT_EVC_UNREACHABLE;
+	case KT_ECONNRESET:
+	case KT_EPIPE:
+		return KT_EVC_RESET;
+	default:
+		return KT_EVC_ERROR;
+	}
+}
+
+/* A user sockaddr (in or in6) into 16 bytes + host-order port. */
+static __always_inline int read_user_sockaddr(const void *uaddr, __u8 out[16],
+					      __u16 *port)
+{
+	__u8 sa[28] = {};
+	__u16 family;
+
+	if (!uaddr || bpf_probe_read_user(sa, sizeof(sa), uaddr) < 0) {
+		/* a sockaddr_in at the end of a mapping is only 16 bytes */
+		if (!uaddr || bpf_probe_read_user(sa, 16, uaddr) < 0)
+			return -1;
+	}
+	__builtin_memcpy(&family, sa, 2);
+	*port = ((__u16)sa[2] << 8) | sa[3];
+	if (family == KT_AF_INET) {
+		__be32 a;
+
+		__builtin_memcpy(&a, sa + 4, 4);
+		ip_v4(out, a);
+		return 0;
+	}
+	if (family == KT_AF_INET6) {
+		__builtin_memcpy(out, sa + 8, 16);
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- TCP lifecycle --------------------------------------------------------- */
+
+/* Endpoints as the tracepoint saw them: at CLOSE the kernel has already
+ * released the local port (skc_num is 0), the tracepoint kept it. */
+static __always_inline void fill_tp_endpoints(struct kt_ev_flow *ev,
+					      struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	ev->sport = ctx->sport;
+	ev->dport = ctx->dport;
+	/* arrays in the context: read through a helper, the verifier does
+	 * not let a program load from a moved context pointer */
+	if (ctx->family == KT_AF_INET) {
+		__be32 a = 0;
+
+		BPF_CORE_READ_INTO(&a, ctx, saddr);
+		ip_v4(ev->saddr, a);
+		BPF_CORE_READ_INTO(&a, ctx, daddr);
+		ip_v4(ev->daddr, a);
+	} else {
+		BPF_CORE_READ_INTO(&ev->saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&ev->daddr, ctx, daddr_v6);
+	}
+}
+
+static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_state *ctx,
+				       struct sock *sk, struct flow_info *fi,
+				       int oldstate, __u64 now)
+{
+	struct kt_ev_flow *ev;
+	int err = BPF_CORE_READ(sk, sk_err);
+	bool failed = oldstate == KT_TCP_SYN_SENT ||
+		      (oldstate == KT_TCP_SYN_RECV && !(fi->flags & FI_OPENED));
+
+	ev = flow_ev(failed ? KT_EVK_FAIL : KT_EVK_CLOSE, now);
+	if (!ev)
+		return;
+	fill_sock(ev, sk);
+	fill_tp_endpoints(ev, ctx);
+	fill_from_info(ev, fi);
+	ev->proto = KT_IPPROTO_TCP;
+	ev->err = err;
+	if (failed) {
+		ev->cause = err ? cause_of(err) : KT_EVC_ERROR;
+		if (fi->start_ts)
+			ev->latency_ns = now - fi->start_ts;
+	} else {
+		fill_tcp_totals(ev, sk);
+		if (fi->open_ts)
+			ev->duration_ns = now - fi->open_ts;
+		ev->cause = cause_of(err);
+		if ((fi->flags & FI_RST_RECV) || ev->cause == KT_EVC_RESET) {
+			ev->cause = KT_EVC_RESET;
+			ev->closer = KT_EVL_REMOTE;
+		} else if (!err && (oldstate == KT_TCP_ESTABLISHED ||
+				    oldstate == KT_TCP_CLOSE_WAIT)) {
+			/* Straight to CLOSE with no error of ours: an abort
+			 * (SO_LINGER 0, close with unread data), which sends
+			 * a reset right after this tracepoint. */
+			ev->cause = KT_EVC_RESET;
+			ev->closer = KT_EVL_LOCAL;
+		}
+	}
+	submit_flow(ev);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	int os = ctx->oldstate, ns = ctx->newstate;
+	__u64 key = (__u64)sk, now;
+	struct flow_info *fi, tmp = {};
+	struct kt_ev_flow *ev;
+
+	if (ctx->protocol != KT_IPPROTO_TCP)
+		return 0;
+	now = bpf_ktime_get_boot_ns();
+
+	if (ns == KT_TCP_SYN_SENT || ns == KT_TCP_SYN_RECV) {
+		tmp.gen = new_gen();
+		tmp.start_ts = now;
+		if (ns == KT_TCP_SYN_SENT) {
+			/* connect(): process context */
+			__u64 id = bpf_get_current_pid_tgid();
+			__u32 tid = (__u32)id;
+			struct connect_arg *ca = bpf_map_lookup_elem(&connects, &tid);
+
+			tmp.role = KT_EVR_CLIENT;
+			tmp.pid = id >> 32;
+			tmp.tid = tid;
+			bpf_get_current_comm(tmp.comm, sizeof(tmp.comm));
+			if (ca) {
+				__builtin_memcpy(tmp.orig_daddr, ca->addr, 16);
+				tmp.orig_dport = ca->port;
+				ca->syn_sent = 1;
+			}
+		} else {
+			/* a child of a listener, in softirq: the pid comes
+			 * with accept() */
+			tmp.role = KT_EVR_SERVER;
+		}
+		bpf_map_update_elem(&flows, &key, &tmp, BPF_ANY);
+		return 0;
+	}
+
+	if (ns == KT_TCP_LISTEN) {
+		ev = flow_ev(KT_EVK_LISTEN, now);
+		if (!ev)
+			return 0;
+		fill_sock(ev, sk);
+		fill_tp_endpoints(ev, ctx);
+		fill_current(ev);
+		ev->proto = KT_IPPROTO_TCP;
+		ev->role = KT_EVR_SERVER;
+		submit_flow(ev);
+		return 0;
+	}
+	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
+		return 0;
+
+	fi = bpf_map_lookup_elem(&flows, &key);
+	if (!fi) {
+		/* opened before the capture started, or evicted */
+		count(KT_CNT_UNTRACKED, 1);
+		tmp.gen = new_gen();
+		if (os == KT_TCP_SYN_SENT)
+			tmp.role = KT_EVR_CLIENT;
+		else if (os == KT_TCP_SYN_RECV)
+			tmp.role = KT_EVR_SERVER;
+		if (ns != KT_TCP_CLOSE) {
+			bpf_map_update_elem(&flows, &key, &tmp, BPF_ANY);
+			fi = bpf_map_lookup_elem(&flows, &key);
+			if (!fi)
+				return 0;
+		} else {
+			fi = &tmp;
+		}
+	}
+
+	if (ns == KT_TCP_ESTABLISHED &&
+	    (os == KT_TCP_SYN_SENT || os == KT_TCP_SYN_RECV)) {
+		fi->open_ts = now;
+		fi->report_ts = now;
+		fi->flags |= FI_OPENED;
+		ev = flow_ev(KT_EVK_OPEN, now);
+		if (!ev)
+			return 0;
+		fill_sock(ev, sk);
+		fill_tp_endpoints(ev, ctx);
+		fill_from_info(ev, fi);
+		ev->proto = KT_IPPROTO_TCP;
+		if (fi->role == KT_EVR_CLIENT && fi->start_ts)
+			ev->latency_ns = now - fi->start_ts;
+		ev->srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+		submit_flow(ev);
+		return 0;
+	}
+	if (ns == KT_TCP_FIN_WAIT1 && !fi->closer)
+		fi->closer = KT_EVL_LOCAL;
+	else if (ns == KT_TCP_CLOSE_WAIT && !fi->closer)
+		fi->closer = KT_EVL_REMOTE;
+	else if (ns == KT_TCP_CLOSE) {
+		emit_close(ctx, sk, fi, os, now);
+		bpf_map_delete_elem(&flows, &key);
+	}
+	return 0;
+}
+
+/* ---- retransmits and resets ------------------------------------------------ */
+
+/* The tcp tracepoints moved between event classes over the years, so their
+ * trace_event_raw_* names differ from kernel to kernel and CO-RE cannot
+ * find them by name. The socket pointer has kept its place: read it
+ * through these fixed layouts (8 bytes of common header first). */
+struct kt_tp_skb_sk {
+	__u64 common;
+	const void *skbaddr;
+	const void *skaddr;
+};
+
+struct kt_tp_sk {
+	__u64 common;
+	const void *skaddr;
+};
+
+/* Fold ev under its key; returns true when ev should go out now, with
+ * ev->count set to the events it stands for. */
+static __always_inline bool fold(struct kt_ev_flow *ev, __u64 bytes)
+{
+	struct fold_key k = {};
+	struct fold_val *v;
+
+	__builtin_memcpy(k.saddr, ev->saddr, 16);
+	__builtin_memcpy(k.daddr, ev->daddr, 16);
+	k.netns = ev->netns;
+	k.sock_id = ev->sock_id;
+	k.pid = ev->pid;
+	k.reason = ev->reason;
+	k.sport = ev->sport;
+	k.dport = ev->dport;
+	k.kind = ev->kind;
+	k.proto = ev->proto;
+
+	v = bpf_map_lookup_elem(&folds, &k);
+	if (!v) {
+		__u32 zero = 0;
+		struct fold_val *nv = bpf_map_lookup_elem(&fold_scratch, &zero);
+
+		if (nv) {
+			__builtin_memset(nv, 0, sizeof(*nv));
+			nv->last_emit = ev->ts;
+			bpf_map_update_elem(&folds, &k, nv, BPF_NOEXIST);
+		}
+		ev->count = 1;
+		ev->bytes_sent = bytes;
+		return true;
+	}
+	__sync_fetch_and_add(&v->pending, 1);
+	__sync_fetch_and_add(&v->pending_bytes, bytes);
+	if (ev->ts - v->last_emit < fold_interval_ns) {
+		/* kept for the drain at the end */
+		__builtin_memcpy(&v->ev, ev, sizeof(*ev));
+		count(KT_CNT_FOLDED, 1);
+		return false;
+	}
+	ev->count = v->pending;
+	ev->bytes_sent = v->pending_bytes;
+	v->pending = 0;
+	v->pending_bytes = 0;
+	v->last_emit = ev->ts;
+	return true;
+}
+
+static __always_inline __u64 sock_gen(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct flow_info *fi = bpf_map_lookup_elem(&flows, &key);
+
+	return fi ? fi->gen : 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int kt_retransmit(struct kt_tp_skb_sk *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	__u64 key = (__u64)sk;
+	struct flow_info *fi;
+	struct kt_ev_flow *ev;
+
+	if (!sk)
+		return 0;
+	ev = flow_ev(KT_EVK_RETRANS, bpf_ktime_get_boot_ns());
+	if (!ev)
+		return 0;
+	fill_sock(ev, sk);
+	fi = bpf_map_lookup_elem(&flows, &key);
+	if (fi)
+		fill_from_info(ev, fi);
+	ev->proto = KT_IPPROTO_TCP;
+	if (fold(ev, 0))
+		submit_flow(ev);
+	return 0;
+}
+
+/* sockaddr_in/in6 stored in a tracepoint's 28-byte address field */
+static __always_inline void tp_sockaddr(const __u8 *sa, __u8 out[16], __u16 *port)
+{
+	__u16 family;
+
+	__builtin_memcpy(&family, sa, 2);
+	*port = ((__u16)sa[2] << 8) | sa[3];
+	if (family == KT_AF_INET) {
+		__be32 a;
+
+		__builtin_memcpy(&a, sa + 4, 4);
+		ip_v4(out, a);
+	} else if (family == KT_AF_INET6) {
+		__builtin_memcpy(out, sa + 8, 16);
+	}
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int kt_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	struct sock *sk = (struct sock *)((struct kt_tp_skb_sk *)ctx)->skaddr;
+	struct kt_ev_flow *ev;
+	__u64 key = (__u64)sk;
+	struct flow_info *fi;
+
+	ev = flow_ev(KT_EVK_RST_SENT, bpf_ktime_get_boot_ns());
+	if (!ev)
+		return 0;
+	ev->proto = KT_IPPROTO_TCP;
+	if (sk) {
+		fill_sock(ev, sk);
+		fi = bpf_map_lookup_elem(&flows, &key);
+		if (fi) {
+			fi->flags |= FI_RST_SENT;
+			fill_from_info(ev, fi);
+		}
+	}
+	if (!sk) {
+		struct sk_buff *skb = (struct sk_buff *)((struct kt_tp_skb_sk *)ctx)->skbaddr;
+
+		ev->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	}
+	if (bpf_core_field_size(ctx->saddr) == 28) {
+		/* The tracepoint's own addresses, local side first: right
+		 * also with no socket (a SYN to a closed port) and after an
+		 * abort, when the socket has already released its port. */
+		__u8 sa[28];
+
+		BPF_CORE_READ_INTO(&sa, ctx, saddr);
+		tp_sockaddr(sa, ev->saddr, &ev->sport);
+		BPF_CORE_READ_INTO(&sa, ctx, daddr);
+		tp_sockaddr(sa, ev->daddr, &ev->dport);
+	}
+	if (bpf_core_field_exists(ctx->reason))
+		ev->reason = ctx->reason;
+	submit_flow(ev);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int kt_receive_reset(struct kt_tp_sk *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	struct kt_ev_flow *ev;
+	__u64 key = (__u64)sk;
+	struct flow_info *fi;
+
+	if (!sk)
+		return 0;
+	ev = flow_ev(KT_EVK_RST_RECV, bpf_ktime_get_boot_ns());
+	if (!ev)
+		return 0;
+	ev->proto = KT_IPPROTO_TCP;
+	fill_sock(ev, sk);
+	fi = bpf_map_lookup_elem(&flows, &key);
+	if (fi) {
+		fi->flags |= FI_RST_RECV;
+		fill_from_info(ev, fi);
+	}
+	submit_flow(ev);
+	return 0;
+}
+
+/* ---- drops ----------------------------------------------------------------- */
+
+SEC("tracepoint/skb/kfree_skb")
+int kt_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
+	__u32 reason = 0;
+	__u16 eth = ctx->protocol, nh, th;
+	unsigned char *head;
+	struct kt_ev_flow *ev;
+	__u8 l4 = 0, vihl;
+	__u16 ports[2];
+
+	if (bpf_core_field_exists(ctx->reason))
+		reason = ctx->reason;
+	if (reason == KT_SKB_CONSUMED)
+		return 0;
+	/* A socket's queues freed when it closes are not the network
+	 * dropping anything. Enum values differ between kernels: CO-RE
+	 * gives this kernel's. */
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
+		return 0;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_SOCKET_CLOSE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_SOCKET_CLOSE))
+		return 0;
+	if (eth != KT_ETH_P_IP && eth != KT_ETH_P_IPV6)
+		return 0;
+	head = BPF_CORE_READ(skb, head);
+	nh = BPF_CORE_READ(skb, network_header);
+	th = BPF_CORE_READ(skb, transport_header);
+	if (!head || nh == (__u16)~0U)
+		return 0;
+	if (bpf_probe_read_kernel(&vihl, 1, head + nh) < 0)
+		return 0;
+
+	ev = flow_ev(KT_EVK_DROP, bpf_ktime_get_boot_ns());
+	if (!ev)
+		return 0;
+	if ((vihl >> 4) == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) < 0)
+			return 0;
+		l4 = ip.protocol;
+		ip_v4(ev->saddr, ip.saddr);
+		ip_v4(ev->daddr, ip.daddr);
+		if (th == (__u16)~0U || th <= nh)
+			th = nh + (vihl & 0xf) * 4;
+	} else if ((vihl >> 4) == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) < 0)
+			return 0;
+		l4 = ip6.nexthdr;	/* extension headers: not followed */
+		BPF_CORE_READ_INTO(&ev->saddr, &ip6, saddr);
+		BPF_CORE_READ_INTO(&ev->daddr, &ip6, daddr);
+		if (th == (__u16)~0U || th <= nh)
+			th = nh + sizeof(ip6);
+	} else {
+		return 0;
+	}
+	if (l4 != KT_IPPROTO_TCP && l4 != KT_IPPROTO_UDP)
+		return 0;
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + th) == 0) {
+		ev->sport = bpf_ntohs(ports[0]);
+		ev->dport = bpf_ntohs(ports[1]);
+	}
+	ev->proto = l4;
+	ev->reason = reason;
+	ev->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	if (!ev->netns)		/* no device: a socket's own queue */
+		ev->netns = BPF_CORE_READ(skb, sk, __sk_common.skc_net.net, ns.inum);
+	if (fold(ev, 0))
+		submit_flow(ev);
+	return 0;
+}
+
+/* ---- syscalls: connect, accept --------------------------------------------- */
+
+/* The socket behind fd in the current task, or NULL. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct file **fds, *f = NULL;
+	struct socket *so;
+	unsigned int max;
+
+	if (fd < 0)
+		return NULL;
+	fds = BPF_CORE_READ(t, files, fdt, fd);
+	max = BPF_CORE_READ(t, files, fdt, max_fds);
+	if ((unsigned int)fd >= max || !fds)
+		return NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	/* any file has private_data: a socket points back at its file */
+	if (!so || BPF_CORE_READ(so, file) != f)
+		return NULL;
+	return BPF_CORE_READ(so, sk);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int kt_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_arg ca = {};
+
+	if (read_user_sockaddr((const void *)ctx->args[1], ca.addr, &ca.port) < 0)
+		return 0;	/* not IPv4/IPv6 */
+	ca.fd = (__u32)ctx->args[0];
+	bpf_map_update_elem(&connects, &tid, &ca, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int kt_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_arg *ca = bpf_map_lookup_elem(&connects, &tid);
+	long ret = ctx->ret;
+	struct kt_ev_flow *ev;
+	struct sock *sk;
+	__u16 proto;
+
+	if (!ca)
+		return 0;
+	sk = fd_sock(ca->fd);
+	proto = sk ? BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) : 0;
+	/* A TCP connect that reached SYN_SENT is reported by the state
+	 * machine (OPEN or FAIL); what is left are failures before any
+	 * packet (no route, EADDRNOTAVAIL, ...) and UDP "connections". */
+	if ((ret < 0 && ret != -KT_EINPROGRESS && !ca->syn_sent) ||
+	    (ret == 0 && proto == KT_IPPROTO_UDP)) {
+		ev = flow_ev(KT_EVK_CONNECT, bpf_ktime_get_boot_ns());
+		if (ev) {
+			if (sk)
+				fill_sock(ev, sk);
+			fill_current(ev);
+			ev->proto = proto;
+			ev->role = KT_EVR_CLIENT;
+			__builtin_memcpy(ev->orig_daddr, ca->addr, 16);
+			ev->orig_dport = ca->port;
+			if (ret < 0) {
+				ev->err = -ret;
+				ev->cause = cause_of(-ret);
+				/* the socket never left the host */
+				__builtin_memcpy(ev->daddr, ca->addr, 16);
+				ev->dport = ca->port;
+			}
+			submit_flow(ev);
+		}
+	}
+	bpf_map_delete_elem(&connects, &tid);
+	return 0;
+}
+
+static __always_inline int on_accept(long ret)
+{
+	struct kt_ev_flow *ev;
+	struct flow_info *fi;
+	struct sock *sk;
+	__u64 key;
+
+	if (ret < 0)
+		return 0;
+	sk = fd_sock((int)ret);
+	if (!sk || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != KT_IPPROTO_TCP)
+		return 0;
+	ev = flow_ev(KT_EVK_ACCEPT, bpf_ktime_get_boot_ns());
+	if (!ev)
+		return 0;
+	fill_sock(ev, sk);
+	key = (__u64)sk;
+	fi = bpf_map_lookup_elem(&flows, &key);
+	if (fi) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		fi->pid = id >> 32;
+		fi->tid = (__u32)id;
+		bpf_get_current_comm(fi->comm, sizeof(fi->comm));
+		fill_from_info(ev, fi);
+	} else {
+		fill_current(ev);
+		ev->role = KT_EVR_SERVER;
+	}
+	ev->proto = KT_IPPROTO_TCP;
+	submit_flow(ev);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int kt_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int kt_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx->ret);
+}
+
+/* ---- UDP sends ------------------------------------------------------------- */
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int kt_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_arg ca = {};
+
+	if (read_user_sockaddr((const void *)ctx->args[4], ca.addr, &ca.port) == 0)
+		bpf_map_update_elem(&udp_dst, &tid, &ca, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int kt_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct user_msghdr mh;
+	struct connect_arg ca = {};
+
+	if (bpf_probe_read_user(&mh, sizeof(mh), (const void *)ctx->args[1]) < 0)
+		return 0;
+	if (read_user_sockaddr(mh.msg_name, ca.addr, &ca.port) == 0)
+		bpf_map_update_elem(&udp_dst, &tid, &ca, BPF_ANY);
+	return 0;
+}
+
+/* Every sendmsg on every socket passes here: UDP is kept, folded per
+ * (process, peer) so a DNS-heavy pod costs one event per peer a second. */
+SEC("tracepoint/sock/sock_send_length")
+int kt_sock_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	__u32 tid;
+	struct sock *sk = (struct sock *)ctx->sk;
+	struct connect_arg *ca;
+	struct kt_ev_flow *ev;
+
+	if (ctx->protocol != KT_IPPROTO_UDP || ctx->ret <= 0)
+		return 0;
+	if (ctx->family != KT_AF_INET && ctx->family != KT_AF_INET6)
+		return 0;
+	ev = flow_ev(KT_EVK_UDP_SEND, bpf_ktime_get_boot_ns());
+	if (!ev)
+		return 0;
+	fill_sock(ev, sk);
+	fill_current(ev);
+	tid = ev->tid;
+	ca = bpf_map_lookup_elem(&udp_dst, &tid);
+	if (ca) {
+		/* unconnected socket: the peer was a syscall argument */
+		__builtin_memcpy(ev->daddr, ca->addr, 16);
+		ev->dport = ca->port;
+		bpf_map_delete_elem(&udp_dst, &tid);
+	}
+	ev->proto = KT_IPPROTO_UDP;
+	ev->role = KT_EVR_CLIENT;
+	if (fold(ev, ctx->ret))
+		submit_flow(ev);
+	return 0;
+}
+
+/* ---- periodic STATS, triggered by ktcap ------------------------------------ */
+
+struct stats_ctx {
+	__u64 now;
+	__u64 emitted;
+};
+
+static long stats_one(struct bpf_map *map, __u64 *key, struct flow_info *fi,
+		      struct stats_ctx *sc)
+{
+	struct sock *sk = (struct sock *)*key;
+	struct kt_ev_flow *ev;
+
+	if (!(fi->flags & FI_OPENED) || sc->now - fi->report_ts < stats_min_age_ns)
+		return 0;
+	ev = flow_ev(KT_EVK_STATS, sc->now);
+	if (!ev)
+		return 0;
+	fill_sock(ev, sk);
+	fill_from_info(ev, fi);
+	ev->proto = KT_IPPROTO_TCP;
+	fill_tcp_totals(ev, sk);
+	ev->duration_ns = sc->now - fi->open_ts;
+	fi->report_ts = sc->now;
+	submit_flow(ev);
+	sc->emitted++;
+	return 0;
+}
+
+/* ktcap calls its own kt_bpf_stats_trigger() every stats interval; this
+ * uprobe walks the open flows. Reading tcp_sock totals needs the kernel,
+ * and a timer in the kernel would need program types this kernel refuses;
+ * a per-ACK tracepoint (tcp_probe) would put work on every packet. */
+SEC("uprobe")
+int kt_stats_trigger(struct pt_regs *ctx)
+{
+	struct stats_ctx sc = { .now = bpf_ktime_get_boot_ns() };
+
+	if ((bpf_get_current_pid_tgid() >> 32) != self_tgid)
+		return 0;
+	bpf_for_each_map_elem(&flows, stats_one, &sc, 0);
+	return 0;
+}
+
+/* ---- process and cgroup lineage -------------------------------------------- */
+
+static __always_inline struct kt_ev_proc *proc_ev(__u8 kind)
+{
+	__u32 zero = 0;
+	struct kt_ev_proc *ev = bpf_map_lookup_elem(&proc_scratch, &zero);
+	struct task_struct *t;
+
+	if (!ev)
+		return NULL;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	t = (struct task_struct *)bpf_get_current_task();
+	ev->type = KT_EV_PROC;
+	ev->size = sizeof(*ev);
+	ev->ts = bpf_ktime_get_boot_ns();
+	ev->kind = kind;
+	ev->pid = bpf_get_current_pid_tgid() >> 32;
+	ev->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->netns = BPF_CORE_READ(t, nsproxy, net_ns, ns.inum);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	return ev;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int kt_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct kt_ev_proc *ev = proc_ev(KT_EVP_EXEC);
+	unsigned int off;
+
+	if (!ev)
+		return 0;
+	off = ctx->__data_loc_filename & 0xffff;
+	bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), (void *)ctx + off);
+	submit_proc(ev);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int kt_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct kt_ev_proc *ev;
+
+	/* once per process: when the last thread goes */
+	if (BPF_CORE_READ(t, signal, live.counter) != 0)
+		return 0;
+	ev = proc_ev(KT_EVP_EXIT);
+	if (!ev)
+		return 0;
+	ev->exit_code = BPF_CORE_READ(t, exit_code);
+	submit_proc(ev);
+	return 0;
+}
+
+/* Raw tracepoint: the classic one has no task pointers, and without the
+ * child's tgid every new thread would look like a new process. */
+SEC("raw_tp/sched_process_fork")
+int kt_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	struct kt_ev_proc *ev;
+	__u32 pid = BPF_CORE_READ(child, pid);
+
+	if (BPF_CORE_READ(child, tgid) != pid)
+		return 0;	/* a thread */
+	ev = proc_ev(KT_EVP_FORK);
+	if (!ev)
+		return 0;
+	ev->pid = pid;
+	ev->ppid = BPF_CORE_READ(parent, tgid);
+	submit_proc(ev);
+	return 0;
+}
+
+static __always_inline int on_cgroup(struct trace_event_raw_cgroup *ctx, __u8 kind)
+{
+	struct kt_ev_proc *ev = proc_ev(kind);
+	unsigned int off;
+
+	if (!ev)
+		return 0;
+	ev->cgroup_id = ctx->id;
+	ev->hierarchy = ctx->root;
+	off = ctx->__data_loc_path & 0xffff;
+	bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), (void *)ctx + off);
+	submit_proc(ev);
+	return 0;
+}
+
+SEC("tracepoint/cgroup/cgroup_mkdir")
+int kt_cgroup_mkdir(struct trace_event_raw_cgroup *ctx)
+{
+	return on_cgroup(ctx, KT_EVP_CGROUP_MKDIR);
+}
+
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int kt_cgroup_rmdir(struct trace_event_raw_cgroup *ctx)
+{
+	return on_cgroup(ctx, KT_EVP_CGROUP_RMDIR);
+}

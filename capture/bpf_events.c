@@ -1,0 +1,215 @@
+/* bpf_events.c - ktflow events -> struct kt_flow / struct kt_proc (see
+ * bpf_events.h). */
+#include "bpf_events.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "error.h"
+
+/* The kernel side repeats the record enums (it cannot include records.h);
+ * the conversion copies values, so they must agree. */
+#define KT_SAME(a, b) _Static_assert((int)(a) == (int)(b), #a " != " #b)
+KT_SAME(KT_EVK_OPEN, KT_FLOW_OPEN);
+KT_SAME(KT_EVK_CLOSE, KT_FLOW_CLOSE);
+KT_SAME(KT_EVK_FAIL, KT_FLOW_FAIL);
+KT_SAME(KT_EVK_STATS, KT_FLOW_STATS);
+KT_SAME(KT_EVK_RETRANS, KT_FLOW_RETRANS);
+KT_SAME(KT_EVK_RST_SENT, KT_FLOW_RST_SENT);
+KT_SAME(KT_EVK_RST_RECV, KT_FLOW_RST_RECV);
+KT_SAME(KT_EVK_DROP, KT_FLOW_DROP);
+KT_SAME(KT_EVK_CONNECT, KT_FLOW_CONNECT);
+KT_SAME(KT_EVK_ACCEPT, KT_FLOW_ACCEPT);
+KT_SAME(KT_EVK_UDP_SEND, KT_FLOW_UDP_SEND);
+KT_SAME(KT_EVK_LISTEN, KT_FLOW_LISTEN);
+KT_SAME(KT_EVC_REFUSED, KT_CAUSE_REFUSED);
+KT_SAME(KT_EVC_TIMEOUT, KT_CAUSE_TIMEOUT);
+KT_SAME(KT_EVC_UNREACHABLE, KT_CAUSE_UNREACHABLE);
+KT_SAME(KT_EVC_RESET, KT_CAUSE_RESET);
+KT_SAME(KT_EVC_ERROR, KT_CAUSE_ERROR);
+KT_SAME(KT_EVR_CLIENT, KT_ROLE_CLIENT);
+KT_SAME(KT_EVR_SERVER, KT_ROLE_SERVER);
+KT_SAME(KT_EVL_LOCAL, KT_CLOSER_LOCAL);
+KT_SAME(KT_EVL_REMOTE, KT_CLOSER_REMOTE);
+KT_SAME(KT_EVP_EXEC, KT_PROC_EXEC);
+KT_SAME(KT_EVP_FORK, KT_PROC_FORK);
+KT_SAME(KT_EVP_EXIT, KT_PROC_EXIT);
+KT_SAME(KT_EVP_CGROUP_MKDIR, KT_PROC_CGROUP_MKDIR);
+KT_SAME(KT_EVP_CGROUP_RMDIR, KT_PROC_CGROUP_RMDIR);
+
+int kt_bpf_event_type(const void *data, size_t len)
+{
+	uint32_t type, size;
+
+	if (len < 8)
+		return kt_err_set(-EPROTO, "eBPF event of %zu bytes", len);
+	memcpy(&type, data, 4);
+	memcpy(&size, (const char *)data + 4, 4);
+	if (size > len)
+		return kt_err_set(-EPROTO, "eBPF event of type %u: %u bytes claimed, %zu read",
+				  type, size, len);
+	if ((type == KT_EV_FLOW && size != sizeof(struct kt_ev_flow)) ||
+	    (type == KT_EV_PROC && size != sizeof(struct kt_ev_proc)))
+		return kt_err_set(-EPROTO, "eBPF event of type %u has %u bytes: the "
+				  "object and ktcap were built from different ktflow.h",
+				  type, size);
+	if (type != KT_EV_FLOW && type != KT_EV_PROC)
+		return kt_err_set(-EPROTO, "unknown eBPF event type %u", type);
+	return (int)type;
+}
+
+static uint64_t to_utc(uint64_t boot_ns, int64_t off)
+{
+	return boot_ns ? (uint64_t)((int64_t)boot_ns + off) : 0;
+}
+
+static struct kt_str str_of(const char *s, size_t max)
+{
+	struct kt_str r = { s, (uint32_t)strnlen(s, max) };
+
+	return r;
+}
+
+int kt_bpf_flow_convert(struct kt_flow *out, struct kt_ev_flow *ev,
+			const void *data, size_t len, int64_t boot_to_utc_ns)
+{
+	int t = kt_bpf_event_type(data, len);
+
+	if (t < 0)
+		return t;
+	if (t != KT_EV_FLOW)
+		return kt_err_set(-EINVAL, "not a flow event");
+	memcpy(ev, data, sizeof(*ev));
+	memset(out, 0, sizeof(*out));
+	out->ts = to_utc(ev->ts, boot_to_utc_ns);
+	out->kind = ev->kind;
+	out->proto = ev->proto;
+	out->role = ev->role;
+	out->cause = ev->cause;
+	out->closer = ev->closer;
+	memcpy(out->saddr, ev->saddr, 16);
+	memcpy(out->daddr, ev->daddr, 16);
+	out->sport = ev->sport;
+	out->dport = ev->dport;
+	memcpy(out->orig_daddr, ev->orig_daddr, 16);
+	out->orig_dport = ev->orig_dport;
+	out->sock_id = ev->sock_id;
+	out->netns = ev->netns;
+	out->cgroup_id = ev->cgroup_id;
+	out->pid = ev->pid;
+	out->tid = ev->tid;
+	out->comm = str_of(ev->comm, sizeof(ev->comm));
+	out->duration_ns = ev->duration_ns;
+	out->latency_ns = ev->latency_ns;
+	out->bytes_sent = ev->bytes_sent;
+	out->bytes_recv = ev->bytes_recv;
+	out->segs_out = ev->segs_out;
+	out->segs_in = ev->segs_in;
+	out->retrans = ev->retrans;
+	out->srtt_us = ev->srtt_us;
+	out->err = ev->err;
+	out->reason = ev->reason;
+	out->count = ev->count;
+	return 0;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* A pod UID: 36 characters, hex and '-' (or '_' in systemd slice names). */
+static bool is_uid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != 36)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+void kt_cgroup_path_ids(const char *path, size_t len, struct kt_str *pod_uid,
+			struct kt_str *container_id)
+{
+	size_t i = 0;
+
+	pod_uid->p = container_id->p = path;
+	pod_uid->len = container_id->len = 0;
+	while (i < len) {
+		const char *c;
+		size_t n, j, k;
+
+		while (i < len && path[i] == '/')
+			i++;
+		c = path + i;
+		for (n = 0; i + n < len && path[i + n] != '/'; n++)
+			;
+		i += n;
+		/* "pod<uid>" or "...-pod<uid>.slice" */
+		for (j = 0; j + 3 + 36 <= n; j++) {
+			if (memcmp(c + j, "pod", 3) || (j && c[j - 1] != '-'))
+				continue;
+			if (is_uid(c + j + 3, 36) &&
+			    (j + 3 + 36 == n || c[j + 3 + 36] == '.')) {
+				pod_uid->p = c + j + 3;
+				pod_uid->len = 36;
+			}
+		}
+		/* "<64 hex>" or "<runtime>-<64 hex>.scope" */
+		k = n;
+		if (k > 6 && !memcmp(c + k - 6, ".scope", 6))
+			k -= 6;
+		if (k >= 64 && is_hex(c + k - 64, 64) &&
+		    (k == 64 || c[k - 65] == '-' || c[k - 65] == ':')) {
+			container_id->p = c + k - 64;
+			container_id->len = 64;
+		}
+	}
+}
+
+int kt_bpf_proc_convert(struct kt_proc *out, struct kt_bpf_proc_hold *hold,
+			const void *data, size_t len, int64_t boot_to_utc_ns)
+{
+	struct kt_ev_proc *ev = &hold->ev;
+	int t = kt_bpf_event_type(data, len);
+	size_t i;
+
+	if (t < 0)
+		return t;
+	if (t != KT_EV_PROC)
+		return kt_err_set(-EINVAL, "not a proc event");
+	memcpy(ev, data, sizeof(*ev));
+	ev->path[sizeof(ev->path) - 1] = '\0';
+	memset(out, 0, sizeof(*out));
+	out->ts = to_utc(ev->ts, boot_to_utc_ns);
+	out->kind = ev->kind;
+	out->pid = ev->pid;
+	out->ppid = ev->ppid;
+	out->cgroup_id = ev->cgroup_id;
+	out->netns = ev->netns;
+	out->exit_code = ev->exit_code;
+	out->comm = str_of(ev->comm, sizeof(ev->comm));
+	out->path = str_of(ev->path, sizeof(ev->path));
+	if (ev->kind == KT_EVP_CGROUP_MKDIR || ev->kind == KT_EVP_CGROUP_RMDIR) {
+		struct kt_str uid;
+
+		kt_cgroup_path_ids(out->path.p, out->path.len, &uid,
+				   &out->container_id);
+		/* systemd slices spell the UID with '_': the record has the
+		 * API's form, the path keeps the original */
+		for (i = 0; i < uid.len && i < sizeof(hold->pod_uid); i++)
+			hold->pod_uid[i] = uid.p[i] == '_' ? '-' : uid.p[i];
+		out->pod_uid.p = hold->pod_uid;
+		out->pod_uid.len = (uint32_t)i;
+	}
+	return 0;
+}

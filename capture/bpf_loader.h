@@ -1,0 +1,87 @@
+/* bpf_loader.h - load and attach the ktflow eBPF program, read its events.
+ *
+ * Each program is attached on its own: a tracepoint this kernel lacks, or a
+ * program its verifier refuses, leaves that program out and the others
+ * running. kt_bpf_programs_json() says which were used and why others were
+ * not, for the manifest.
+ *
+ *   kt_bpf_open()  probe tracepoints, load, attach
+ *   kt_bpf_fd()    ring buffer fd for epoll
+ *   kt_bpf_poll()  consume events: cb(cb_ctx, data, len) per event
+ *   kt_bpf_trigger_stats()  STATS of long-lived connections
+ *   kt_bpf_drain_folds()    folded events still pending, through cb
+ *   kt_bpf_close()
+ *
+ * Events are the structs of bpf/ktflow.h; data is valid during the callback
+ * only. The callback returns 0, or a negative errno that stops the poll and
+ * is returned from it.
+ */
+#ifndef KT_BPF_LOADER_H
+#define KT_BPF_LOADER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ktflow.h"
+
+struct kt_bpf;
+
+struct kt_bpf_opts {
+	uint32_t ringbuf_bytes;		/* power of 2; 0: 4 MiB */
+	uint32_t max_flows;		/* LRU entries; 0: 16384 */
+	uint64_t stats_min_age_ns;	/* 0: 5 s */
+	uint64_t fold_interval_ns;	/* 0: 1 s */
+	const char *tracefs;		/* NULL: found, mounted if missing */
+	/* Wake the reader only when this much is waiting; the reader must then
+	 * also call kt_bpf_poll() on a timer. 0: a quarter of the ring;
+	 * UINT32_MAX: wake for every event. */
+	uint32_t wakeup_bytes;
+};
+
+int kt_bpf_open(struct kt_bpf **out, const struct kt_bpf_opts *opts,
+		int (*cb)(void *cb_ctx, const void *data, size_t len),
+		void *cb_ctx);
+
+int kt_bpf_fd(const struct kt_bpf *b);
+
+/* Consume what the ring buffer holds, after waiting up to timeout_ms for a
+ * wakeup (0: do not wait). Returns the number of events, or a negative
+ * errno. */
+int kt_bpf_poll(struct kt_bpf *b, int timeout_ms);
+
+/* Ask the kernel side for STATS of every connection open and not reported
+ * for stats_min_age_ns (through the uprobe on kt_bpf_stats_trigger). -ENOTSUP
+ * when that uprobe is not attached. */
+int kt_bpf_trigger_stats(struct kt_bpf *b);
+
+/* Hand every folded event still pending (RETRANS, DROP, UDP_SEND) to the
+ * callback, with count set to the events it stands for, and forget them.
+ * Call it at the end, after the last poll. */
+int kt_bpf_drain_folds(struct kt_bpf *b);
+
+/* Kernel counters summed over CPUs, indexed by enum kt_counter. */
+int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX]);
+
+/* Programs attached, missing and failed, with reasons. New reference. */
+json_t *kt_bpf_programs_json(const struct kt_bpf *b);
+
+/* Per attached program: {"program", "runs", "run_time_ns"}. The kernel
+ * counts only while someone holds BPF_ENABLE_STATS (bpf_enable_stats());
+ * zeros otherwise. New reference. */
+json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b);
+
+/* This kernel's names of skb drop reasons, {"<value>": "NAME"} (values
+ * differ between kernels, so the bundle carries the table). New reference;
+ * an empty object when the kernel has no such enum. */
+json_t *kt_bpf_drop_reasons_json(void);
+
+/* Was program 'name' (e.g. "kt_set_state") attached? */
+int kt_bpf_attached(const struct kt_bpf *b, const char *name);
+
+void kt_bpf_close(struct kt_bpf *b);
+
+/* The function ktcap calls to trigger STATS; a uprobe sits on it. */
+void kt_bpf_stats_trigger(void);
+
+#endif

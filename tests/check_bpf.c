@@ -1,0 +1,908 @@
+/* check_bpf.c - the ktflow eBPF program on this kernel, with real sockets.
+ *
+ * Loads the program, makes TCP connections on loopback (a listener on
+ * 127.0.0.1, a connect to a closed port, a server that resets with
+ * SO_LINGER 0), UDP sends, a fork+exec and cgroup directories, and asserts
+ * the exact events. Events of other processes on the host are told apart by
+ * port, pid or path. Needs root; skips only when eBPF cannot load at all.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <sys/mount.h>
+
+#include "bpf_events.h"
+#include "bpf_loader.h"
+#include "check_features.h"
+#include "error.h"
+#include "ktflow.h"
+#include "ktflow.skel.h"
+#include "records.h"
+#include "tracefs.h"
+
+#define MAX_EVENTS 20000
+
+static struct kt_ev_flow *flows;
+static size_t nflows;
+static struct kt_ev_proc *procs;
+static size_t nprocs;
+static struct kt_bpf *bpf;
+static char skip_reason[256];
+
+static int collect(void *ctx, const void *data, size_t len)
+{
+	int t = kt_bpf_event_type(data, len);
+
+	if (t == KT_EV_FLOW && nflows < MAX_EVENTS)
+		memcpy(&flows[nflows++], data, sizeof(*flows));
+	else if (t == KT_EV_PROC && nprocs < MAX_EVENTS)
+		memcpy(&procs[nprocs++], data, sizeof(*procs));
+	return t < 0 ? t : 0;
+}
+
+/* Load once per test (Check forks each test). stats_min_age 1 ns: every
+ * trigger reports every open connection. */
+static void setup(void)
+{
+	struct kt_bpf_opts o = { .stats_min_age_ns = 1, .fold_interval_ns = 60000000000ULL };
+	int err;
+
+	flows = calloc(MAX_EVENTS, sizeof(*flows));
+	procs = calloc(MAX_EVENTS, sizeof(*procs));
+	ck_assert(flows && procs);
+	nflows = nprocs = 0;
+	skip_reason[0] = '\0';
+	if (geteuid() != 0) {
+		snprintf(skip_reason, sizeof(skip_reason), "not root: eBPF cannot load");
+		return;
+	}
+	err = kt_bpf_open(&bpf, &o, collect, NULL);
+	if (err == -EPERM || err == -EACCES) {
+		snprintf(skip_reason, sizeof(skip_reason), "eBPF refused: %s", kt_err_msg(err));
+		return;
+	}
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+}
+
+static void teardown(void)
+{
+	kt_bpf_close(bpf);
+	bpf = NULL;
+	free(flows);
+	free(procs);
+}
+
+#define SKIP_UNLESS_LOADED()						\
+	do {								\
+		if (skip_reason[0]) {					\
+			fprintf(stderr, "%s: skipped: %s\n", __func__,	\
+				skip_reason);				\
+			return;						\
+		}							\
+	} while (0)
+
+/* Poll until pred() holds (or, without pred, until 100 ms pass with no
+ * event); 3 s bound a failure. Events are written in the syscalls the test
+ * made, so by then they are all in the ring buffer. */
+static void drain_until(int (*pred)(void *), void *arg)
+{
+	struct timespec t0, t;
+	int quiet = 0, n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		n = kt_bpf_poll(bpf, 20);
+		ck_assert_int_ge(n, 0);
+		quiet = n ? 0 : quiet + 1;
+		if (pred ? pred(arg) : quiet >= 5)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 3)
+			break;
+	}
+	while (kt_bpf_poll(bpf, 0) > 0)
+		;
+}
+
+static size_t count_flows(int kind, int port, int role)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nflows; i++)
+		if (flows[i].kind == kind && (flows[i].sport == port || flows[i].dport == port) &&
+		    (role < 0 || flows[i].role == role))
+			n++;
+	return n;
+}
+
+static const struct kt_ev_flow *find_flow(int kind, int port, int role)
+{
+	size_t i;
+
+	for (i = 0; i < nflows; i++)
+		if (flows[i].kind == kind && (flows[i].sport == port || flows[i].dport == port) &&
+		    (role < 0 || flows[i].role == role))
+			return &flows[i];
+	return NULL;
+}
+
+struct want { int kind, port, role; size_t n; };
+
+static int have(void *arg)
+{
+	const struct want *w = arg;
+
+	return count_flows(w->kind, w->port, w->role) >= w->n;
+}
+
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_to(uint16_t port, int *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	*err = connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? errno : 0;
+	return fd;
+}
+
+static void xfer(int from, int to, size_t n)
+{
+	static char buf[65536];
+	size_t got = 0;
+
+	ck_assert_uint_le(n, sizeof(buf));
+	memset(buf, 'k', n);
+	ck_assert_int_eq(send(from, buf, n, 0), (ssize_t)n);
+	while (got < n) {
+		ssize_t r = recv(to, buf, n - got, 0);
+
+		ck_assert_int_gt(r, 0);
+		got += (size_t)r;
+	}
+}
+
+static void my_comm(char *comm, size_t len)
+{
+	FILE *f = fopen("/proc/self/comm", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(comm, (int)len, f));
+	comm[strcspn(comm, "\n")] = '\0';
+	fclose(f);
+}
+
+/* Bytes counted by the kernel include the SYN and FIN sequence numbers. */
+#define ck_assert_bytes(got, want) \
+	ck_assert_msg((got) >= (want) && (got) <= (want) + 2, \
+		      "bytes %llu, want %llu (+2)", (unsigned long long)(got), \
+		      (unsigned long long)(want))
+
+START_TEST(test_open_close)
+{
+	enum { N = 5, C2S = 1000, S2C = 3000 };
+	uint16_t port;
+	int lfd, c[N], s[N], i, err;
+	char comm[32];
+	struct want w;
+	size_t k;
+	char buf[16];
+
+	SKIP_UNLESS_LOADED();
+	my_comm(comm, sizeof(comm));
+	lfd = listener(&port);
+	for (i = 0; i < N; i++) {
+		c[i] = connect_to(port, &err);
+		ck_assert_int_eq(err, 0);
+		s[i] = accept(lfd, NULL, NULL);
+		ck_assert_int_ge(s[i], 0);
+		xfer(c[i], s[i], C2S);
+		xfer(s[i], c[i], S2C);
+	}
+	/* the client closes first, the server sees EOF and closes */
+	for (i = 0; i < N; i++) {
+		close(c[i]);
+		ck_assert_int_eq(recv(s[i], buf, sizeof(buf), 0), 0);
+		close(s[i]);
+	}
+	close(lfd);
+	w = (struct want){ KT_EVK_CLOSE, port, -1, 2 * N };
+	drain_until(have, &w);
+
+	ck_assert_uint_eq(count_flows(KT_EVK_LISTEN, port, -1), 1);
+	ck_assert_uint_eq(count_flows(KT_EVK_OPEN, port, KT_EVR_CLIENT), N);
+	ck_assert_uint_eq(count_flows(KT_EVK_OPEN, port, KT_EVR_SERVER), N);
+	ck_assert_uint_eq(count_flows(KT_EVK_ACCEPT, port, -1), N);
+	ck_assert_uint_eq(count_flows(KT_EVK_CLOSE, port, KT_EVR_CLIENT), N);
+	ck_assert_uint_eq(count_flows(KT_EVK_CLOSE, port, KT_EVR_SERVER), N);
+	ck_assert_uint_eq(count_flows(KT_EVK_FAIL, port, -1), 0);
+	ck_assert_uint_eq(count_flows(KT_EVK_CONNECT, port, -1), 0);
+
+	for (k = 0; k < nflows; k++) {
+		const struct kt_ev_flow *e = &flows[k];
+
+		if ((e->sport != port && e->dport != port) ||
+		    (e->kind != KT_EVK_OPEN && e->kind != KT_EVK_CLOSE && e->kind != KT_EVK_ACCEPT))
+			continue;
+		/* loopback: both ends are 127.0.0.1 as ::ffff:127.0.0.1 */
+		ck_assert_int_eq(e->saddr[10], 0xff);
+		ck_assert_int_eq(e->saddr[12], 127);
+		ck_assert_int_eq(e->daddr[15], 1);
+		ck_assert_uint_eq(e->proto, IPPROTO_TCP);
+		ck_assert_uint_ne(e->netns, 0);
+		if (e->kind == KT_EVK_OPEN && e->role == KT_EVR_SERVER)
+			continue;	/* softirq: the pid comes with accept */
+		ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+		ck_assert_str_eq(e->comm, comm);
+		if (e->kind == KT_EVK_OPEN) {
+			ck_assert_uint_eq(e->dport, port);
+			ck_assert_uint_gt(e->latency_ns, 0);
+			/* what connect() asked for */
+			ck_assert_uint_eq(e->orig_dport, port);
+			ck_assert_int_eq(e->orig_daddr[12], 127);
+		}
+		if (e->kind == KT_EVK_CLOSE) {
+			ck_assert_uint_eq(e->cause, KT_EVC_NONE);
+			ck_assert_int_eq(e->err, 0);
+			ck_assert_uint_gt(e->duration_ns, 0);
+			ck_assert_uint_gt(e->segs_out, 0);
+			ck_assert_uint_gt(e->segs_in, 0);
+			ck_assert_uint_gt(e->srtt_us, 0);
+			ck_assert_uint_ne(e->sock_id, 0);
+			if (e->role == KT_EVR_CLIENT) {
+				ck_assert_uint_eq(e->dport, port);
+				ck_assert_uint_eq(e->closer, KT_EVL_LOCAL);
+				ck_assert_bytes(e->bytes_sent, C2S);
+				ck_assert_bytes(e->bytes_recv, S2C);
+			} else {
+				ck_assert_uint_eq(e->sport, port);
+				ck_assert_uint_eq(e->closer, KT_EVL_REMOTE);
+				ck_assert_bytes(e->bytes_sent, S2C);
+				ck_assert_bytes(e->bytes_recv, C2S);
+			}
+		}
+	}
+}
+END_TEST
+
+static uint16_t closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* bound, never listening: the port is ours and nobody answers it */
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	return ntohs(a.sin_port);	/* fd left open on purpose until exit */
+}
+
+START_TEST(test_refused)
+{
+	uint16_t port = closed_port();
+	const struct kt_ev_flow *e;
+	struct want w = { KT_EVK_FAIL, port, -1, 1 };
+	char comm[32];
+	int fd, err;
+
+	SKIP_UNLESS_LOADED();
+	my_comm(comm, sizeof(comm));
+	fd = connect_to(port, &err);
+	ck_assert_int_eq(err, ECONNREFUSED);
+	close(fd);
+	drain_until(have, &w);
+
+	ck_assert_uint_eq(count_flows(KT_EVK_FAIL, port, -1), 1);
+	e = find_flow(KT_EVK_FAIL, port, -1);
+	ck_assert_uint_eq(e->cause, KT_EVC_REFUSED);
+	ck_assert_int_eq(e->err, 111);
+	ck_assert_uint_eq(e->role, KT_EVR_CLIENT);
+	ck_assert_uint_eq(e->dport, port);
+	ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+	ck_assert_str_eq(e->comm, comm);
+	ck_assert_uint_gt(e->latency_ns, 0);
+	/* the state machine reported it: no second report from connect() */
+	ck_assert_uint_eq(count_flows(KT_EVK_CONNECT, port, -1), 0);
+	ck_assert_uint_eq(count_flows(KT_EVK_OPEN, port, -1), 0);
+	/* the kernel answered the SYN with a reset from the closed port */
+	e = find_flow(KT_EVK_RST_SENT, port, -1);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->sport, port);
+	ck_assert_uint_ne(e->netns, 0);
+}
+END_TEST
+
+START_TEST(test_reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	const struct kt_ev_flow *cli, *srv;
+	uint16_t port;
+	int lfd, c, s, err;
+	char buf[16];
+	struct want w;
+	size_t i;
+
+	SKIP_UNLESS_LOADED();
+	lfd = listener(&port);
+	c = connect_to(port, &err);
+	ck_assert_int_eq(err, 0);
+	s = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(s, 0);
+	xfer(c, s, 100);
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(s);
+	ck_assert_int_lt(recv(c, buf, sizeof(buf), 0), 0);
+	ck_assert_int_eq(errno, ECONNRESET);
+	close(c);
+	close(lfd);
+	w = (struct want){ KT_EVK_CLOSE, port, -1, 2 };
+	drain_until(have, &w);
+
+	ck_assert_uint_eq(count_flows(KT_EVK_CLOSE, port, -1), 2);
+	cli = find_flow(KT_EVK_CLOSE, port, KT_EVR_CLIENT);
+	srv = find_flow(KT_EVK_CLOSE, port, KT_EVR_SERVER);
+	ck_assert_ptr_nonnull(cli);
+	ck_assert_ptr_nonnull(srv);
+	ck_assert_uint_eq(cli->cause, KT_EVC_RESET);
+	ck_assert_uint_eq(cli->closer, KT_EVL_REMOTE);
+	ck_assert_int_eq(cli->err, ECONNRESET);
+	ck_assert_uint_eq(srv->cause, KT_EVC_RESET);
+	ck_assert_uint_eq(srv->closer, KT_EVL_LOCAL);
+	ck_assert_uint_eq(srv->pid, (uint32_t)getpid());
+	ck_assert_bytes(srv->bytes_recv, 100);
+	/* the reset, both ways, tied to the right sockets */
+	ck_assert_uint_eq(count_flows(KT_EVK_RST_RECV, port, -1), 1);
+	ck_assert_uint_eq(find_flow(KT_EVK_RST_RECV, port, -1)->sock_id, cli->sock_id);
+	for (i = 0; i < nflows; i++)
+		if (flows[i].kind == KT_EVK_RST_SENT && flows[i].sport == port)
+			break;
+	ck_assert_uint_lt(i, nflows);
+	ck_assert_uint_eq(flows[i].dport, cli->sport);
+	ck_assert_uint_ne(cli->sock_id, srv->sock_id);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+	uint16_t port;
+	int lfd, c, s, err;
+	struct want w;
+	const struct kt_ev_flow *e;
+
+	SKIP_UNLESS_LOADED();
+	ck_assert(kt_bpf_attached(bpf, "kt_stats_trigger"));
+	lfd = listener(&port);
+	c = connect_to(port, &err);
+	ck_assert_int_eq(err, 0);
+	s = accept(lfd, NULL, NULL);
+	xfer(c, s, 5000);
+	ck_assert_int_eq(kt_bpf_trigger_stats(bpf), 0);
+	w = (struct want){ KT_EVK_STATS, port, -1, 2 };
+	drain_until(have, &w);
+	ck_assert_uint_eq(count_flows(KT_EVK_STATS, port, -1), 2);
+	e = find_flow(KT_EVK_STATS, port, KT_EVR_CLIENT);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_bytes(e->bytes_sent, 5000);
+	ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+	ck_assert_uint_gt(e->duration_ns, 0);
+	e = find_flow(KT_EVK_STATS, port, KT_EVR_SERVER);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_bytes(e->bytes_recv, 5000);
+	close(c);
+	close(s);
+	close(lfd);
+}
+END_TEST
+
+START_TEST(test_udp_send)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx1, tx2, i;
+	uint64_t sum = 0, bytes = 0;
+	uint16_t port;
+	size_t k;
+
+	SKIP_UNLESS_LOADED();
+	ck_assert_int_eq(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin_port);
+	/* three sendto() on an unconnected socket, two send() on a connected one */
+	tx1 = socket(AF_INET, SOCK_DGRAM, 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(sendto(tx1, "dns?", 4, 0, (struct sockaddr *)&a, sizeof(a)), 4);
+	tx2 = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_eq(connect(tx2, (struct sockaddr *)&a, sizeof(a)), 0);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(send(tx2, "query", 5, 0), 5);
+	drain_until(NULL, NULL);
+	/* the first send per socket went out at once, the rest are folded */
+	ck_assert_uint_eq(count_flows(KT_EVK_UDP_SEND, port, -1), 2);
+	ck_assert_uint_eq(count_flows(KT_EVK_CONNECT, port, -1), 1);
+	ck_assert_int_eq(kt_bpf_drain_folds(bpf), 0);
+	ck_assert_uint_eq(count_flows(KT_EVK_UDP_SEND, port, -1), 4);
+	for (k = 0; k < nflows; k++) {
+		if (flows[k].kind != KT_EVK_UDP_SEND || flows[k].dport != port)
+			continue;
+		ck_assert_uint_eq(flows[k].proto, IPPROTO_UDP);
+		ck_assert_uint_eq(flows[k].pid, (uint32_t)getpid());
+		ck_assert_int_eq(flows[k].daddr[12], 127);
+		sum += flows[k].count;
+		bytes += flows[k].bytes_sent;
+	}
+	ck_assert_uint_eq(sum, 5);
+	ck_assert_uint_eq(bytes, 3 * 4 + 2 * 5);
+	close(tx1);
+	close(tx2);
+	close(rx);
+}
+END_TEST
+
+START_TEST(test_sync_connect_failure)
+{
+	struct stat ns;
+	const struct kt_ev_flow *e;
+	int fd, err;
+
+	SKIP_UNLESS_LOADED();
+	/* a network namespace of our own whose loopback is down: connect()
+	 * fails before any packet, with no route */
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	ck_assert_int_eq(stat("/proc/self/ns/net", &ns), 0);
+	fd = connect_to(9, &err);
+	ck_assert_int_eq(err, ENETUNREACH);
+	close(fd);
+	drain_until(NULL, NULL);
+	ck_assert_uint_eq(count_flows(KT_EVK_CONNECT, 9, -1), 1);
+	e = find_flow(KT_EVK_CONNECT, 9, -1);
+	ck_assert_int_eq(e->err, ENETUNREACH);
+	ck_assert_uint_eq(e->cause, KT_EVC_UNREACHABLE);
+	ck_assert_uint_eq(e->orig_dport, 9);
+	ck_assert_uint_eq(e->netns, (uint64_t)ns.st_ino);
+	ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+	ck_assert_uint_eq(count_flows(KT_EVK_FAIL, 9, -1), 0);
+}
+END_TEST
+
+START_TEST(test_proc_lineage)
+{
+	pid_t child;
+	int status, seen_exec = 0, seen_exit = 0, seen_fork = 0;
+	size_t i;
+
+	SKIP_UNLESS_LOADED();
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		execl("/bin/sh", "sh", "-c", "exit 3", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(WEXITSTATUS(status), 3);
+	drain_until(NULL, NULL);
+	for (i = 0; i < nprocs; i++) {
+		const struct kt_ev_proc *p = &procs[i];
+
+		if (p->pid != (uint32_t)child)
+			continue;
+		if (p->kind == KT_EVP_FORK) {
+			seen_fork++;
+			ck_assert_uint_eq(p->ppid, (uint32_t)getpid());
+		} else if (p->kind == KT_EVP_EXEC) {
+			seen_exec++;
+			ck_assert_str_eq(p->path, "/bin/sh");
+			ck_assert_uint_eq(p->ppid, (uint32_t)getpid());
+		} else if (p->kind == KT_EVP_EXIT) {
+			seen_exit++;
+			ck_assert_int_eq((p->exit_code >> 8) & 0xff, 3);
+			ck_assert_str_eq(p->comm, "sh");
+		}
+	}
+	ck_assert_int_eq(seen_fork, 1);
+	ck_assert_int_eq(seen_exec, 1);
+	ck_assert_int_eq(seen_exit, 1);
+}
+END_TEST
+
+START_TEST(test_cgroup_events)
+{
+	static const char uid[] = "0b5e1a2c-3d4f-4a6b-8c9d-0e1f2a3b4c5d";
+	static const char cid[] =
+		"4f3e2d1c0b0a99887766554433221100ffeeddccbbaa00112233445566778899";
+	char top[128], pod[192], ctr[320];
+	struct kt_bpf_proc_hold hold;
+	struct kt_proc rec;
+	int mk = 0, rm = 0;
+	size_t i;
+
+	SKIP_UNLESS_LOADED();
+	snprintf(top, sizeof(top), "/sys/fs/cgroup/unified/ktcap-test-%d", (int)getpid());
+	snprintf(pod, sizeof(pod), "%s/pod%s", top, uid);
+	snprintf(ctr, sizeof(ctr), "%s/%s", pod, cid);
+	ck_assert_msg(mkdir(top, 0755) == 0, "mkdir '%s': %s", top, strerror(errno));
+	ck_assert_int_eq(mkdir(pod, 0755), 0);
+	ck_assert_int_eq(mkdir(ctr, 0755), 0);
+	rmdir(ctr);
+	rmdir(pod);
+	rmdir(top);
+	drain_until(NULL, NULL);
+	for (i = 0; i < nprocs; i++) {
+		const struct kt_ev_proc *p = &procs[i];
+		size_t pl = strlen(p->path);
+
+		if (pl < 64 || strcmp(p->path + pl - 64, cid))
+			continue;
+		ck_assert_ptr_nonnull(strstr(p->path, "/ktcap-test-"));
+		ck_assert_int_eq(p->hierarchy, 0);	/* cgroup v2 */
+		ck_assert_uint_ne(p->cgroup_id, 0);
+		ck_assert_int_eq(kt_bpf_proc_convert(&rec, &hold, p, sizeof(*p), 0), 0);
+		ck_assert_uint_eq(rec.pod_uid.len, 36);
+		ck_assert_int_eq(memcmp(rec.pod_uid.p, uid, 36), 0);
+		ck_assert_uint_eq(rec.container_id.len, 64);
+		ck_assert_int_eq(memcmp(rec.container_id.p, cid, 64), 0);
+		if (p->kind == KT_EVP_CGROUP_MKDIR)
+			mk++;
+		else if (p->kind == KT_EVP_CGROUP_RMDIR)
+			rm++;
+	}
+	ck_assert_int_eq(mk, 1);
+	ck_assert_int_eq(rm, 1);
+}
+END_TEST
+
+START_TEST(test_programs_report)
+{
+	json_t *j;
+	size_t i;
+	uint64_t c[KT_CNT__MAX];
+
+	SKIP_UNLESS_LOADED();
+	j = kt_bpf_programs_json(bpf);
+	ck_assert_ptr_nonnull(j);
+	/* every program this kernel should run is attached */
+	for (i = 0; i < json_array_size(j); i++) {
+		json_t *p = json_array_get(j, i);
+
+		ck_assert_msg(!strcmp(json_string_value(json_object_get(p, "status")), "attached"),
+			      "%s: %s", json_string_value(json_object_get(p, "program")),
+			      json_string_value(json_object_get(p, "error")));
+	}
+	ck_assert_uint_ge(json_array_size(j), 15);
+	json_decref(j);
+	/* this kernel's drop reason names, for the manifest */
+	j = kt_bpf_drop_reasons_json();
+	ck_assert_str_eq(json_string_value(json_object_get(j, "2")), "NOT_SPECIFIED");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "1")), "SKB_CONSUMED");
+	json_decref(j);
+	ck_assert_int_eq(kt_bpf_counters(bpf, c), 0);
+	ck_assert_uint_eq(c[KT_CNT_LOST_FLOW], 0);
+	ck_assert_uint_eq(c[KT_CNT_LOST_PROC], 0);
+}
+END_TEST
+
+
+START_TEST(test_ipv6)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t al = sizeof(a);
+	const struct kt_ev_flow *e;
+	int lfd, c, s;
+	uint16_t port;
+	struct want w;
+	char buf[8];
+
+	SKIP_UNLESS_LOADED();
+	lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin6_port);
+	c = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	s = accept(lfd, NULL, NULL);
+	xfer(c, s, 700);
+	close(c);
+	ck_assert_int_eq(recv(s, buf, sizeof(buf), 0), 0);
+	close(s);
+	close(lfd);
+	w = (struct want){ KT_EVK_CLOSE, port, -1, 2 };
+	drain_until(have, &w);
+	ck_assert_uint_eq(count_flows(KT_EVK_OPEN, port, -1), 2);
+	ck_assert_uint_eq(count_flows(KT_EVK_CLOSE, port, -1), 2);
+	e = find_flow(KT_EVK_CLOSE, port, KT_EVR_CLIENT);
+	ck_assert_ptr_nonnull(e);
+	/* ::1, not a mapped IPv4 address */
+	ck_assert_int_eq(memcmp(e->daddr, &in6addr_loopback, 16), 0);
+	ck_assert_int_eq(memcmp(e->saddr, &in6addr_loopback, 16), 0);
+	ck_assert_int_eq(memcmp(e->orig_daddr, &in6addr_loopback, 16), 0);
+	ck_assert_bytes(e->bytes_sent, 700);
+	ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+}
+END_TEST
+
+/* A kernel without one tracepoint: its program is left out, the others
+ * run. The missing tracepoint is simulated with a tracefs look-alike that
+ * lacks skb/kfree_skb (attaching still uses the real tracefs). */
+START_TEST(test_missing_tracepoint)
+{
+	char dir[] = "/tmp/kt-tracefs-XXXXXX", p[512];
+	struct kt_bpf_opts o = { 0 };
+	struct kt_bpf *b = NULL;
+	struct ktflow *skel;
+	struct bpf_program *prog;
+	json_t *j;
+	size_t i;
+	int err, missing = 0;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	skel = ktflow__open();
+	ck_assert_ptr_nonnull(skel);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char cat[64];
+		const char *slash;
+
+		if (strncmp(sec, "tracepoint/", 11) || strstr(sec, "kfree_skb"))
+			continue;
+		slash = strchr(sec + 11, '/');
+		snprintf(cat, sizeof(cat), "%.*s", (int)(slash - sec - 11), sec + 11);
+		snprintf(p, sizeof(p), "%s/events", dir);
+		mkdir(p, 0755);
+		snprintf(p, sizeof(p), "%s/events/%s", dir, cat);
+		mkdir(p, 0755);
+		snprintf(p, sizeof(p), "%s/events/%s", dir, sec + 11);
+		ck_assert_int_eq(mkdir(p, 0755), 0);
+	}
+	ktflow__destroy(skel);
+	o.tracefs = dir;
+	err = kt_bpf_open(&b, &o, collect, NULL);
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_kfree_skb"), 0);
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_set_state"), 1);
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_exec"), 1);
+	/* sched_process_fork is a raw tracepoint; the look-alike lacks it */
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_fork"), 0);
+	j = kt_bpf_programs_json(b);
+	for (i = 0; i < json_array_size(j); i++) {
+		json_t *e = json_array_get(j, i);
+
+		if (!strcmp(json_string_value(json_object_get(e, "status")), "missing")) {
+			missing++;
+			ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "error")),
+						     "no tracepoint"));
+		}
+	}
+	ck_assert_int_eq(missing, 2);
+	json_decref(j);
+	kt_bpf_close(b);
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+
+static int count_only(void *ctx, const void *data, size_t len)
+{
+	(*(size_t *)ctx)++;
+	return kt_bpf_event_type(data, len) < 0 ? -EPROTO : 0;
+}
+
+/* A ring buffer nobody reads fills up: what does not fit is counted, never
+ * silently lost. */
+START_TEST(test_lost_counted)
+{
+	struct kt_bpf_opts o = { .ringbuf_bytes = 4096 };
+	struct kt_bpf *b = NULL;
+	uint64_t c[KT_CNT__MAX];
+	uint16_t port;
+	int lfd, cl, sv, i, err, n;
+	size_t seen = 0;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	err = kt_bpf_open(&b, &o, count_only, &seen);
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	lfd = listener(&port);
+	/* 30 connections, 7 events each: far more than 4 KiB holds */
+	for (i = 0; i < 30; i++) {
+		cl = connect_to(port, &err);
+		ck_assert_int_eq(err, 0);
+		sv = accept(lfd, NULL, NULL);
+		close(cl);
+		close(sv);
+	}
+	close(lfd);
+	ck_assert_int_eq(kt_bpf_counters(b, c), 0);
+	ck_assert_uint_gt(c[KT_CNT_LOST_FLOW], 0);
+	n = kt_bpf_poll(b, 0);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq(seen, (size_t)n);
+	ck_assert_uint_le((uint64_t)n, c[KT_CNT_EVENTS]);
+	ck_assert_uint_le((uint64_t)n * sizeof(struct kt_ev_flow), 4096);
+	kt_bpf_close(b);
+}
+END_TEST
+
+/* tracefs unmounted (in a mount namespace of our own): found missing, then
+ * mounted at /sys/kernel/tracing. */
+START_TEST(test_tracefs_mount)
+{
+	char dir[256];
+	bool mounted = true;
+	int err;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: cannot mount\n", __func__);
+		return;
+	}
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	umount2(KT_TRACEFS_DEFAULT, MNT_DETACH);
+	umount2("/sys/kernel/debug/tracing", MNT_DETACH);
+	umount2("/sys/kernel/debug", MNT_DETACH);
+	err = kt_tracefs_find(dir, sizeof(dir), false, &mounted);
+	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_ptr_nonnull(strstr(kt_err_msg(err), "mount -t tracefs"));
+	ck_assert(!mounted);
+	ck_assert_int_eq(kt_tracefs_find(dir, sizeof(dir), true, &mounted), 0);
+	ck_assert(mounted);
+	ck_assert_str_eq(dir, KT_TRACEFS_DEFAULT);
+	ck_assert(kt_tracepoint_exists(dir, "sock", "inet_sock_set_state"));
+	ck_assert(!kt_tracepoint_exists(dir, "sock", "no_such_event"));
+	/* found, not mounted twice */
+	ck_assert_int_eq(kt_tracefs_find(dir, sizeof(dir), true, &mounted), 0);
+	ck_assert(!mounted);
+}
+END_TEST
+
+/* ---- without root: event conversion and cgroup path parsing ------------- */
+
+START_TEST(test_cgroup_path_systemd)
+{
+	static const char p[] =
+		"/kubepods.slice/kubepods-burstable.slice/"
+		"kubepods-burstable-pod0b5e1a2c_3d4f_4a6b_8c9d_0e1f2a3b4c5d.slice/"
+		"cri-containerd-4f3e2d1c0b0a99887766554433221100ffeeddccbbaa00112233445566778899.scope";
+	struct kt_str uid, cid;
+
+	kt_cgroup_path_ids(p, strlen(p), &uid, &cid);
+	ck_assert_uint_eq(uid.len, 36);
+	ck_assert_int_eq(memcmp(uid.p, "0b5e1a2c_3d4f_4a6b_8c9d_0e1f2a3b4c5d", 36), 0);
+	ck_assert_uint_eq(cid.len, 64);
+	ck_assert_int_eq(memcmp(cid.p, "4f3e2d1c", 8), 0);
+
+	/* not kubelet's: nothing */
+	kt_cgroup_path_ids("/system.slice/ssh.service", 25, &uid, &cid);
+	ck_assert_uint_eq(uid.len, 0);
+	ck_assert_uint_eq(cid.len, 0);
+	/* "pod" inside a word, a 36-character non-UID */
+	kt_cgroup_path_ids("/ipod0b5e1a2c-3d4f-4a6b-8c9d-0e1f2a3b4c5d", 41, &uid, &cid);
+	ck_assert_uint_eq(uid.len, 0);
+}
+END_TEST
+
+START_TEST(test_convert_flow)
+{
+	struct kt_ev_flow in = { .type = KT_EV_FLOW, .size = sizeof(in), .ts = 1000,
+				 .kind = KT_EVK_FAIL, .cause = KT_EVC_REFUSED, .err = 111,
+				 .sport = 40000, .dport = 80, .pid = 42, .comm = "curl" };
+	struct kt_ev_flow hold;
+	struct kt_flow out;
+	unsigned char bytes[sizeof(in)];
+
+	ck_assert_int_eq(kt_bpf_flow_convert(&out, &hold, &in, sizeof(in), 5000), 0);
+	ck_assert_uint_eq(out.ts, 6000);
+	ck_assert_uint_eq(out.kind, KT_FLOW_FAIL);
+	ck_assert_uint_eq(out.cause, KT_CAUSE_REFUSED);
+	ck_assert_int_eq(out.err, 111);
+	ck_assert_uint_eq(out.comm.len, 4);
+	ck_assert_int_eq(memcmp(out.comm.p, "curl", 4), 0);
+	/* short, wrong size, unknown type: refused */
+	ck_assert_int_eq(kt_bpf_flow_convert(&out, &hold, &in, 7, 0), -EPROTO);
+	ck_assert_int_eq(kt_bpf_flow_convert(&out, &hold, &in, sizeof(in) - 1, 0), -EPROTO);
+	memcpy(bytes, &in, sizeof(in));
+	bytes[4] = 100;	/* size */
+	ck_assert_int_eq(kt_bpf_event_type(bytes, sizeof(bytes)), -EPROTO);
+	bytes[4] = (unsigned char)sizeof(in);
+	bytes[0] = 9;	/* type */
+	ck_assert_int_eq(kt_bpf_event_type(bytes, sizeof(bytes)), -EPROTO);
+}
+END_TEST
+
+START_TEST(test_check_features)
+{
+	struct kt_check_list l = { 0 };
+	json_t *j;
+	size_t i;
+	int tp = 0;
+
+	ck_assert_int_eq(kt_check_features(&l), 0);
+	for (i = 0; i < l.n; i++) {
+		if (!strncmp(l.items[i].name, "tracepoint ", 11))
+			tp++;
+		/* anything not ok says what to do */
+		if (l.items[i].status != KT_CHECK_OK)
+			ck_assert_msg(l.items[i].fix[0], "%s: no fix", l.items[i].name);
+	}
+	ck_assert_int_ge(tp, 15);
+	j = kt_check_to_json(&l);
+	ck_assert_uint_eq(json_array_size(j), l.n);
+	json_decref(j);
+	if (geteuid() == 0) {
+		/* this machine: everything the eBPF source needs is here */
+		for (i = 0; i < l.n; i++)
+			if (!strcmp(l.items[i].source, "bpf"))
+				ck_assert_msg(l.items[i].status == KT_CHECK_OK, "%s: %s",
+					      l.items[i].name, l.items[i].detail);
+	}
+	kt_check_list_release(&l);
+}
+END_TEST
+
+Suite *kt_bpf_suite(void)
+{
+	Suite *s = suite_create("bpf");
+	TCase *live = tcase_create("live");
+	TCase *offline = tcase_create("offline");
+	TCase *degraded = tcase_create("degraded");
+
+	tcase_add_checked_fixture(live, setup, teardown);
+	tcase_set_timeout(live, 60);
+	tcase_add_test(live, test_open_close);
+	tcase_add_test(live, test_refused);
+	tcase_add_test(live, test_reset);
+	tcase_add_test(live, test_stats);
+	tcase_add_test(live, test_udp_send);
+	tcase_add_test(live, test_sync_connect_failure);
+	tcase_add_test(live, test_proc_lineage);
+	tcase_add_test(live, test_cgroup_events);
+	tcase_add_test(live, test_programs_report);
+	tcase_add_test(live, test_ipv6);
+	suite_add_tcase(s, live);
+
+	tcase_set_timeout(degraded, 60);
+	tcase_add_test(degraded, test_missing_tracepoint);
+	tcase_add_test(degraded, test_tracefs_mount);
+	tcase_add_test(degraded, test_lost_counted);
+	suite_add_tcase(s, degraded);
+
+	tcase_add_test(offline, test_cgroup_path_systemd);
+	tcase_add_test(offline, test_convert_flow);
+	tcase_add_test(offline, test_check_features);
+	suite_add_tcase(s, offline);
+	return s;
+}
