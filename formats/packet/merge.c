@@ -52,19 +52,23 @@ void kt_merge_free(struct kt_merge *m)
 int kt_merge_add(struct kt_merge *m, const struct kt_conn *c)
 {
 	struct item *it;
-	int r;
+	int r, err = 0;
 
-	if (c->capture >= m->ncap)
-		return kt_err_set(-EINVAL, "connection from capture %u of %u", c->capture, m->ncap);
-	if (m->n == m->max)
-		return kt_err_set(-E2BIG, "more than %zu connections in the captures: too many "
-				  "to merge in memory, import the files one at a time", m->max);
+	if (c->capture >= m->ncap) {
+		err = kt_err_set(-EINVAL, "connection from capture %u of %u", c->capture, m->ncap);
+		goto out;
+	}
+	if (m->n == m->max) {
+		err = kt_err_set(-E2BIG, "more than %zu connections in the captures: too many "
+				 "to merge in memory, import the files one at a time", m->max);
+		goto out;
+	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
 		struct item *v = realloc(m->v, cap * sizeof(*v));
 
 		if (!v)
-			return kt_err_set(-ENOMEM, "out of memory merging captures");
+			goto nomem;
 		m->v = v;
 		m->cap = cap;
 	}
@@ -76,7 +80,7 @@ int kt_merge_add(struct kt_merge *m, const struct kt_conn *c)
 	if (c->l7.len) {
 		it->l7 = malloc(c->l7.len);
 		if (!it->l7)
-			return kt_err_set(-ENOMEM, "out of memory merging captures");
+			goto nomem;
 		memcpy(it->l7, c->l7.p, c->l7.len);
 		it->c.l7.len = c->l7.len;
 	}
@@ -89,7 +93,11 @@ int kt_merge_add(struct kt_merge *m, const struct kt_conn *c)
 		memcpy(it->hi, c->src, 16); it->hip = c->sport;
 	}
 	m->n++;
-	return 0;
+out:
+	return err;
+nomem:
+	err = kt_err_set(-ENOMEM, "out of memory merging captures");
+	goto out;
 }
 
 static int key_cmp(const struct item *a, const struct item *b)
