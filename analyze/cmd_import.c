@@ -8,7 +8,7 @@
  * are merged (merge.h): each file's clock offset against the first file is
  * estimated from the connections both saw and recorded in "captures", every
  * connection is put on the first file's clock, and one seen in two files
- * is written once. DNS records are written as each file has them.
+ * is written once; DNS records alike.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -56,7 +56,8 @@ static const char usage[] =
 
 struct import_ctx {
 	struct kt_spool *spool;
-	struct kt_merge *merge;		/* several files: connections wait here */
+	struct kt_merge *merge;		/* several files: records wait here */
+	uint16_t capture;		/* the file being read */
 	uint64_t first_ns, last_ns;
 	uint64_t conns, dns;
 };
@@ -84,6 +85,8 @@ static int on_dns(void *ctx, const struct kt_dns *d)
 {
 	struct import_ctx *x = ctx;
 
+	if (x->merge)
+		return kt_merge_add_dns(x->merge, x->capture, d);
 	x->dns++;
 	widen(x, d->ts, d->ts + d->latency_ns);
 	return kt_spool_append(x->spool, &kt_dns_schema, d);
@@ -91,7 +94,7 @@ static int on_dns(void *ctx, const struct kt_dns *d)
 
 /* Several files: write the merged connections, record the clocks. */
 static int finish_merge(struct import_ctx *x, unsigned ncaps, json_t *caps,
-			json_t *warnings, uint64_t *dups)
+			json_t *warnings, struct kt_merge_result *mr)
 {
 	struct kt_merge_clock *clk = calloc(ncaps, sizeof(*clk));
 	struct kt_merge *m = x->merge;
@@ -100,7 +103,7 @@ static int finish_merge(struct import_ctx *x, unsigned ncaps, json_t *caps,
 	if (!clk)
 		return kt_err_set(-ENOMEM, "out of memory");
 	x->merge = NULL;	/* from here on_conn writes */
-	err = kt_merge_finish(m, clk, on_conn, x, dups);
+	err = kt_merge_finish(m, clk, on_conn, on_dns, x, mr);
 	x->merge = m;
 	for (unsigned i = 0; !err && i < ncaps; i++) {
 		json_t *c = json_array_get(caps, i);
@@ -205,7 +208,8 @@ static int run(int argc, char **argv)
 	json_t *manifest = NULL, *caps = NULL, *warnings = NULL, *options = NULL;
 	json_t *files = NULL;
 	char spool_dir[4096];
-	uint64_t frames = 0, dups = 0;
+	struct kt_merge_result mr = { 0 };
+	uint64_t frames = 0;
 	struct stat sb;
 	int c, r, err = 0;
 	const char *what = NULL;
@@ -272,19 +276,20 @@ static int run(int argc, char **argv)
 	if (npcaps > 1 && (err = kt_merge_new(&x.merge, (uint16_t)npcaps, 0)))
 		goto out;
 	for (unsigned i = 0; i < npcaps; i++) {
-		to.capture = (uint16_t)i;
+		to.capture = x.capture = (uint16_t)i;
 		kt_cli_progress("reading %s", pcaps[i]);
 		if ((err = read_one(&to, pcaps[i], caps, warnings, &frames, &st)))
 			goto out;
 	}
-	if (x.merge && (err = finish_merge(&x, npcaps, caps, warnings, &dups)))
+	if (x.merge && (err = finish_merge(&x, npcaps, caps, warnings, &mr)))
 		goto out;
 	kt_manifest_set_window(manifest, x.first_ns, x.last_ns);
 	kt_manifest_set_source(manifest, "pcap",
 			       json_array_size(warnings) ? "partial" : "ok", NULL,
-			       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 					 "packets", (json_int_t)frames,
-					 "duplicates", (json_int_t)dups,
+					 "duplicates", (json_int_t)mr.conn_duplicates,
+					 "dns_duplicates", (json_int_t)mr.dns_duplicates,
 					 "connections", (json_int_t)x.conns,
 					 "dns", (json_int_t)x.dns,
 					 "evicted_full", (json_int_t)st.evicted_full,

@@ -717,15 +717,24 @@ static int merge_add_cb(void *ctx, const struct kt_conn *c)
 	return 0;
 }
 
+static uint16_t merge_capture;
+
+static int merge_add_dns_cb(void *ctx, const struct kt_dns *d)
+{
+	ck_assert_int_eq(kt_merge_add_dns(ctx, merge_capture, d), 0);
+	return 0;
+}
+
 START_TEST(test_merge_captures)
 {
-	const char *files[3] = { CORPUS "/http/zeek__http-get.pcap", NULL,
+	const char *files[3] = { CORPUS "/dns/tcpdump__dns_tcp.pcap", NULL,
 				 CORPUS "/dns/tcpdump__dns_udp.pcap" };
 	char shifted[] = "/tmp/kt-shift-XXXXXX";
 	struct kt_merge *m;
 	struct kt_merge_clock clk[3];
+	struct kt_merge_result mr;
 	struct result r = { 0 };
-	uint64_t dups, ts0 = 0;
+	uint64_t ts0 = 0, dts0 = 0;
 	int fd = mkstemp(shifted);
 
 	ck_assert_int_ge(fd, 0);
@@ -735,12 +744,14 @@ START_TEST(test_merge_captures)
 	files[1] = shifted;
 	ck_assert_int_eq(kt_merge_new(&m, 3, 0), 0);
 	for (uint16_t i = 0; i < 3; i++) {
-		struct kt_tracker_opts o = { .emit_conn = merge_add_cb, .ctx = m,
+		struct kt_tracker_opts o = { .emit_conn = merge_add_cb,
+					     .emit_dns = merge_add_dns_cb, .ctx = m,
 					     .capture = i };
 		struct kt_tracker *t;
 		struct kt_capture *cap;
 		struct kt_read_result rd;
 
+		merge_capture = i;
 		ck_assert_int_eq(kt_tracker_new(&t, &o), 0);
 		ck_assert_int_eq(kt_capture_open(&cap, files[i]), 0);
 		ck_assert_int_eq(kt_capture_read_all(cap, t, &rd), 0);
@@ -749,7 +760,7 @@ START_TEST(test_merge_captures)
 		kt_tracker_free(t);
 	}
 	unlink(shifted);
-	ck_assert_int_eq(kt_merge_finish(m, clk, on_conn, &r, &dups), 0);
+	ck_assert_int_eq(kt_merge_finish(m, clk, on_conn, on_dns, &r, &mr), 0);
 	kt_merge_free(m);
 
 	ck_assert(clk[0].known);
@@ -757,19 +768,21 @@ START_TEST(test_merge_captures)
 	ck_assert_int_eq(clk[1].offset_ns, 3500000000ll);
 	ck_assert_uint_eq(clk[1].matched, 1);
 	ck_assert(!clk[2].known);	/* shares no connection with capture 0 */
-	ck_assert_uint_eq(dups, 1);
+	ck_assert_uint_eq(mr.conn_duplicates, 1);
+	ck_assert_uint_eq(mr.dns_duplicates, 1);
 	ck_assert_uint_eq(r.nconns, 2);
-	for (size_t i = 0; i < r.nconns; i++) {
-		if (r.conns[i].c.proto != IPPROTO_TCP)
-			continue;
-		ts0 = r.conns[i].c.ts;
-		ck_assert_str_eq(r.conns[i].l7, "GET /download/CHANGES.bro-aux.txt HTTP/1.1");
-		ck_assert_uint_eq(r.conns[i].c.packets_fwd + r.conns[i].c.packets_rev, 14);
-	}
+	ts0 = only_conn(&r, IPPROTO_TCP)->c.ts;
+	ck_assert_uint_eq(only_conn(&r, IPPROTO_TCP)->c.packets_fwd, 6);
+	/* one DNS record per transaction: the TCP one (twice), the UDP one */
+	ck_assert_uint_eq(r.ndns, 2);
+	for (size_t i = 0; i < r.ndns; i++)
+		if (r.dns[i].d.proto == IPPROTO_TCP)
+			dts0 = r.dns[i].d.ts;
 	result_free(&r);
 	/* on capture 0's clock: as the original file has it, not 3.5 s on */
 	run_file(files[0], &r);
 	ck_assert_uint_eq(ts0, only_conn(&r, IPPROTO_TCP)->c.ts);
+	ck_assert_uint_eq(dts0, r.dns[0].d.ts);
 	result_free(&r);
 }
 END_TEST

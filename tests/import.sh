@@ -54,6 +54,14 @@ expect_rc 0 "$B/ktana" dump --file manifest.json "$T/m.tar"
 [ "$(jq -r '.captures[1].clock_offset_ns' "$T/out")" = 3500000000 ] && ok || bad "offset in manifest"
 [ "$(jq -r '.sources.pcap.duplicates' "$T/out")" = 1 ] && ok || bad "duplicates in manifest"
 
+# one file given twice: the same clock, every record once
+expect_rc 0 "$B/ktana" import -p "$C/dns/tcpdump__dns_udp.pcap" -p "$C/dns/tcpdump__dns_udp.pcap" -o "$T/t.tar"
+expect_rc 0 "$B/ktana" dump "$T/t.tar"
+[ "$(jq -r .stream "$T/out" | sort | tr '\n' ' ')" = "conn dns " ] && ok || bad "twice is once"
+expect_rc 0 "$B/ktana" dump --file manifest.json "$T/t.tar"
+[ "$(jq -r '"\(.captures[1].clock_offset_ns) \(.sources.pcap.dns_duplicates)"' "$T/out")" = "0 1" ] \
+	&& ok || bad "offset 0, one DNS duplicate"
+
 # a capture cut in a record: what it holds, and a warning
 head -c 1500 "$C/http/zeek__http-get.pcap" >"$T/cut.pcap"
 expect_rc 0 "$B/ktana" import -p "$T/cut.pcap" -o "$T/b.tar"

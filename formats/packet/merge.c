@@ -20,9 +20,18 @@ struct item {
 	uint64_t end;
 };
 
+struct ditem {
+	struct kt_dns d;
+	uint16_t capture;
+	char *qname, *answers;	/* own copies, or NULL */
+	int64_t t;		/* query time on capture 0's clock */
+};
+
 struct kt_merge {
 	struct item *v;
 	size_t n, cap, max;
+	struct ditem *dv;
+	size_t dn, dcap;
 	uint16_t ncap;
 };
 
@@ -45,7 +54,12 @@ void kt_merge_free(struct kt_merge *m)
 		return;
 	for (size_t i = 0; i < m->n; i++)
 		free(m->v[i].l7);
+	for (size_t i = 0; i < m->dn; i++) {
+		free(m->dv[i].qname);
+		free(m->dv[i].answers);
+	}
 	free(m->v);
+	free(m->dv);
 	free(m);
 }
 
@@ -98,6 +112,132 @@ out:
 nomem:
 	err = kt_err_set(-ENOMEM, "out of memory merging captures");
 	goto out;
+}
+
+static char *dup_str(const struct kt_str *s)
+{
+	char *p = malloc(s->len ? s->len : 1);
+
+	if (p && s->len)
+		memcpy(p, s->p, s->len);
+	return p;
+}
+
+int kt_merge_add_dns(struct kt_merge *m, uint16_t capture, const struct kt_dns *d)
+{
+	struct ditem *it;
+	int err = 0;
+
+	if (capture >= m->ncap) {
+		err = kt_err_set(-EINVAL, "DNS record from capture %u of %u", capture, m->ncap);
+		goto out;
+	}
+	if (m->n + m->dn >= m->max) {
+		err = kt_err_set(-E2BIG, "more than %zu records in the captures: too many "
+				 "to merge in memory, import the files one at a time", m->max);
+		goto out;
+	}
+	if (m->dn == m->dcap) {
+		size_t cap = m->dcap ? m->dcap * 2 : 256;
+		struct ditem *v = realloc(m->dv, cap * sizeof(*v));
+
+		if (!v)
+			goto nomem;
+		m->dv = v;
+		m->dcap = cap;
+	}
+	it = &m->dv[m->dn];
+	memset(it, 0, sizeof(*it));
+	it->d = *d;
+	it->capture = capture;
+	it->qname = dup_str(&d->qname);
+	it->answers = dup_str(&d->answers);
+	it->d.iface.p = NULL;
+	it->d.iface.len = 0;
+	it->d.qname.p = it->qname;
+	it->d.answers.p = it->answers;
+	m->dn++;	/* counted before the check: freed with the rest */
+	if (!it->qname || !it->answers)
+		goto nomem;
+out:
+	return err;
+nomem:
+	err = kt_err_set(-ENOMEM, "out of memory merging captures");
+	goto out;
+}
+
+static int dns_cmp(const void *pa, const void *pb)
+{
+	const struct ditem *a = pa, *b = pb;
+	const struct kt_dns *x = &a->d, *y = &b->d;
+	int r;
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if ((r = memcmp(x->client, y->client, 16)) || (r = memcmp(x->server, y->server, 16)))
+		return r;
+	if (x->client_port != y->client_port)
+		return x->client_port < y->client_port ? -1 : 1;
+	if (x->server_port != y->server_port)
+		return x->server_port < y->server_port ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	if (x->qtype != y->qtype)
+		return x->qtype < y->qtype ? -1 : 1;
+	return 0;
+}
+
+static int dns_cmp_time(const void *pa, const void *pb)
+{
+	const struct ditem *a = pa, *b = pb;
+	int r = dns_cmp(pa, pb);
+
+	if (r)
+		return r;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return (int)a->capture - (int)b->capture;
+}
+
+/* One DNS record per transaction: the copies other captures hold of it
+ * (same key, within SAME_CONN_NS once on one clock) are dropped; an
+ * answered copy is preferred to a query the capture saw no answer to. */
+static int finish_dns(struct kt_merge *m, const struct kt_merge_clock *clocks,
+		      int (*emit)(void *ctx, const struct kt_dns *d), void *ctx,
+		      uint64_t *dups)
+{
+	size_t i = 0;
+	int err = 0;
+
+	for (size_t k = 0; k < m->dn; k++)
+		m->dv[k].t = (int64_t)m->dv[k].d.ts - clocks[m->dv[k].capture].offset_ns;
+	qsort(m->dv, m->dn, sizeof(*m->dv), dns_cmp_time);
+	while (i < m->dn) {
+		size_t j = i + 1, best = i;
+		struct kt_dns out;
+
+		while (j < m->dn && !dns_cmp(&m->dv[i], &m->dv[j]) &&
+		       m->dv[j].t <= m->dv[i].t + SAME_CONN_NS) {
+			bool seen = false;
+
+			for (size_t k = i; k < j; k++)
+				if (m->dv[k].capture == m->dv[j].capture)
+					seen = true;
+			if (seen)
+				break;
+			if (m->dv[best].d.rcode == KT_DNS_RCODE_NONE &&
+			    m->dv[j].d.rcode != KT_DNS_RCODE_NONE)
+				best = j;
+			j++;
+		}
+		out = m->dv[best].d;
+		out.ts = (uint64_t)m->dv[best].t;
+		*dups += j - i - 1;
+		if (emit && (err = emit(ctx, &out)))
+			break;
+		i = j;
+	}
+	return err;
 }
 
 static int key_cmp(const struct item *a, const struct item *b)
@@ -194,13 +334,14 @@ out:
 }
 
 int kt_merge_finish(struct kt_merge *m, struct kt_merge_clock *clocks,
-		    int (*emit)(void *ctx, const struct kt_conn *c), void *ctx,
-		    uint64_t *duplicates)
+		    int (*emit)(void *ctx, const struct kt_conn *c),
+		    int (*emit_dns)(void *ctx, const struct kt_dns *d), void *ctx,
+		    struct kt_merge_result *res)
 {
 	size_t i = 0;
 	int err;
 
-	*duplicates = 0;
+	memset(res, 0, sizeof(*res));
 	/* group by key first, to find the connections captures share */
 	for (size_t k = 0; k < m->n; k++)
 		m->v[k].t = (int64_t)m->v[k].c.ts;
@@ -248,11 +389,11 @@ int kt_merge_finish(struct kt_merge *m, struct kt_merge_clock *clocks,
 			out.ts = (uint64_t)m->v[best].t;
 			out.l7.p = l7;
 			out.l7.len = l7 ? l7len : 0;
-			*duplicates += j - i - 1;
-			if ((err = emit(ctx, &out)))
+			res->conn_duplicates += j - i - 1;
+			if (emit && (err = emit(ctx, &out)))
 				return err;
 		}
 		i = j;
 	}
-	return 0;
+	return finish_dns(m, clocks, emit_dns, ctx, &res->dns_duplicates);
 }
