@@ -77,5 +77,12 @@ expect_rc 2 "$B/ktana" import -o "$T/d.tar"
 expect_rc 2 "$B/ktana" --json import -p "$C/malformed/tcpdump__empty.pcap" -p /nonexistent -o "$T/e.tar"
 jq -e .error.message "$T/err" >/dev/null && ok || bad "--json error"
 
+# flows on a ktcap recording: one line per CLOSE or FAIL event
+S=$(dirname "$0")/../samples/synthetic.tar.zst
+expect_rc 0 "$B/ktana" flows --json "$S"
+want=$("$B/ktana" dump -s flow "$S" | jq -r 'select(.kind == "close" or .kind == "fail") | .kind' | wc -l)
+[ "$(wc -l <"$T/out")" = "$want" ] && [ "$want" -gt 0 ] && ok || bad "flows on a recording: $(wc -l <"$T/out") of $want"
+[ "$(jq -r .from "$T/out" | sort -u)" = ebpf ] && ok || bad "flows from ebpf"
+
 echo "import.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
