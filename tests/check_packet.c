@@ -497,6 +497,157 @@ START_TEST(test_tshark_differential)
 }
 END_TEST
 
+/* DNS answers, both ways: tshark's and ours as "id qname rcode answers\taddrs"
+ * lines, sorted. tshark's dns.a/dns.aaaa list every section (glue records
+ * too), ours the answer section: ours must be among tshark's. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct lines {
+	char **v;
+	size_t n;
+};
+
+static void lines_add(struct lines *l, const char *s)
+{
+	l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ck_assert_ptr_nonnull(l->v);
+	l->v[l->n] = strdup(s);
+	ck_assert_ptr_nonnull(l->v[l->n]);
+	l->n++;
+}
+
+static void lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* Sort a comma-separated list in place of 'out'. */
+static void sort_list(const char *in, char *out, size_t len)
+{
+	char tmp[2048], *save = NULL, *tok;
+	struct lines l = { 0 };
+
+	snprintf(tmp, sizeof(tmp), "%s", in);
+	for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		lines_add(&l, tok);
+	qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < l.n; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", l.v[i]);
+	lines_free(&l);
+}
+
+static void tshark_dns(const char *file, struct lines *out)
+{
+	char cmd[1024], *text, *line, *save = NULL;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -n -r '%s' -Y 'dns.flags.response==1' -T fields -e dns.id "
+		 "-e dns.qry.name -e dns.flags.rcode -e dns.count.answers "
+		 "-e dns.a -e dns.aaaa 2>/dev/null", file);
+	text = run_cmd(cmd, &st);
+	ck_assert_msg(st == 0, "'%s' failed", cmd);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char f[6][1024] = { { 0 } }, addrs[2048], sorted[2048], row[8192];
+		char *p = line;
+		unsigned long id;
+
+		for (int i = 0; i < 6 && p; i++) {
+			char *tab = strchr(p, '\t');
+
+			snprintf(f[i], sizeof(f[i]), "%.*s", (int)(tab ? (size_t)(tab - p) : strlen(p)), p);
+			p = tab ? tab + 1 : NULL;
+		}
+		id = strtoul(f[0], NULL, 16);
+		snprintf(addrs, sizeof(addrs), "%s%s%s", f[4], *f[4] && *f[5] ? "," : "", f[5]);
+		sort_list(addrs, sorted, sizeof(sorted));
+		snprintf(row, sizeof(row), "%lu %s %s %s\t%s", id, f[1], f[2], f[3], sorted);
+		lines_add(out, row);
+	}
+	free(text);
+	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+}
+
+static void our_dns(const struct result *r, struct lines *out)
+{
+	for (size_t i = 0; i < r->ndns; i++) {
+		const struct dns_rec *d = &r->dns[i];
+		char addrs[2048] = "", sorted[2048], row[4096], ans[KT_DNS_ANSWERS_MAX];
+		char *save = NULL, *ln;
+		unsigned n = 0;
+
+		if (d->d.rcode == KT_DNS_RCODE_NONE)
+			continue;	/* a query alone: tshark lists responses */
+		snprintf(ans, sizeof(ans), "%s", d->answers);
+		for (ln = strtok_r(ans, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+			char type[16], data[256];
+
+			n++;
+			if (sscanf(ln, "%15s %255s", type, data) == 2 &&
+			    (!strcmp(type, "A") || !strcmp(type, "AAAA")))
+				snprintf(addrs + strlen(addrs), sizeof(addrs) - strlen(addrs),
+					 "%s%s", *addrs ? "," : "", data);
+		}
+		sort_list(addrs, sorted, sizeof(sorted));
+		snprintf(row, sizeof(row), "%u %s %u %u\t%s", d->d.id, d->qname, d->d.rcode,
+			 n, sorted);
+		lines_add(out, row);
+	}
+	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+}
+
+START_TEST(test_tshark_dns)
+{
+	char **files;
+	size_t nfiles = list_corpus(&files), total = 0, total_addrs = 0;
+
+	require_tshark();
+	for (size_t i = 0; i < nfiles; i++) {
+		char path[600];
+		struct lines theirs = { 0 }, ours = { 0 };
+		struct result r;
+
+		snprintf(path, sizeof(path), "%s/%s", CORPUS, files[i]);
+		run_file(path, &r);
+		tshark_dns(path, &theirs);
+		our_dns(&r, &ours);
+		for (size_t j = 0; j < theirs.n || j < ours.n; j++) {
+			const char *t = j < theirs.n ? theirs.v[j] : "(none)";
+			const char *o = j < ours.n ? ours.v[j] : "(none)";
+			size_t klen = strcspn(o, "\t");
+			char addrs[2048], *save = NULL, *a;
+
+			ck_assert_msg(klen == strcspn(t, "\t") && !strncmp(t, o, klen),
+				      "%s: DNS answer %zu: tshark '%s', ours '%s'", files[i], j, t, o);
+			snprintf(addrs, sizeof(addrs), "%s", o + klen + (o[klen] != 0));
+			for (a = strtok_r(addrs, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+				char want[300];
+
+				snprintf(want, sizeof(want), "%s", a);
+				ck_assert_msg(strstr(t + klen, want) != NULL,
+					      "%s: our answer %s is not in tshark's '%s'",
+					      files[i], want, t);
+				total_addrs++;
+			}
+		}
+		total += ours.n;
+		lines_free(&theirs);
+		lines_free(&ours);
+		result_free(&r);
+		free(files[i]);
+	}
+	free(files);
+	ck_assert_uint_ge(total, 10);	/* the corpus has 10 DNS answers */
+	ck_assert_uint_ge(total_addrs, 11);	/* with 11 addresses */
+}
+END_TEST
+
 /* ---- facts about particular captures ------------------------------------ */
 
 static const struct conn_rec *only_conn(const struct result *r, uint8_t proto)
@@ -1434,6 +1585,7 @@ Suite *kt_packet_suite(void)
 
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, test_tshark_differential);
+	tcase_add_test(tc, test_tshark_dns);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(facts, test_tcp_refused);
