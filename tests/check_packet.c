@@ -535,7 +535,8 @@ static void sort_list(const char *in, char *out, size_t len)
 	snprintf(tmp, sizeof(tmp), "%s", in);
 	for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		lines_add(&l, tok);
-	qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
 	out[0] = '\0';
 	for (size_t i = 0; i < l.n; i++)
 		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", l.v[i]);
@@ -571,7 +572,8 @@ static void tshark_dns(const char *file, struct lines *out)
 		lines_add(out, row);
 	}
 	free(text);
-	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
 }
 
 static void our_dns(const struct result *r, struct lines *out)
@@ -599,7 +601,8 @@ static void our_dns(const struct result *r, struct lines *out)
 			 n, sorted);
 		lines_add(out, row);
 	}
-	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
 }
 
 START_TEST(test_tshark_dns)

@@ -211,7 +211,8 @@ static int finish_dns(struct kt_merge *m, const struct kt_merge_clock *clocks,
 
 	for (size_t k = 0; k < m->dn; k++)
 		m->dv[k].t = (int64_t)m->dv[k].d.ts - clocks[m->dv[k].capture].offset_ns;
-	qsort(m->dv, m->dn, sizeof(*m->dv), dns_cmp_time);
+	if (m->dn > 1)
+		qsort(m->dv, m->dn, sizeof(*m->dv), dns_cmp_time);
 	while (i < m->dn) {
 		size_t j = i + 1, best = i;
 		struct kt_dns out;
@@ -345,7 +346,8 @@ int kt_merge_finish(struct kt_merge *m, struct kt_merge_clock *clocks,
 	/* group by key first, to find the connections captures share */
 	for (size_t k = 0; k < m->n; k++)
 		m->v[k].t = (int64_t)m->v[k].c.ts;
-	qsort(m->v, m->n, sizeof(*m->v), by_key_then_time);
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), by_key_then_time);
 	if ((err = estimate_clocks(m, clocks)))
 		return err;
 	for (size_t k = 0; k < m->n; k++) {
@@ -354,7 +356,8 @@ int kt_merge_finish(struct kt_merge *m, struct kt_merge_clock *clocks,
 		it->t = (int64_t)it->c.ts - clocks[it->c.capture].offset_ns;
 		it->end = (uint64_t)it->t + it->c.duration_ns;
 	}
-	qsort(m->v, m->n, sizeof(*m->v), by_key_then_time);
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), by_key_then_time);
 
 	while (i < m->n) {
 		size_t j = i + 1, best = i;
