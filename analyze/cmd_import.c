@@ -62,6 +62,15 @@ struct import_ctx {
 	uint64_t conns, dns;
 };
 
+/* A warning goes into the manifest and, for people, to stderr; with --json
+ * it is in the result object instead. */
+static void warn(json_t *warnings, const char *msg)
+{
+	json_array_append_new(warnings, json_string(msg));
+	if (!kt_cli.quiet && !kt_cli.json)
+		fprintf(stderr, "ktana: warning: %s\n", msg);
+}
+
 static void widen(struct import_ctx *x, uint64_t from, uint64_t to)
 {
 	if (!x->first_ns || from < x->first_ns)
@@ -111,7 +120,7 @@ static int finish_merge(struct import_ctx *x, unsigned ncaps, json_t *caps,
 		json_object_set_new(c, "clock_matched", json_integer(clk[i].matched));
 		if (clk[i].known) {
 			json_object_set_new(c, "clock_offset_ns", json_integer(clk[i].offset_ns));
-			if (i && !kt_cli.quiet)
+			if (i && !kt_cli.quiet && !kt_cli.json)
 				fprintf(stderr, "ktana: capture %u's clock is %+.6f s from capture "
 					"0's (%u connections seen in both)\n", i,
 					clk[i].offset_ns / 1e9, clk[i].matched);
@@ -122,9 +131,7 @@ static int finish_merge(struct import_ctx *x, unsigned ncaps, json_t *caps,
 				 "its clock offset is unknown, its times are left as they are",
 				 json_string_value(json_object_get(c, "path")),
 				 json_string_value(json_object_get(json_array_get(caps, 0), "path")));
-			json_array_append_new(warnings, json_string(w));
-			if (!kt_cli.quiet)
-				fprintf(stderr, "ktana: warning: %s\n", w);
+			warn(warnings, w);
 		}
 	}
 	free(clk);
@@ -174,14 +181,21 @@ static int read_one(const struct kt_tracker_opts *to, const char *path, json_t *
 	if (c && res.bad_timestamps)
 		json_object_set_new(c, "bad_timestamps", json_integer((json_int_t)res.bad_timestamps));
 	json_array_append_new(caps, c);
-	if (res.truncated) {
-		json_array_append_new(warnings, json_string(res.warning));
-		if (!kt_cli.quiet)
-			fprintf(stderr, "ktana: warning: %s\n", res.warning);
+	if (res.truncated)
+		warn(warnings, res.warning);
+	if (!res.frames && !res.truncated) {
+		char w[512];
+
+		snprintf(w, sizeof(w), "capture '%s' holds no packets", path);
+		warn(warnings, w);
 	}
-	if (res.bad_timestamps && !kt_cli.quiet)
-		fprintf(stderr, "ktana: warning: capture '%s': %" PRIu64 " frames with an "
-			"invalid fraction of a second\n", path, res.bad_timestamps);
+	if (res.bad_timestamps) {
+		char w[512];
+
+		snprintf(w, sizeof(w), "capture '%s': %" PRIu64 " frames with an invalid "
+			 "fraction of a second", path, res.bad_timestamps);
+		warn(warnings, w);
+	}
 	*frames += res.frames;
 	kt_capture_close(cap);
 	return err;

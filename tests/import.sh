@@ -69,6 +69,10 @@ grep -q "warning: capture '.*cut.pcap' stops after" "$T/err" && ok || bad "cut c
 expect_rc 0 "$B/ktana" flows --json "$T/b.tar"
 [ "$(wc -l <"$T/out")" = 1 ] && ok || bad "cut capture still has its connection"
 
+# an empty capture: a bundle with nothing in it, and a warning
+expect_rc 0 "$B/ktana" import -p "$C/malformed/tcpdump__empty.pcapng" -o "$T/empty.tar"
+grep -q "warning: capture '.*empty.pcapng' holds no packets" "$T/err" && ok || bad "empty capture warns"
+
 # a file libpcap refuses: exit 2, the file named
 expect_rc 2 "$B/ktana" import -p "$C/malformed/libpcap__pcap-invalid-version-1.pcap" -o "$T/c.tar"
 grep -q "cannot read capture '.*invalid-version-1.pcap': archaic" "$T/err" && ok || bad "bad capture message"
