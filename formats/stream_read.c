@@ -23,7 +23,7 @@ struct kt_stream_reader {
 	char *label;
 	char *name;			/* record type from the header */
 	/* the stream's columns, from its header */
-	uint8_t ncols;
+	uint16_t ncols;			/* up to MAX_FIELDS, which uint8_t cannot hold */
 	uint8_t col_type[MAX_FIELDS];
 	const struct kt_field *bind[MAX_FIELDS];	/* target field or NULL */
 	/* the schema records are returned in */
@@ -150,7 +150,7 @@ static int parse_schema(struct kt_stream_reader *r, const char *txt, size_t len)
 				  json_array_size(fields), MAX_FIELDS);
 	if (!(r->name = strdup(name)))
 		return kt_err_set(-ENOMEM, "out of memory");
-	r->ncols = (uint8_t)json_array_size(fields);
+	r->ncols = (uint16_t)json_array_size(fields);
 	for (unsigned c = 0; c < r->ncols; c++) {
 		json_t *jf = json_array_get(fields, c), *en = json_object_get(jf, "enum");
 		const char *fname = json_string_value(json_object_get(jf, "name"));

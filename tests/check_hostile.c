@@ -29,8 +29,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 /* ---- scratch directory, one per test -------------------------------------- */
 
@@ -52,7 +54,10 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 
 static void teardown(void)
 {
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (getenv("KT_HOSTILE_KEEP"))	/* to look at the bundles by hand */
+		fprintf(stderr, "kept '%s'\n", tmp);
+	else
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static const char *at(const char *name)
@@ -150,6 +155,17 @@ static struct blob make_segment(unsigned n)
 	b = slurp(path);
 	unlink(path);
 	return b;
+}
+
+/* A kt_read_fn over a struct { p, len, off } in memory. */
+static ssize_t seg_read(void *ctx, void *buf, size_t len)
+{
+	struct { const uint8_t *p; size_t len, off; } *m = ctx;
+	size_t n = m->len - m->off < len ? m->len - m->off : len;
+
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
 }
 
 /* Offset of block k in a segment, walking the declared lengths. */
@@ -332,9 +348,102 @@ static int open_verify(const char *path, struct kt_verify_stats *st)
 	return err;
 }
 
-/* Expect 'path' to be refused with a message holding every given substring. */
-#define expect_refused(path, ...) expect_refused_(path, (const char *[]){ __VA_ARGS__, NULL })
-static int expect_refused_(const char *path, const char **subs)
+/* ---- the command line on the same files ----------------------------------- */
+
+/* build/ktana: from ctest's KT_BUILD_DIR, else beside build/tests/. */
+static const char *ktana(void)
+{
+	static char path[4096];
+	const char *dir = getenv("KT_BUILD_DIR");
+	char self[4000];
+	ssize_t n;
+
+	if (dir && *dir) {
+		snprintf(path, sizeof(path), "%s/ktana", dir);
+		return path;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';	/* build/tests */
+	*strrchr(self, '/') = '\0';	/* build */
+	snprintf(path, sizeof(path), "%s/ktana", self);
+	return path;
+}
+
+/* Run ktana with args; returns its wait status, stdout (up to 64 KiB, the
+ * rest discarded) in out. stderr goes nowhere. */
+static int run_ktana(const char *const *args, char *out, size_t outlen)
+{
+	char *argv[8] = { (char *)"ktana" };
+	int fd[2], status;
+	size_t got = 0;
+	pid_t pid;
+
+	for (int i = 0; args[i]; i++)
+		argv[i + 1] = (char *)args[i];
+	ck_assert_int_eq(pipe(fd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(fd[1], 1);
+		dup2(null, 2);
+		close(fd[0]);
+		execv(ktana(), argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	for (;;) {
+		char sink[4096];
+		ssize_t n = got + 1 < outlen ? read(fd[0], out + got, outlen - 1 - got)
+					     : read(fd[0], sink, sizeof(sink));
+
+		if (n <= 0)
+			break;
+		if (got + 1 < outlen)
+			got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(fd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* `ktana verify --json` exits 1 with the same message; `ktana dump` exits
+ * with a documented status (it reads the record streams only, so a lie
+ * elsewhere can leave it at 0); neither dies of a signal. */
+static void expect_cli_refused(const char *path, const char **subs)
+{
+	static char out[1 << 16];
+	json_error_t jerr;
+	json_t *j;
+	const char *msg;
+	int st;
+
+	st = run_ktana((const char *[]){ "verify", "--json", path, NULL }, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(st), "ktana verify '%s' died of signal %d", path, WTERMSIG(st));
+	ck_assert_msg(WEXITSTATUS(st) == 1, "ktana verify '%s' exited %d", path, WEXITSTATUS(st));
+	j = json_loads(out, 0, &jerr);
+	ck_assert_msg(j, "ktana verify --json '%s' printed no JSON: %s", path, out);
+	ck_assert(json_is_false(json_object_get(j, "valid")));
+	msg = json_string_value(json_object_get(j, "error"));
+	ck_assert_ptr_nonnull(msg);
+	for (; *subs; subs++)
+		ck_assert_msg(strstr(msg, *subs), "ktana: \"%s\" lacks \"%s\"", msg, *subs);
+	json_decref(j);
+
+	st = run_ktana((const char *[]){ "dump", path, NULL }, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(st), "ktana dump '%s' died of signal %d", path, WTERMSIG(st));
+	ck_assert_msg(WEXITSTATUS(st) <= 2, "ktana dump '%s' exited %d", path, WEXITSTATUS(st));
+}
+
+/* Expect 'path' to be refused with a message holding every given substring,
+ * by the library and by the command line. */
+#define expect_refused(path, ...) expect_refused_(path, true, (const char *[]){ __VA_ARGS__, NULL })
+#define expect_refused_lib(path, ...) expect_refused_(path, false, (const char *[]){ __VA_ARGS__, NULL })
+static int expect_refused_(const char *path, bool cli, const char **subs)
 {
 	int err = open_verify(path, NULL);
 	const char *msg = kt_err_msg(err);
@@ -343,16 +452,25 @@ static int expect_refused_(const char *path, const char **subs)
 		fprintf(stderr, "%d: %s\n", err, msg);
 	ck_assert_msg(err < 0, "'%s' was accepted", path);
 	ck_assert_msg(err > -4096, "'%s': %d is not a negative errno", path, err);
-	for (; *subs; subs++)
-		ck_assert_msg(strstr(msg, *subs), "'%s': message \"%s\" lacks \"%s\"", path, msg, *subs);
+	for (const char **sub = subs; *sub; sub++)
+		ck_assert_msg(strstr(msg, *sub), "'%s': message \"%s\" lacks \"%s\"", path, msg, *sub);
+	if (cli)
+		expect_cli_refused(path, subs);
 	return err;
 }
 
 static void expect_valid(const char *path, struct kt_verify_stats *st)
 {
-	int err = open_verify(path, st);
+	static char out[1 << 16];
+	int err = open_verify(path, st), status;
+	json_t *j;
 
 	ck_assert_msg(!err, "'%s' refused: %s", path, kt_err_msg(err));
+	status = run_ktana((const char *[]){ "verify", "--json", path, NULL }, out, sizeof(out));
+	ck_assert_msg(WIFEXITED(status) && !WEXITSTATUS(status), "ktana verify '%s': %s", path, out);
+	ck_assert_ptr_nonnull(j = json_loads(out, 0, NULL));
+	ck_assert(json_is_true(json_object_get(j, "valid")));
+	json_decref(j);
 }
 
 /* ---- a real spool and bundles packed from it ------------------------------ */
@@ -699,6 +817,60 @@ START_TEST(test_sparse_bomb)
 }
 END_TEST
 
+/* 300 MiB of directory headers, which carry nothing and are skipped, in a
+ * few KiB of zstd: headers are counted against the bomb limit too. */
+static void zstd_feed(ZSTD_CCtx *c, FILE *f, const void *p, size_t len, ZSTD_EndDirective end)
+{
+	static uint8_t out[1 << 16];
+	ZSTD_inBuffer in = { p, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer o = { out, sizeof(out), 0 };
+
+		left = ZSTD_compressStream2(c, &o, &in, end);
+		ck_assert(!ZSTD_isError(left));
+		ck_assert_uint_eq(fwrite(out, 1, o.pos, f), o.pos);
+	} while (in.pos < in.size || (end == ZSTD_e_end && left));
+}
+
+START_TEST(test_header_bomb)
+{
+	static uint8_t tar[1 << 14], chunk[1 << 20];
+	struct tent e = { "host/a.json", "{}", 2 };
+	struct archive *a = archive_write_new();
+	json_t *m = manifest_for(&e, 1);
+	char *txt = json_dumps(m, 0);
+	size_t used = 0, dir;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	FILE *f;
+
+	archive_write_set_format_ustar(a);
+	ck_assert_int_eq(archive_write_open_memory(a, tar, sizeof(tar), &used), ARCHIVE_OK);
+	add(a, "manifest.json", 0, NULL, (int64_t)strlen(txt), txt, strlen(txt));
+	add(a, "host/d/", AE_IFDIR, NULL, 0, NULL, 0);
+	ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	free(txt);
+	json_decref(m);
+	dir = tar_header(&(struct blob){ tar, used }, "host/d/");
+	for (size_t i = 0; i < sizeof(chunk); i += 512)
+		memcpy(chunk + i, tar + dir, 512);
+
+	ck_assert_ptr_nonnull(f = fopen(at("hdr.tar.zst"), "wb"));
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+	zstd_feed(c, f, tar, dir, ZSTD_e_continue);
+	for (int i = 0; i < 300; i++)
+		zstd_feed(c, f, chunk, sizeof(chunk), ZSTD_e_continue);
+	zstd_feed(c, f, tar + dir + 512, used - dir - 512, ZSTD_e_end);
+	ck_assert_int_eq(fclose(f), 0);
+	ZSTD_freeCCtx(c);
+
+	/* the library alone: 600k headers take the programs seconds under ASan */
+	ck_assert_int_eq(expect_refused_lib(at("hdr.tar.zst"), "decompression bomb"), -E2BIG);
+}
+END_TEST
+
 /* ---- the manifest ------------------------------------------------------- */
 
 static void expect_manifest_refused(const char *key, json_t *val, const char *sub, const char *sub2)
@@ -935,6 +1107,87 @@ START_TEST(test_block_empty_payload)
 }
 END_TEST
 
+/* ---- directory bundles and spools ---------------------------------------- */
+
+START_TEST(test_directory_links_and_fifos)
+{
+	char sp[512];
+
+	snprintf(sp, sizeof(sp), "%s", at("spool"));
+	make_spool(sp, 35);
+	expect_valid(sp, NULL);
+	ck_assert_int_eq(symlink("/etc/passwd", at("spool/host/passwd.json")), 0);
+	expect_refused(sp, "'host/passwd.json' is not a regular file");
+	ck_assert_int_eq(unlink(at("spool/host/passwd.json")), 0);
+	ck_assert_int_eq(symlink("/etc", at("spool/k8s")), 0);
+	expect_refused(sp, "'k8s' is not a regular file");
+	ck_assert_int_eq(unlink(at("spool/k8s")), 0);
+	ck_assert_int_eq(mkfifo(at("spool/host/fifo.json"), 0600), 0);
+	expect_refused(sp, "'host/fifo.json' is not a regular file");
+	ck_assert_int_eq(unlink(at("spool/host/fifo.json")), 0);
+	expect_valid(sp, NULL);
+}
+END_TEST
+
+/* The widest schema a reader takes (256 fields) reads back; one more is
+ * refused. */
+static void wide_roundtrip(unsigned nfields, int want_err)
+{
+	static char names[257][8];
+	static struct kt_field fields[257];
+	struct kt_schema s = { "wide", 1, 264, fields, (uint16_t)nfields };
+	struct kt_writer_opts o = { .block_records = 4, .zstd_level = 1 };
+	struct kt_stream_writer *w = NULL;
+	struct kt_stream_reader *r = NULL;
+	uint8_t rec[264];
+	const uint8_t *recs;
+	struct blob seg;
+	size_t n;
+	int fd, err;
+	struct { const uint8_t *p; size_t len, off; } *src;
+
+	for (unsigned i = 0; i < nfields; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%u", i);
+		fields[i] = (struct kt_field){ names[i], KT_F_U8, (uint16_t)i, NULL, 0 };
+	}
+	ck_assert_int_ge(fd = open(at("wide.ktr"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	ck_assert_int_eq(kt_stream_writer_open(&w, fd, &s, &o), 0);
+	for (unsigned k = 0; k < 3; k++) {
+		for (unsigned i = 0; i < sizeof(rec); i++)
+			rec[i] = (uint8_t)(i * 7 + k);
+		ck_assert_int_eq(kt_stream_writer_append(w, rec), 0);
+	}
+	ck_assert_int_eq(kt_stream_writer_close(w), 0);
+	seg = slurp(at("wide.ktr"));
+	src = calloc(1, sizeof(*src));
+	src->p = seg.p;
+	src->len = seg.len;
+	err = kt_stream_reader_open(&r, seg_read, src, &s, "wide.ktr");
+	if (want_err) {
+		ck_assert_int_eq(err, want_err);
+		ck_assert_ptr_nonnull(strstr(kt_err_msg(err), "fields, at most 256"));
+	} else {
+		ck_assert_msg(!err, "%s", kt_err_msg(err));
+		err = kt_stream_reader_next(r, (const void **)&recs, &n);
+		ck_assert_msg(!err, "%s", kt_err_msg(err));
+		ck_assert_uint_eq(n, 3);
+		for (unsigned k = 0; k < 3; k++)
+			for (unsigned i = 0; i < nfields; i++)
+				ck_assert_uint_eq(recs[k * s.size + i], (uint8_t)(i * 7 + k));
+	}
+	kt_stream_reader_free(r);
+	free(src);
+	free(seg.p);
+}
+
+START_TEST(test_widest_schema)
+{
+	wide_roundtrip(255, 0);
+	wide_roundtrip(256, 0);
+	wide_roundtrip(257, -EPROTO);
+}
+END_TEST
+
 /* ---- a torn spool: tolerated, packed without the torn block -------------- */
 
 START_TEST(test_torn_spool)
@@ -1006,6 +1259,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_absurd_size);
 	tcase_add_test(tc, test_decompression_bomb);
 	tcase_add_test(tc, test_sparse_bomb);
+	tcase_add_test(tc, test_header_bomb);
 	tcase_add_test(tc, test_manifest_format_and_version);
 	tcase_add_test(tc, test_manifest_not_first);
 	tcase_add_test(tc, test_manifest_not_json);
@@ -1014,6 +1268,8 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_block_lies_about_length);
 	tcase_add_test(tc, test_lying_record_count);
 	tcase_add_test(tc, test_block_empty_payload);
+	tcase_add_test(tc, test_widest_schema);
+	tcase_add_test(tc, test_directory_links_and_fifos);
 	tcase_add_test(tc, test_torn_spool);
 	suite_add_tcase(s, tc);
 	return s;
