@@ -4,9 +4,11 @@
  * connections go to the "conn" stream, DNS transactions to "dns", into a
  * spool beside the output that kt_pack() turns into the bundle. Each file
  * has its own tracker, flushed at its end: kt_conn.capture names the file
- * (its index in the manifest's "captures"). A connection seen in two files
- * (a node and its peer) is two records for now: merging them needs the clock
- * skew between the files, which is not estimated yet.
+ * (its index in the manifest's "captures"). With several files, connections
+ * are merged (merge.h): each file's clock offset against the first file is
+ * estimated from the connections both saw and recorded in "captures", every
+ * connection is put on the first file's clock, and one seen in two files
+ * is written once; DNS records alike.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -21,6 +23,7 @@
 #include "commands.h"
 #include "error.h"
 #include "manifest.h"
+#include "merge.h"
 #include "pack.h"
 #include "records.h"
 #include "spool.h"
@@ -53,9 +56,20 @@ static const char usage[] =
 
 struct import_ctx {
 	struct kt_spool *spool;
+	struct kt_merge *merge;		/* several files: records wait here */
+	uint16_t capture;		/* the file being read */
 	uint64_t first_ns, last_ns;
 	uint64_t conns, dns;
 };
+
+/* A warning goes into the manifest and, for people, to stderr; with --json
+ * it is in the result object instead. */
+static void warn(json_t *warnings, const char *msg)
+{
+	json_array_append_new(warnings, json_string(msg));
+	if (!kt_cli.quiet && !kt_cli.json)
+		fprintf(stderr, "ktana: warning: %s\n", msg);
+}
 
 static void widen(struct import_ctx *x, uint64_t from, uint64_t to)
 {
@@ -69,6 +83,8 @@ static int on_conn(void *ctx, const struct kt_conn *c)
 {
 	struct import_ctx *x = ctx;
 
+	if (x->merge)
+		return kt_merge_add(x->merge, c);
 	x->conns++;
 	widen(x, c->ts, c->ts + c->duration_ns);
 	return kt_spool_append(x->spool, &kt_conn_schema, c);
@@ -78,9 +94,48 @@ static int on_dns(void *ctx, const struct kt_dns *d)
 {
 	struct import_ctx *x = ctx;
 
+	if (x->merge)
+		return kt_merge_add_dns(x->merge, x->capture, d);
 	x->dns++;
 	widen(x, d->ts, d->ts + d->latency_ns);
 	return kt_spool_append(x->spool, &kt_dns_schema, d);
+}
+
+/* Several files: write the merged connections, record the clocks. */
+static int finish_merge(struct import_ctx *x, unsigned ncaps, json_t *caps,
+			json_t *warnings, struct kt_merge_result *mr)
+{
+	struct kt_merge_clock *clk = calloc(ncaps, sizeof(*clk));
+	struct kt_merge *m = x->merge;
+	int err;
+
+	if (!clk)
+		return kt_err_set(-ENOMEM, "out of memory");
+	x->merge = NULL;	/* from here on_conn writes */
+	err = kt_merge_finish(m, clk, on_conn, on_dns, x, mr);
+	x->merge = m;
+	for (unsigned i = 0; !err && i < ncaps; i++) {
+		json_t *c = json_array_get(caps, i);
+
+		json_object_set_new(c, "clock_matched", json_integer(clk[i].matched));
+		if (clk[i].known) {
+			json_object_set_new(c, "clock_offset_ns", json_integer(clk[i].offset_ns));
+			if (i && !kt_cli.quiet && !kt_cli.json)
+				fprintf(stderr, "ktana: capture %u's clock is %+.6f s from capture "
+					"0's (%u connections seen in both)\n", i,
+					clk[i].offset_ns / 1e9, clk[i].matched);
+		} else if (i) {
+			char w[512];
+
+			snprintf(w, sizeof(w), "capture '%s' shares no connection with '%s': "
+				 "its clock offset is unknown, its times are left as they are",
+				 json_string_value(json_object_get(c, "path")),
+				 json_string_value(json_object_get(json_array_get(caps, 0), "path")));
+			warn(warnings, w);
+		}
+	}
+	free(clk);
+	return err;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -126,14 +181,21 @@ static int read_one(const struct kt_tracker_opts *to, const char *path, json_t *
 	if (c && res.bad_timestamps)
 		json_object_set_new(c, "bad_timestamps", json_integer((json_int_t)res.bad_timestamps));
 	json_array_append_new(caps, c);
-	if (res.truncated) {
-		json_array_append_new(warnings, json_string(res.warning));
-		if (!kt_cli.quiet)
-			fprintf(stderr, "ktana: warning: %s\n", res.warning);
+	if (res.truncated)
+		warn(warnings, res.warning);
+	if (!res.frames && !res.truncated) {
+		char w[512];
+
+		snprintf(w, sizeof(w), "capture '%s' holds no packets", path);
+		warn(warnings, w);
 	}
-	if (res.bad_timestamps && !kt_cli.quiet)
-		fprintf(stderr, "ktana: warning: capture '%s': %" PRIu64 " frames with an "
-			"invalid fraction of a second\n", path, res.bad_timestamps);
+	if (res.bad_timestamps) {
+		char w[512];
+
+		snprintf(w, sizeof(w), "capture '%s': %" PRIu64 " frames with an invalid "
+			 "fraction of a second", path, res.bad_timestamps);
+		warn(warnings, w);
+	}
 	*frames += res.frames;
 	kt_capture_close(cap);
 	return err;
@@ -160,6 +222,7 @@ static int run(int argc, char **argv)
 	json_t *manifest = NULL, *caps = NULL, *warnings = NULL, *options = NULL;
 	json_t *files = NULL;
 	char spool_dir[4096];
+	struct kt_merge_result mr = { 0 };
 	uint64_t frames = 0;
 	struct stat sb;
 	int c, r, err = 0;
@@ -224,17 +287,23 @@ static int run(int argc, char **argv)
 	json_object_set(manifest, "captures", caps);
 	/* host{} describes the machine that imported, not the captured node */
 	json_object_set_new(manifest, "origin", json_string("import"));
+	if (npcaps > 1 && (err = kt_merge_new(&x.merge, (uint16_t)npcaps, 0)))
+		goto out;
 	for (unsigned i = 0; i < npcaps; i++) {
-		to.capture = (uint16_t)i;
+		to.capture = x.capture = (uint16_t)i;
 		kt_cli_progress("reading %s", pcaps[i]);
 		if ((err = read_one(&to, pcaps[i], caps, warnings, &frames, &st)))
 			goto out;
 	}
+	if (x.merge && (err = finish_merge(&x, npcaps, caps, warnings, &mr)))
+		goto out;
 	kt_manifest_set_window(manifest, x.first_ns, x.last_ns);
 	kt_manifest_set_source(manifest, "pcap",
 			       json_array_size(warnings) ? "partial" : "ok", NULL,
-			       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			       json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 					 "packets", (json_int_t)frames,
+					 "duplicates", (json_int_t)mr.conn_duplicates,
+					 "dns_duplicates", (json_int_t)mr.dns_duplicates,
 					 "connections", (json_int_t)x.conns,
 					 "dns", (json_int_t)x.dns,
 					 "evicted_full", (json_int_t)st.evicted_full,
@@ -277,6 +346,7 @@ out:
 	json_decref(warnings);
 	json_decref(options);
 	json_decref(files);
+	kt_merge_free(x.merge);
 	if (x.spool) {
 		kt_spool_close(x.spool);
 		nftw(spool_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -18,6 +18,7 @@
 #include "host.h"
 #include "host_int.h"
 #include "records.h"
+#include "source.h"
 #include "spool.h"
 #include "stream.h"
 
@@ -351,6 +352,55 @@ START_TEST(collect_self)
 }
 END_TEST
 
+/* The source as ktcap record drives it: facts at start and at stop, the
+ * node name from the options, counts in the manifest report. */
+START_TEST(source_start_stop)
+{
+	char dir[] = "/tmp/check_host_src.XXXXXX", spdir[256], path[512];
+	struct kt_record_opts opts = { .node_name = "lab-node-1" };
+	struct kt_record_ctx ctx = { .opts = &opts };
+	json_t *report = json_object(), *doc, *p;
+	struct kt_spool *sp;
+	void *state = NULL;
+	size_t i;
+
+	ck_assert_str_eq(kt_host_source.name, "host");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(spdir, sizeof(spdir), "%s/spool", dir);
+	ck_assert_int_eq(kt_spool_create(&sp, spdir, NULL), 0);
+	ctx.spool = sp;
+	ck_assert_int_eq(kt_host_source.start(&ctx, &state), 0);
+	ck_assert_int_eq(kt_host_source.fd(state), -1);
+	ck_assert_int_eq(kt_host_source.poll(state, &ctx), 0);
+	ck_assert_int_eq(kt_host_source.stop(state, &ctx, report), 0);
+	kt_host_source.free(state);
+	ck_assert_int_eq(kt_spool_close(sp), 0);
+
+	for (const char *const *ph = (const char *const[]){ "start", "end", NULL }; *ph; ph++) {
+		bool me = false;
+
+		snprintf(path, sizeof(path), "%s/host/%s/node.json", spdir, *ph);
+		doc = json_load_file(path, 0, NULL);
+		ck_assert_msg(doc != NULL, "no %s", path);
+		ck_assert_str_eq(json_string_value(json_object_get(doc, "node_name")), "lab-node-1");
+		json_decref(doc);
+		snprintf(path, sizeof(path), "%s/host/%s/processes.json", spdir, *ph);
+		doc = json_load_file(path, 0, NULL);
+		ck_assert_msg(doc != NULL, "no %s", path);
+		json_array_foreach(json_object_get(doc, "processes"), i, p)
+			me |= json_integer_value(json_object_get(p, "pid")) == getpid();
+		ck_assert_msg(me, "this process is not in %s", path);
+		ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(report, *ph), "processes")),
+				 1);
+		ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(report, *ph), "netns")), 1);
+		json_decref(doc);
+	}
+	json_decref(report);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 Suite *kt_host_suite(void)
 {
 	Suite *s = suite_create("host");
@@ -364,6 +414,7 @@ Suite *kt_host_suite(void)
 	tc = tcase_create("collect");
 	tcase_add_test(tc, write_spool);
 	tcase_add_test(tc, collect_self);
+	tcase_add_test(tc, source_start_stop);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,11 +24,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pcap/dlt.h>
+#include <pcap/pcap.h>
 
 #include "capture.h"
 #include "dns.h"
 #include "error.h"
+#include "merge.h"
 #include "packet.h"
 #include "tracker.h"
 
@@ -375,40 +376,50 @@ static void apply_differences(const char *rel, const char *file, struct convs *t
 	}
 }
 
-static int cmp_file(const void *a, const void *b)
+static int cmp_name(const struct dirent **a, const struct dirent **b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Every capture under corpus/pcap/ but malformed/, as "dir/name". */
+static int not_dot(const struct dirent *e)
+{
+	return e->d_name[0] != '.';
+}
+
+/* Every capture under corpus/pcap/ but malformed/, as "dir/name", sorted. */
 static size_t list_corpus(char ***out)
 {
-	static const char *const dirs[] = { "db", "dns", "grpc", "http", "k8s",
-		"kafka", "linktype", "overlay", "tcp", "volume" };
+	struct dirent **dirs;
 	char **v = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
+	int nd = scandir(CORPUS, &dirs, not_dot, cmp_name);
 
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	ck_assert_msg(nd > 0, "cannot list '%s'", CORPUS);
+	for (int i = 0; i < nd; i++) {
+		struct dirent **files;
 		char path[512];
-		DIR *d;
-		struct dirent *e;
+		int nf;
 
-		snprintf(path, sizeof(path), "%s/%s", CORPUS, dirs[i]);
-		d = opendir(path);
-		ck_assert_msg(d != NULL, "cannot open '%s'", path);
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			v = realloc(v, (n + 1) * sizeof(*v));
-			ck_assert_ptr_nonnull(v);
-			v[n] = malloc(strlen(dirs[i]) + strlen(e->d_name) + 2);
-			ck_assert_ptr_nonnull(v[n]);
-			sprintf(v[n], "%s/%s", dirs[i], e->d_name);
-			n++;
+		if (strcmp(dirs[i]->d_name, "malformed")) {
+			snprintf(path, sizeof(path), "%s/%s", CORPUS, dirs[i]->d_name);
+			nf = scandir(path, &files, not_dot, cmp_name);
+			ck_assert_msg(nf >= 0, "cannot list '%s'", path);
+			for (int j = 0; j < nf; j++) {
+				v = realloc(v, (n + 1) * sizeof(*v));
+				ck_assert_ptr_nonnull(v);
+				size_t len = strlen(dirs[i]->d_name) + strlen(files[j]->d_name) + 2;
+
+				v[n] = malloc(len);
+				ck_assert_ptr_nonnull(v[n]);
+				snprintf(v[n], len, "%s/%s", dirs[i]->d_name, files[j]->d_name);
+				n++;
+				free(files[j]);
+			}
+			free(files);
 		}
-		closedir(d);
+		free(dirs[i]);
 	}
-	qsort(v, n, sizeof(*v), cmp_file);
+	free(dirs);
 	*out = v;
 	return n;
 }
@@ -480,9 +491,163 @@ START_TEST(test_tshark_differential)
 		free(files[i]);
 	}
 	free(files);
-	/* the corpus has ~80 TCP/UDP conversations: a parser that saw none
+	/* the corpus has 87 TCP/UDP conversations: a parser that saw none
 	 * would pass every comparison above */
-	ck_assert_uint_ge(compared, 60);
+	ck_assert_uint_ge(compared, 87);
+}
+END_TEST
+
+/* DNS answers, both ways: tshark's and ours as "id qname rcode answers\taddrs"
+ * lines, sorted. tshark's dns.a/dns.aaaa list every section (glue records
+ * too), ours the answer section: ours must be among tshark's. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct lines {
+	char **v;
+	size_t n;
+};
+
+static void lines_add(struct lines *l, const char *s)
+{
+	l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ck_assert_ptr_nonnull(l->v);
+	l->v[l->n] = strdup(s);
+	ck_assert_ptr_nonnull(l->v[l->n]);
+	l->n++;
+}
+
+static void lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* Sort a comma-separated list in place of 'out'. */
+static void sort_list(const char *in, char *out, size_t len)
+{
+	char tmp[2048], *save = NULL, *tok;
+	struct lines l = { 0 };
+
+	snprintf(tmp, sizeof(tmp), "%s", in);
+	for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		lines_add(&l, tok);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < l.n; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", l.v[i]);
+	lines_free(&l);
+}
+
+static void tshark_dns(const char *file, struct lines *out)
+{
+	char cmd[1024], *text, *line, *save = NULL;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -n -r '%s' -Y 'dns.flags.response==1' -T fields -e dns.id "
+		 "-e dns.qry.name -e dns.flags.rcode -e dns.count.answers "
+		 "-e dns.a -e dns.aaaa 2>/dev/null", file);
+	text = run_cmd(cmd, &st);
+	ck_assert_msg(st == 0, "'%s' failed", cmd);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char f[6][1024] = { { 0 } }, addrs[2048], sorted[2048], row[8192];
+		char *p = line;
+		unsigned long id;
+
+		for (int i = 0; i < 6 && p; i++) {
+			char *tab = strchr(p, '\t');
+
+			snprintf(f[i], sizeof(f[i]), "%.*s", (int)(tab ? (size_t)(tab - p) : strlen(p)), p);
+			p = tab ? tab + 1 : NULL;
+		}
+		id = strtoul(f[0], NULL, 16);
+		snprintf(addrs, sizeof(addrs), "%s%s%s", f[4], *f[4] && *f[5] ? "," : "", f[5]);
+		sort_list(addrs, sorted, sizeof(sorted));
+		snprintf(row, sizeof(row), "%lu %s %s %s\t%s", id, f[1], f[2], f[3], sorted);
+		lines_add(out, row);
+	}
+	free(text);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+}
+
+static void our_dns(const struct result *r, struct lines *out)
+{
+	for (size_t i = 0; i < r->ndns; i++) {
+		const struct dns_rec *d = &r->dns[i];
+		char addrs[2048] = "", sorted[2048], row[4096], ans[KT_DNS_ANSWERS_MAX];
+		char *save = NULL, *ln;
+		unsigned n = 0;
+
+		if (d->d.rcode == KT_DNS_RCODE_NONE)
+			continue;	/* a query alone: tshark lists responses */
+		snprintf(ans, sizeof(ans), "%s", d->answers);
+		for (ln = strtok_r(ans, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+			char type[16], data[256];
+
+			n++;
+			if (sscanf(ln, "%15s %255s", type, data) == 2 &&
+			    (!strcmp(type, "A") || !strcmp(type, "AAAA")))
+				snprintf(addrs + strlen(addrs), sizeof(addrs) - strlen(addrs),
+					 "%s%s", *addrs ? "," : "", data);
+		}
+		sort_list(addrs, sorted, sizeof(sorted));
+		snprintf(row, sizeof(row), "%u %s %u %u\t%s", d->d.id, d->qname, d->d.rcode,
+			 n, sorted);
+		lines_add(out, row);
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+}
+
+START_TEST(test_tshark_dns)
+{
+	char **files;
+	size_t nfiles = list_corpus(&files), total = 0, total_addrs = 0;
+
+	require_tshark();
+	for (size_t i = 0; i < nfiles; i++) {
+		char path[600];
+		struct lines theirs = { 0 }, ours = { 0 };
+		struct result r;
+
+		snprintf(path, sizeof(path), "%s/%s", CORPUS, files[i]);
+		run_file(path, &r);
+		tshark_dns(path, &theirs);
+		our_dns(&r, &ours);
+		for (size_t j = 0; j < theirs.n || j < ours.n; j++) {
+			const char *t = j < theirs.n ? theirs.v[j] : "(none)";
+			const char *o = j < ours.n ? ours.v[j] : "(none)";
+			size_t klen = strcspn(o, "\t");
+			char addrs[2048], *save = NULL, *a;
+
+			ck_assert_msg(klen == strcspn(t, "\t") && !strncmp(t, o, klen),
+				      "%s: DNS answer %zu: tshark '%s', ours '%s'", files[i], j, t, o);
+			snprintf(addrs, sizeof(addrs), "%s", o + klen + (o[klen] != 0));
+			for (a = strtok_r(addrs, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+				char want[300];
+
+				snprintf(want, sizeof(want), "%s", a);
+				ck_assert_msg(strstr(t + klen, want) != NULL,
+					      "%s: our answer %s is not in tshark's '%s'",
+					      files[i], want, t);
+				total_addrs++;
+			}
+		}
+		total += ours.n;
+		lines_free(&theirs);
+		lines_free(&ours);
+		result_free(&r);
+		free(files[i]);
+	}
+	free(files);
+	ck_assert_uint_ge(total, 10);	/* the corpus has 10 DNS answers */
+	ck_assert_uint_ge(total_addrs, 11);	/* with 11 addresses */
 }
 END_TEST
 
@@ -684,17 +849,120 @@ START_TEST(test_http_line_in_vxlan)
 }
 END_TEST
 
+/* ---- captures from several nodes ---------------------------------------- */
+
+/* Copy a capture with every timestamp moved by 'shift_us' (libpcap writes). */
+static void write_shifted(const char *in, const char *out, int64_t shift_us)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(in, errbuf);
+	pcap_dumper_t *d;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	d = pcap_dump_open(p, out);
+	ck_assert_ptr_nonnull(d);
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		struct pcap_pkthdr nh = *h;
+		int64_t us = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec + shift_us;
+
+		nh.ts.tv_sec = (time_t)(us / 1000000);
+		nh.ts.tv_usec = (suseconds_t)(us % 1000000);
+		pcap_dump((u_char *)d, &nh, data);
+	}
+	pcap_dump_close(d);
+	pcap_close(p);
+}
+
+static int merge_add_cb(void *ctx, const struct kt_conn *c)
+{
+	ck_assert_int_eq(kt_merge_add(ctx, c), 0);
+	return 0;
+}
+
+static uint16_t merge_capture;
+
+static int merge_add_dns_cb(void *ctx, const struct kt_dns *d)
+{
+	ck_assert_int_eq(kt_merge_add_dns(ctx, merge_capture, d), 0);
+	return 0;
+}
+
+START_TEST(test_merge_captures)
+{
+	const char *files[3] = { CORPUS "/dns/tcpdump__dns_tcp.pcap", NULL,
+				 CORPUS "/dns/tcpdump__dns_udp.pcap" };
+	char shifted[] = "/tmp/kt-shift-XXXXXX";
+	struct kt_merge *m;
+	struct kt_merge_clock clk[3];
+	struct kt_merge_result mr;
+	struct result r = { 0 };
+	uint64_t ts0 = 0, dts0 = 0;
+	int fd = mkstemp(shifted);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* the same traffic as seen by a node whose clock is 3.5 s ahead */
+	write_shifted(files[0], shifted, 3500000);
+	files[1] = shifted;
+	ck_assert_int_eq(kt_merge_new(&m, 3, 0), 0);
+	for (uint16_t i = 0; i < 3; i++) {
+		struct kt_tracker_opts o = { .emit_conn = merge_add_cb,
+					     .emit_dns = merge_add_dns_cb, .ctx = m,
+					     .capture = i };
+		struct kt_tracker *t;
+		struct kt_capture *cap;
+		struct kt_read_result rd;
+
+		merge_capture = i;
+		ck_assert_int_eq(kt_tracker_new(&t, &o), 0);
+		ck_assert_int_eq(kt_capture_open(&cap, files[i]), 0);
+		ck_assert_int_eq(kt_capture_read_all(cap, t, &rd), 0);
+		kt_capture_close(cap);
+		ck_assert_int_eq(kt_tracker_flush(t), 0);
+		kt_tracker_free(t);
+	}
+	unlink(shifted);
+	ck_assert_int_eq(kt_merge_finish(m, clk, on_conn, on_dns, &r, &mr), 0);
+	kt_merge_free(m);
+
+	ck_assert(clk[0].known);
+	ck_assert(clk[1].known);
+	ck_assert_int_eq(clk[1].offset_ns, 3500000000ll);
+	ck_assert_uint_eq(clk[1].matched, 1);
+	ck_assert(!clk[2].known);	/* shares no connection with capture 0 */
+	ck_assert_uint_eq(mr.conn_duplicates, 1);
+	ck_assert_uint_eq(mr.dns_duplicates, 1);
+	ck_assert_uint_eq(r.nconns, 2);
+	ts0 = only_conn(&r, IPPROTO_TCP)->c.ts;
+	ck_assert_uint_eq(only_conn(&r, IPPROTO_TCP)->c.packets_fwd, 6);
+	/* one DNS record per transaction: the TCP one (twice), the UDP one */
+	ck_assert_uint_eq(r.ndns, 2);
+	for (size_t i = 0; i < r.ndns; i++)
+		if (r.dns[i].d.proto == IPPROTO_TCP)
+			dts0 = r.dns[i].d.ts;
+	result_free(&r);
+	/* on capture 0's clock: as the original file has it, not 3.5 s on */
+	run_file(files[0], &r);
+	ck_assert_uint_eq(ts0, only_conn(&r, IPPROTO_TCP)->c.ts);
+	ck_assert_uint_eq(dts0, r.dns[0].d.ts);
+	result_free(&r);
+}
+END_TEST
+
 /* ---- frames built here: port reuse, table limits, hostile DNS ----------- */
 
-/* A raw IPv4 TCP frame (DLT_RAW) from 10.0.0.1:port to 10.0.0.2:80. */
+/* A raw IPv4 TCP frame (DLT_RAW) from 10.0.0.1:port to 10.0.0.2:80, with
+ * 'len' bytes of payload. */
 static size_t tcp_frame(uint8_t *b, uint16_t sport, bool to_server,
-			uint8_t flags, uint32_t seq, uint32_t ack)
+			uint8_t flags, uint32_t seq, uint32_t ack, uint8_t len)
 {
 	static const uint8_t cl[4] = { 10, 0, 0, 1 }, sv[4] = { 10, 0, 0, 2 };
 
-	memset(b, 0, 40);
+	memset(b, 0, 40u + len);
 	b[0] = 0x45;
-	b[3] = 40;
+	b[3] = (uint8_t)(40 + len);
 	b[8] = 64;
 	b[9] = IPPROTO_TCP;
 	memcpy(b + 12, to_server ? cl : sv, 4);
@@ -709,20 +977,58 @@ static size_t tcp_frame(uint8_t *b, uint16_t sport, bool to_server,
 	b[30] = (uint8_t)(ack >> 8);  b[31] = (uint8_t)ack;
 	b[32] = 5 << 4;
 	b[33] = flags;
-	return 40;
+	return 40u + len;
 }
 
-static void feed(struct kt_tracker *t, uint64_t ts, uint16_t sport,
-		 bool to_server, uint8_t flags, uint32_t seq, uint32_t ack)
+static void feed_data(struct kt_tracker *t, uint64_t ts, uint16_t sport,
+		      bool to_server, uint8_t flags, uint32_t seq, uint32_t ack,
+		      uint8_t len)
 {
-	uint8_t b[64];
+	uint8_t b[320];
 	struct kt_pkt p;
-	size_t n = tcp_frame(b, sport, to_server, flags, seq, ack);
+	size_t n = tcp_frame(b, sport, to_server, flags, seq, ack, len);
 
 	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, b, (uint32_t)n, (uint32_t)n, ts), 0);
 	ck_assert_uint_eq(p.nl4, 1);
 	ck_assert_int_eq(kt_tracker_packet(t, &p), 0);
 }
+
+static void feed(struct kt_tracker *t, uint64_t ts, uint16_t sport,
+		 bool to_server, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	feed_data(t, ts, sport, to_server, flags, seq, ack, 0);
+}
+
+START_TEST(test_retransmissions)
+{
+	struct result r = { 0 };
+	struct kt_tracker_opts o = { .emit_conn = on_conn, .ctx = &r };
+	struct kt_tracker *t;
+	const uint8_t A = KT_TCP_ACK, PA = KT_TCP_PSH | KT_TCP_ACK;
+
+	ck_assert_int_eq(kt_tracker_new(&t, &o), 0);
+	feed(t, 1, 5000, true, KT_TCP_SYN, 100, 0);
+	feed(t, 2, 5000, false, KT_TCP_SYN | A, 900, 101);
+	feed(t, 3, 5000, true, A, 101, 901);
+	feed_data(t, 4, 5000, true, PA, 101, 901, 200);		/* 101..301 */
+	feed_data(t, 5, 5000, true, PA, 301, 901, 100);		/* 301..401 */
+	feed_data(t, 6, 5000, true, PA, 101, 901, 200);		/* again: 1 */
+	feed_data(t, 7, 5000, true, PA, 501, 901, 50);		/* a hole at 401 */
+	feed_data(t, 8, 5000, false, PA, 901, 401, 10);
+	feed_data(t, 9, 5000, true, A, 550, 911, 1);		/* keep-alive */
+	feed(t, 10, 5000, true, A, 551, 911);			/* pure ACK */
+	feed_data(t, 11, 5000, false, PA, 901, 401, 10);	/* again: 2 */
+	ck_assert_int_eq(kt_tracker_flush(t), 0);
+	kt_tracker_free(t);
+	ck_assert_uint_eq(r.nconns, 1);
+	ck_assert_uint_eq(r.conns[0].c.retrans, 2);
+	ck_assert_uint_eq(r.conns[0].c.outcome, KT_CONN_ESTABLISHED);
+	ck_assert_uint_eq(r.conns[0].c.packets_fwd, 8);
+	ck_assert_uint_eq(r.conns[0].c.bytes_fwd, 8 * 40 + 200 + 100 + 200 + 50 + 1);
+	ck_assert_uint_eq(r.conns[0].c.packets_rev, 3);
+	result_free(&r);
+}
+END_TEST
 
 START_TEST(test_port_reuse_splits)
 {
@@ -1104,6 +1410,36 @@ START_TEST(test_decode_shapes)
 }
 END_TEST
 
+START_TEST(test_decode_tunnel_port_is_the_lower)
+{
+	/* a DNS query that happens to leave from port 4789: the service is
+	 * the lower port, 53, so the payload is not taken for VXLAN */
+	struct buf f = { .n = 0 }, in = { .n = 0 };
+	struct kt_pkt p;
+	uint8_t vx[8] = { 0x08, 0, 0, 0, 0, 0, 9, 0 };
+
+	eth(&in, 0x0800);
+	ipv4_udp(&in);
+	outer_ipv4(&f, 17, (uint16_t)(8 + 8 + in.n));
+	put16(&f, 4789);
+	put16(&f, 53);
+	put16(&f, (uint16_t)(8 + 8 + in.n));
+	put16(&f, 0);
+	put(&f, vx, 8);
+	put(&f, in.b, in.n);
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, (uint32_t)f.n, (uint32_t)f.n, 0), 0);
+	ck_assert_uint_eq(p.nl4, 1);
+	/* the same bytes to port 4789 from a high port are VXLAN */
+	f.b[20] = 0xc3;
+	f.b[21] = 0x50;
+	f.b[22] = 4789 >> 8;
+	f.b[23] = 4789 & 0xff;
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, (uint32_t)f.n, (uint32_t)f.n, 0), 0);
+	ck_assert_uint_eq(p.nl4, 2);
+	ck_assert_uint_eq(p.l4[1].vni, 9);
+}
+END_TEST
+
 START_TEST(test_decode_refuses_unknown_link)
 {
 	struct kt_pkt p;
@@ -1252,6 +1588,7 @@ Suite *kt_packet_suite(void)
 
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, test_tshark_differential);
+	tcase_add_test(tc, test_tshark_dns);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(facts, test_tcp_refused);
@@ -1262,12 +1599,15 @@ Suite *kt_packet_suite(void)
 	tcase_add_test(facts, test_dns_udp_and_tcp);
 	tcase_add_test(facts, test_dns_srv_and_unanswered);
 	tcase_add_test(facts, test_http_line_in_vxlan);
+	tcase_add_test(facts, test_merge_captures);
 	tcase_add_test(facts, test_port_reuse_splits);
+	tcase_add_test(facts, test_retransmissions);
 	tcase_add_test(facts, test_table_bounded);
 	tcase_add_test(facts, test_dns_hostile);
 	suite_add_tcase(s, facts);
 
 	tcase_add_loop_test(facts, test_decode_shapes, 0, S__N);
+	tcase_add_test(facts, test_decode_tunnel_port_is_the_lower);
 	tcase_add_test(facts, test_decode_refuses_unknown_link);
 	tcase_add_test(facts, test_decode_depth_bounded);
 

@@ -39,12 +39,39 @@ expect_rc 0 "$B/ktana" dump -s dns "$T/a.tar.zst"
 expect_rc 0 "$B/ktana" dump --file manifest.json "$T/a.tar.zst"
 [ "$(jq -r '.captures | length' "$T/out")" = 4 ] && ok || bad "four captures in the manifest"
 
+# the same traffic captured on two nodes whose clocks differ by 3.5 s, and a
+# third capture sharing nothing: one record per connection, offsets recorded
+editcap -t 3.5 "$C/http/zeek__http-get.pcap" "$T/shifted.pcap" >/dev/null 2>&1 \
+	&& ok || bad "editcap (wireshark-common) is needed"
+expect_rc 0 "$B/ktana" import -p "$C/http/zeek__http-get.pcap" -p "$T/shifted.pcap" \
+	-p "$C/dns/tcpdump__dns_udp.pcap" -o "$T/m.tar"
+grep -q "capture 1's clock is +3.500000 s from capture 0's (1 connections" "$T/err" \
+	&& ok || bad "clock offset reported: $(cat "$T/err")"
+grep -q "warning: capture '.*dns_udp.pcap' shares no connection" "$T/err" && ok || bad "unknown clock warned"
+expect_rc 0 "$B/ktana" flows --json "$T/m.tar"
+[ "$(jq -r .proto "$T/out" | sort | tr '\n' ' ')" = "tcp udp " ] && ok || bad "merged to one tcp, one udp"
+expect_rc 0 "$B/ktana" dump --file manifest.json "$T/m.tar"
+[ "$(jq -r '.captures[1].clock_offset_ns' "$T/out")" = 3500000000 ] && ok || bad "offset in manifest"
+[ "$(jq -r '.sources.pcap.duplicates' "$T/out")" = 1 ] && ok || bad "duplicates in manifest"
+
+# one file given twice: the same clock, every record once
+expect_rc 0 "$B/ktana" import -p "$C/dns/tcpdump__dns_udp.pcap" -p "$C/dns/tcpdump__dns_udp.pcap" -o "$T/t.tar"
+expect_rc 0 "$B/ktana" dump "$T/t.tar"
+[ "$(jq -r .stream "$T/out" | sort | tr '\n' ' ')" = "conn dns " ] && ok || bad "twice is once"
+expect_rc 0 "$B/ktana" dump --file manifest.json "$T/t.tar"
+[ "$(jq -r '"\(.captures[1].clock_offset_ns) \(.sources.pcap.dns_duplicates)"' "$T/out")" = "0 1" ] \
+	&& ok || bad "offset 0, one DNS duplicate"
+
 # a capture cut in a record: what it holds, and a warning
 head -c 1500 "$C/http/zeek__http-get.pcap" >"$T/cut.pcap"
 expect_rc 0 "$B/ktana" import -p "$T/cut.pcap" -o "$T/b.tar"
 grep -q "warning: capture '.*cut.pcap' stops after" "$T/err" && ok || bad "cut capture warns"
 expect_rc 0 "$B/ktana" flows --json "$T/b.tar"
 [ "$(wc -l <"$T/out")" = 1 ] && ok || bad "cut capture still has its connection"
+
+# an empty capture: a bundle with nothing in it, and a warning
+expect_rc 0 "$B/ktana" import -p "$C/malformed/tcpdump__empty.pcapng" -o "$T/empty.tar"
+grep -q "warning: capture '.*empty.pcapng' holds no packets" "$T/err" && ok || bad "empty capture warns"
 
 # a file libpcap refuses: exit 2, the file named
 expect_rc 2 "$B/ktana" import -p "$C/malformed/libpcap__pcap-invalid-version-1.pcap" -o "$T/c.tar"
@@ -53,6 +80,13 @@ grep -q "cannot read capture '.*invalid-version-1.pcap': archaic" "$T/err" && ok
 expect_rc 2 "$B/ktana" import -o "$T/d.tar"
 expect_rc 2 "$B/ktana" --json import -p "$C/malformed/tcpdump__empty.pcap" -p /nonexistent -o "$T/e.tar"
 jq -e .error.message "$T/err" >/dev/null && ok || bad "--json error"
+
+# flows on a ktcap recording: one line per CLOSE or FAIL event
+S=$(dirname "$0")/../samples/synthetic.tar.zst
+expect_rc 0 "$B/ktana" flows --json "$S"
+want=$("$B/ktana" dump -s flow "$S" | jq -r 'select(.kind == "close" or .kind == "fail") | .kind' | wc -l)
+[ "$(wc -l <"$T/out")" = "$want" ] && [ "$want" -gt 0 ] && ok || bad "flows on a recording: $(wc -l <"$T/out") of $want"
+[ "$(jq -r .from "$T/out" | sort -u)" = ebpf ] && ok || bad "flows from ebpf"
 
 echo "import.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -25,7 +25,7 @@
 int kt_host_cgroup_walk(struct kt_spool *sp, const char *cg2, uint64_t ts, uint64_t *count)
 {
 	char *roots[] = { (char *)cg2, NULL };
-	size_t rootlen = strlen(cg2);
+	size_t rootlen;
 	uint64_t dirs = 0;
 	FTSENT *e;
 	FTS *f;
@@ -34,6 +34,7 @@ int kt_host_cgroup_walk(struct kt_spool *sp, const char *cg2, uint64_t ts, uint6
 	*count = 0;
 	if (!cg2 || !*cg2)
 		return 0;
+	rootlen = strlen(cg2);
 	f = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, NULL);
 	if (!f)
 		return kt_err_set(-errno, "cannot walk '%s': %s", cg2, strerror(errno));

@@ -57,8 +57,9 @@ struct kt_cgroup_info {
  * a path longer than 4096 bytes. */
 int kt_cgroup_parse(const char *path, struct kt_cgroup_info *out);
 
-const char *kt_cg_runtime_name(enum kt_cg_runtime rt);	/* "containerd", ... */
-const char *kt_cg_qos_name(enum kt_cg_qos q);		/* "burstable", ... */
+/* Static names ("containerd", "burstable", ...; "" for NONE). */
+const char *kt_cg_runtime_name(enum kt_cg_runtime rt);
+const char *kt_cg_qos_name(enum kt_cg_qos q);
 
 /* One line of /proc/PID/cgroup: "ID:CONTROLLERS:PATH" (the path may itself
  * hold colons). Pointers go into 'line', which must be NUL-terminated and is
@@ -86,8 +87,9 @@ struct kt_host_opts {
  * documents' "errors". */
 int kt_host_collect(json_t **out, const struct kt_host_opts *opts);
 
-/* Write facts from kt_host_collect under host/<phase>/ and one
- * KT_PROC_SNAPSHOT record per process stamped ts (UTC ns). */
+/* Write facts from kt_host_collect (borrowed) under host/<phase>/ and one
+ * KT_PROC_SNAPSHOT record per process stamped ts (UTC ns), whose path is the
+ * process's cgroup v2 path (what its cgroup_id names). */
 int kt_host_write(struct kt_spool *sp, const char *phase, json_t *facts, uint64_t ts);
 
 /* The recording source "host" (capture/source.h): facts at start and stop. */

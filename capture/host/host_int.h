@@ -63,7 +63,8 @@ int kt_host_conntrack(uint32_t max, json_t *entries, bool *truncated);
 /* node.c */
 int kt_host_node(json_t **out, const struct kt_host_opts *o);
 
-/* "1.2.3.4" or "::1" from raw bytes of family af. */
+/* "1.2.3.4" or "::1" from raw bytes of family af: a new reference (json
+ * null when af is unknown). */
 json_t *kt_host_ip_json(int af, const void *addr);
 
 /* One KT_PROC_CGROUP record per pod or container cgroup under the cgroup v2

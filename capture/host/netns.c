@@ -218,8 +218,12 @@ static int visit(struct kt_netns_ref *r, int home_fd, const struct kt_host_opts 
 out:
 	if (fd >= 0)
 		close(fd);
-	if (err && !json_array_size(ns_err))
+	if (err) {
+		/* Not walked: say so in each document, not only in one. */
 		json_array_append_new(ns_err, json_string(kt_err_msg(err)));
+		json_array_append_new(sk_err, json_string(kt_err_msg(err)));
+		json_array_append_new(ct_err, json_string(kt_err_msg(err)));
+	}
 	json_array_append_new(ns_out, json_pack("{s:I, s:s, s:O, s:i, s:i, s:o, s:o}",
 		"netns", (json_int_t)r->ino, "path", r->path, "names", r->names,
 		"pid", (int)r->pid, "processes", (int)r->nprocs, "links", links, "errors", ns_err));

@@ -261,8 +261,14 @@ int kt_host_procs(json_t **out, const struct kt_host_opts *o, struct kt_sockmap 
 		goto out;
 	}
 	find_cgroup2(o->proc_root, cg2, sizeof(cg2));
-	arr = json_array();
-	doc = json_pack("{s:s, s:o, s:[]}", "cgroup2_mount", cg2, "processes", arr, "errors");
+	doc = json_pack("{s:s, s:[], s:[]}", "cgroup2_mount", cg2, "processes", "errors");
+	arr = json_object_get(doc, "processes");
+	if (!arr) {
+		closedir(d);
+		json_decref(doc);
+		err = kt_err_set(-ENOMEM, "cannot build the processes document");
+		goto out;
+	}
 	while ((de = readdir(d))) {
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);

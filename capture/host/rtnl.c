@@ -45,14 +45,15 @@ static json_t *find_link(json_t *links, int ifindex)
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	json_t *links = data, *l;
-	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct ifinfomsg ifi;
 	struct nlattr *a;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK)
+	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(ifi))
 		return MNL_CB_OK;
-	l = json_pack("{s:i, s:i, s:b}", "index", ifi->ifi_index, "flags", (int)ifi->ifi_flags,
-		      "up", (ifi->ifi_flags & IFF_UP) != 0);
-	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+	memcpy(&ifi, mnl_nlmsg_get_payload(nlh), sizeof(ifi));
+	l = json_pack("{s:i, s:i, s:b}", "index", ifi.ifi_index, "flags", (int)ifi.ifi_flags,
+		      "up", (ifi.ifi_flags & IFF_UP) != 0);
+	mnl_attr_for_each(a, nlh, sizeof(ifi)) {
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_IFNAME:
 			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
@@ -112,22 +113,25 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
 	json_t *links = data, *l, *local = NULL, *addr = NULL;
-	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct ifaddrmsg ifa;
 	struct nlattr *a;
-	size_t want = ifa->ifa_family == AF_INET ? 4 : 16;
+	size_t want;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR ||
-	    (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(ifa))
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+	memcpy(&ifa, mnl_nlmsg_get_payload(nlh), sizeof(ifa));
+	if (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6)
+		return MNL_CB_OK;
+	want = ifa.ifa_family == AF_INET ? 4 : 16;
+	mnl_attr_for_each(a, nlh, sizeof(ifa)) {
 		int t = mnl_attr_get_type(a);
 
 		if ((t != IFA_LOCAL && t != IFA_ADDRESS) || mnl_attr_get_payload_len(a) != want)
 			continue;
 		if (t == IFA_LOCAL)
-			local = kt_host_ip_json(ifa->ifa_family, mnl_attr_get_payload(a));
+			local = kt_host_ip_json(ifa.ifa_family, mnl_attr_get_payload(a));
 		else
-			addr = kt_host_ip_json(ifa->ifa_family, mnl_attr_get_payload(a));
+			addr = kt_host_ip_json(ifa.ifa_family, mnl_attr_get_payload(a));
 	}
 	/* IFA_LOCAL is the address itself on point-to-point links, where
 	 * IFA_ADDRESS is the peer. */
@@ -135,13 +139,13 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		json_decref(addr);
 		addr = local;
 	}
-	l = find_link(links, (int)ifa->ifa_index);
+	l = find_link(links, (int)ifa.ifa_index);
 	if (addr && l)
 		json_array_append_new(json_object_get(l, "addresses"),
 				      json_pack("{s:o, s:i, s:s, s:i}", "address", addr,
-						"prefixlen", ifa->ifa_prefixlen,
-						"family", ifa->ifa_family == AF_INET ? "inet" : "inet6",
-						"scope", ifa->ifa_scope));
+						"prefixlen", ifa.ifa_prefixlen,
+						"family", ifa.ifa_family == AF_INET ? "inet" : "inet6",
+						"scope", ifa.ifa_scope));
 	else
 		json_decref(addr);
 	return MNL_CB_OK;

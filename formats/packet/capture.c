@@ -52,13 +52,17 @@ out:
 int kt_capture_open(struct kt_capture **out, const char *path)
 {
 	FILE *fp;
+	int err;
 
 	*out = NULL;
 	fp = fopen(path, "rb");
-	if (!fp)
-		return kt_err_set(-errno, "cannot open capture '%s': %s", path,
-				  strerror(errno));
-	return kt_capture_fopen(out, fp, path);
+	if (!fp) {
+		err = kt_err_set(-errno, "cannot open capture '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	err = kt_capture_fopen(out, fp, path);
+out:
+	return err;
 }
 
 int kt_capture_fopen(struct kt_capture **out, FILE *fp, const char *name)

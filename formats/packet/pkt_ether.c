@@ -19,18 +19,17 @@ void kt_dis_ethertype(struct kt_dec *d, struct kt_cur *c, uint16_t type)
 	case KT_ETH_VLAN:
 	case KT_ETH_QINQ:
 	case KT_ETH_QINQ_OLD:
-		kt_dis_vlan(d, c, type);
+		kt_dis_vlan(d, c);
 		break;
 	default:
 		break;	/* ARP, LLDP...: no transport layer to find */
 	}
 }
 
-void kt_dis_vlan(struct kt_dec *d, struct kt_cur *c, uint16_t type)
+void kt_dis_vlan(struct kt_dec *d, struct kt_cur *c)
 {
 	uint16_t tci, inner;
 
-	(void)type;
 	if (!kt_dec_enter(d))
 		return;
 	CUR_BE16(c, &tci);

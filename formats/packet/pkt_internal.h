@@ -31,7 +31,7 @@ struct kt_dec {
 /* Each returns nothing: damage is recorded in d->pkt->flags. */
 void kt_dis_ether(struct kt_dec *d, struct kt_cur *c);
 void kt_dis_ethertype(struct kt_dec *d, struct kt_cur *c, uint16_t type);
-void kt_dis_vlan(struct kt_dec *d, struct kt_cur *c, uint16_t type);
+void kt_dis_vlan(struct kt_dec *d, struct kt_cur *c);
 void kt_dis_sll(struct kt_dec *d, struct kt_cur *c);
 void kt_dis_sll2(struct kt_dec *d, struct kt_cur *c);
 void kt_dis_null(struct kt_dec *d, struct kt_cur *c, bool network_order);

@@ -3,8 +3,9 @@
  *  | sport 2 | dport 2 | length 2 | checksum 2 | data |
  *
  * VXLAN is decapsulated on 4789 and on 8472, the port flannel and the Linux
- * kernel used before IANA assigned one; Geneve on 6081. Either port may be
- * the well-known one: senders pick the other for entropy.
+ * kernel used before IANA assigned one; Geneve on 6081. Senders pick the
+ * source port for entropy, so the service is the lower port, as Wireshark
+ * decides it too: a DNS query sent from port 4789 to 53 stays DNS.
  */
 #include <netinet/in.h>
 
@@ -16,7 +17,7 @@
 
 static bool is_port(const struct kt_pkt_l4 *l, uint16_t port)
 {
-	return l->sport == port || l->dport == port;
+	return (l->sport < l->dport ? l->sport : l->dport) == port;
 }
 
 void kt_dis_udp(struct kt_dec *d, struct kt_cur *c, const struct kt_ipctx *ip)

@@ -176,6 +176,5 @@ void kt_frag_more(struct kt_tracker *t, const struct kt_pkt *p,
 		t->st.frag_orphans++;
 		return;
 	}
-	kt_track_touch(t, f);
 	kt_track_count(f, dir, p->ts, p->wirelen);
 }

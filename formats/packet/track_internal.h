@@ -31,6 +31,7 @@ struct kt_centry {
 	uint32_t hash;
 	struct kt_conn c;		/* key (src/dst oriented) and counters */
 	uint64_t last_ts;
+	uint64_t queued_ts;		/* last_ts when put at the LRU tail */
 	/* TCP */
 	struct kt_tcp_dir dir[2];	/* 0: from c.src, 1: from c.dst */
 	uint64_t syn_ts, synack_ts;
@@ -77,8 +78,6 @@ struct kt_centry *kt_track_new(struct kt_tracker *t, uint8_t proto,
 			     const uint8_t *src, uint16_t sport,
 			     const uint8_t *dst, uint16_t dport,
 			     const struct kt_pkt *p, const struct kt_pkt_l4 *l);
-/* Mark the entry most recently seen. */
-void kt_track_touch(struct kt_tracker *t, struct kt_centry *f);
 /* Emit the entry's record and drop it. */
 void kt_track_end(struct kt_tracker *t, struct kt_centry *f);
 

@@ -111,8 +111,6 @@ struct kt_centry *kt_track_tcp(struct kt_tracker *t, const struct kt_pkt *p,
 		if (!f)
 			return NULL;
 		dir = (syn && ack) ? 1 : 0;
-	} else {
-		kt_track_touch(t, f);
 	}
 	kt_track_count(f, dir, p->ts, p->wirelen);
 

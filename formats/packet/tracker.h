@@ -5,7 +5,10 @@
  * (formats/records.h) when the entry ends: evicted as idle, evicted because
  * the table is full (the least recently seen goes first), split because a new
  * SYN reused its port pair, or flushed at the end. Memory is bounded by
- * max_flows, max_dns_pending and a fixed budget for DNS-over-TCP reassembly.
+ * max_flows, max_dns_pending and a fixed budget for DNS-over-TCP reassembly:
+ * at most about 300 bytes + KT_TRACK_L7_MAX per flow, 1.1 KiB per pending
+ * query, KT_TRACK_DNS_TCP_BUDGET, and 400 KiB of fixed tables (defaults:
+ * under 160 MiB in the worst case, a few MiB for ordinary captures).
  *
  * TCP: the opener (the SYN's sender; the SYN-ACK's receiver; otherwise the
  * side sent first) is kt_conn.src. Outcome: refused (SYN answered by RST),

@@ -27,13 +27,23 @@ for _ in $(seq 50); do
 done
 FACTS=$KTLAB_STATE/facts.json
 nsenter --net="$KTLAB_NODE_NETNS" "$DUMP" > "$FACTS" || { echo "FAIL - kthost_dump"; exit 1; }
+# The same through the recorder, read back through ktana dump.
+KTCAP=${KTCAP:-$(dirname "$DUMP")/../ktcap}
+KTANA=${KTANA:-$(dirname "$DUMP")/../ktana}
+BUNDLE=$KTLAB_STATE/host.tar.zst
+nsenter --net="$KTLAB_NODE_NETNS" "$KTCAP" record -o "$BUNDLE" --spool "$KTLAB_STATE/spool" \
+	--sources host --duration 1s --node lab-node >/dev/null 2>"$KTLAB_STATE/ktcap.err" ||
+	{ echo "FAIL - ktcap record --sources host"; cat "$KTLAB_STATE/ktcap.err"; exit 1; }
+"$KTANA" dump --stream proc "$BUNDLE" > "$KTLAB_STATE/proc.jsonl" ||
+	{ echo "FAIL - ktana dump"; exit 1; }
 kill "$SLEEPER" 2>/dev/null
 
-python3 - "$KTLAB_JSON" "$FACTS" "$KTLAB_STATE/truth.json" <<'PY'
+python3 - "$KTLAB_JSON" "$FACTS" "$KTLAB_STATE/truth.json" "$KTLAB_STATE/proc.jsonl" <<'PY'
 import json, sys
 lab = json.load(open(sys.argv[1]))
 facts = json.load(open(sys.argv[2]))
 truth = json.load(open(sys.argv[3]))
+recs = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
 fails = 0
 
 def check(what, cond):
@@ -56,6 +66,9 @@ check("the node's bridge has its address",
       len(br) == 1 and br[0].get("kind") == "bridge" and
       any(a["address"] == node["ip"] and a["prefixlen"] == 24 for a in br[0]["addresses"]))
 veths = [l for l in nss.get(node["netns_inode"], {}).get("links", []) if l.get("kind") == "veth"]
+names = {l.get("name") for l in veths}
+check("each pod's node_veth is a veth in the node netns",
+      all(p["node_veth"] in names for p in lab["pods"]) and lab["external"]["node_veth"] in names)
 check("the node has one veth per pod enslaved to br0, each with a peer netns",
       br and len([l for l in veths if l.get("master") == br[0]["index"]]) == len(lab["pods"]) and
       all("link_netnsid" in l for l in veths))
@@ -79,10 +92,11 @@ for pod in lab["pods"]:
     check(f"{name}: each has the cgroup v2 id and the netns of the pod",
           mine and all(p.get("cgroup_id") == pod["cgroup_v2_id"] and p.get("netns") == pod["netns_inode"]
                        for p in mine))
-    check(f"{name}: each lists its v1 cgroupfs path",
-          mine and all(any(c["path"] == "/" + pod["cgroup_v1"]["cpu"].split("/", 5)[5]
-                           for c in p["cgroups"] if "cpu" in c["controllers"].split(","))
-                       for p in mine))
+    if "cpu" in pod["cgroup_v1"]:
+        check(f"{name}: each lists its v1 cgroupfs path",
+              mine and all(any(c["path"] == "/" + pod["cgroup_v1"]["cpu"].split("/", 5)[5]
+                               for c in p["cgroups"] if "cpu" in c["controllers"].split(","))
+                           for p in mine))
     ns = nss.get(pod["netns_inode"])
     eth0 = [l for l in (ns or {}).get("links", []) if l.get("name") == "eth0"]
     check(f"{name}: its netns shows eth0 with {pod['ip']}",
@@ -113,6 +127,21 @@ hits = {e["orig"]["sport"]: ips.get(e["reply"]["src"]) for e in ct["entries"]
         if e["proto"] == 6 and e["orig"]["src"] == cl and e["orig"]["dst"] == web_vip and e["orig"]["dport"] == 80}
 check(f"conntrack ties each ClusterIP connection to the backend that served it ({len(served)})",
       all(hits.get(sp) == b for sp, b in served.items()) and len(served) > 0)
+
+# The recorder's proc stream: a SNAPSHOT at start and at end for every
+# server process of every pod, with its pod UID, container ID, cgroup id.
+snaps = [r for r in recs if r["kind"] == "snapshot"]
+check("ktcap record wrote SNAPSHOT records at start and at end",
+      len({r["ts_ns"] for r in snaps}) == 2)
+for pod in lab["pods"]:
+    if not pod["pids"]:
+        continue
+    mine = [r for r in snaps if r["pid"] == pod["pids"][0]]
+    check(f"{pod['lab']}: its server pid has two snapshots naming its pod, container and cgroup",
+          len(mine) == 2 and all(r["pod_uid"] == pod["uid"] and r["container_id"] == pod["container_id"] and
+                                 r["cgroup_id"] == pod["cgroup_v2_id"] and r["netns"] == pod["netns_inode"] and
+                                 r["path"] == pod["cgroup_v2"][len(lab["cgroup_v2_root"]):]
+                                 for r in mine))
 
 print(f"# {fails} failed")
 sys.exit(1 if fails else 0)

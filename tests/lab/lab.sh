@@ -35,7 +35,12 @@
 #   env      shell assignments describing the lab (eval "$(lab.sh env)")
 #   traffic  run the standard traffic from the client pod; prints the path
 #            of the ground truth JSON
+#   restart POD   the container restarts: new container ID, same pod
+#   recreate POD  the pod is replaced: new UID, netns and container, same IP
 #   exec     run CMD in POD's netns and cgroups (POD "node" for the node)
+#   gc       take down every lab whose owner (KTLAB_OWNER, a pid given at
+#            `up`; lib.sh gives the test's) is gone: what a test killed
+#            with SIGKILL, whose traps never ran, left behind
 # The lab is chosen with -n NAME or $KTLAB_NAME. Its description is
 # $KTLAB_ROOT/NAME/lab.json (KTLAB_ROOT defaults to /run/ktlab).
 set -u
@@ -43,16 +48,23 @@ set -o pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KTLAB_ROOT=${KTLAB_ROOT:-/run/ktlab}
+# cgroup v2 at /sys/fs/cgroup/unified on hybrid hosts (v1 controllers
+# beside it), at /sys/fs/cgroup on unified ones (no v1 at all).
+if [ -z "${KTLAB_CG_V2:-}" ] && [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	KTLAB_CG_V2=/sys/fs/cgroup
+	KTLAB_CG_V1=${KTLAB_CG_V1:-none}
+fi
 CG_V2=${KTLAB_CG_V2:-/sys/fs/cgroup/unified}
 CG_V1_CONTROLLERS=${KTLAB_CG_V1:-"cpu memory pids systemd"}
+[ "$CG_V1_CONTROLLERS" = none ] && CG_V1_CONTROLLERS=""
 PODS="dns web-a web-b redis flaky client"
 PREFIX=198.18.0
 GW=$PREFIX.1
 CLUSTER_CIDR=198.18.0.0/16
 DNS_VIP=198.19.0.10 WEB_VIP=198.19.0.20 REDIS_VIP=198.19.0.30 NOEP_VIP=198.19.0.40
 EXT_GW=198.19.200.1 EXT_IP=198.19.200.10 EXT_NAME=api.partner.example
-# Bounds for every wait: 0.1 s steps.
-WAIT_STEPS=100
+# Bounds for every wait: 0.1 s steps, generous for loaded CI machines.
+WAIT_STEPS=300
 
 die() { echo "lab: $*" >&2; exit 1; }
 
@@ -71,6 +83,14 @@ pod_kname() {	# kubernetes pod name
 pod_cname() {	# container name
 	case $1 in dns) echo coredns ;; web-*) echo nginx ;; *) echo "$1" ;; esac
 }
+pod_workload() {	# "kind name owner-kind owner-name app" of the pod's controller
+	case $1 in
+	dns) echo "Deployment coredns ReplicaSet coredns-5d78c9869d kube-dns" ;;
+	web-a | web-b) echo "Deployment web ReplicaSet web-6b8d9f7c4 web" ;;
+	redis) echo "StatefulSet redis StatefulSet redis redis" ;;
+	*) echo "- - - - $1" ;;
+	esac
+}
 pod_qos() {	# dns is Guaranteed, client BestEffort, the rest Burstable
 	case $1 in dns) echo guaranteed ;; client) echo besteffort ;; *) echo burstable ;; esac
 }
@@ -83,14 +103,16 @@ pod_ip() {
 	die "unknown pod '$1'"
 }
 
-# Pod UIDs and container IDs derive from the lab name, so `down` finds every
-# cgroup even when the state directory is gone.
+# Pod UIDs and container IDs derive from the lab name and two generation
+# counters in the state dir (a restart makes a new container ID, a recreate
+# a new pod UID), so nothing random needs remembering.
 hexof() { printf '%s' "$1" | sha256sum | cut -c1-"$2"; }
+pod_gen() { cat "$STATE/$1.$2" 2>/dev/null || echo 0; }	# POD ugen|cgen
 pod_uid() {
-	local h; h=$(hexof "$NAME/$1/uid" 32)
+	local h; h=$(hexof "$NAME/$1/uid/$(pod_gen "$1" ugen)" 32)
 	echo "${h:0:8}-${h:8:4}-4${h:13:3}-a${h:17:3}-${h:20:12}"
 }
-pod_cid() { hexof "$NAME/$1/container" 64; }
+pod_cid() { hexof "$NAME/$1/container/$(pod_gen "$1" ugen)/$(pod_gen "$1" cgen)" 64; }
 
 # v2, systemd driver: kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid_>.slice/cri-containerd-<id>.scope
 cg_v2_pod() {
@@ -121,6 +143,14 @@ cg_ext() { echo "$(cg_ext_parent)/ktlab-$NAME-ext.scope"; }
 ns_of() { echo "$NAME-$1"; }
 nsx() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
 
+# A new lab netns, IPv4 only: no IPv6 link-local addresses, so the kernel
+# sends nothing (neighbour discovery, MLD) from addresses outside the lab's
+# 198.18.0.0/15.
+new_netns() {
+	ip netns add "$1"
+	nsx "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
 # Move the calling shell into POD's cgroups, then run the rest in its netns.
 # Children inherit both, so a server's workers are in the pod too.
 enter_pod() {
@@ -140,8 +170,8 @@ enter_pod() {
 # Start a long-running process in a pod, detached, logs in the state dir.
 start_in_pod() {
 	local pod=$1 log=$STATE/$1.log; shift
-	setsid bash -c "$(declare -f enter_pod ns_of cg_v2 cg_v2_pod cg_v1 cg_v1_pod cg_ext cg_ext_parent pod_cid pod_uid pod_qos hexof)
-		NAME='$NAME' CG_V2='$CG_V2' CG_V1_CONTROLLERS='$CG_V1_CONTROLLERS'
+	setsid bash -c "$(declare -f enter_pod ns_of cg_v2 cg_v2_pod cg_v1 cg_v1_pod cg_ext cg_ext_parent pod_cid pod_uid pod_gen pod_qos hexof)
+		NAME='$NAME' STATE='$STATE' CG_V2='$CG_V2' CG_V1_CONTROLLERS='$CG_V1_CONTROLLERS'
 		enter_pod \"\$@\"" enter_pod "$pod" "$@" </dev/null >>"$log" 2>&1 &
 	echo $! >> "$STATE/$pod.pids"
 }
@@ -280,12 +310,12 @@ write_nginx_conf() {	# pod
 }
 
 write_lab_json() {
-	local p first=1 c v1
+	local p first=1 c v1 wk wn ok on app
 	{
 		printf '{\n "name": "%s",\n "state": "%s",\n' "$NAME" "$STATE"
 		printf ' "node": {"netns": "%s", "netns_path": "/run/netns/%s", "netns_inode": %s, "bridge": "br0", "ip": "%s"},\n' \
 			"$NODE" "$NODE" "$(stat -L -c %i "/run/netns/$NODE")" "$GW"
-		printf ' "cluster_cidr": "%s",\n "pods": [\n' "$CLUSTER_CIDR"
+		printf ' "cluster_cidr": "%s",\n "cgroup_v2_root": "%s",\n "pods": [\n' "$CLUSTER_CIDR" "$CG_V2"
 		for p in $PODS; do
 			[ $first = 1 ] || printf ',\n'
 			first=0
@@ -294,39 +324,221 @@ write_lab_json() {
 				[ -d "/sys/fs/cgroup/$c" ] || continue
 				v1="$v1${v1:+, }\"$c\": \"$(cg_v1 "$p" "$c")\""
 			done
+			read -r wk wn ok on app <<<"$(pod_workload "$p")"
 			printf '  {"lab": "%s", "namespace": "%s", "name": "%s", "uid": "%s", "qos": "%s",\n' \
 				"$p" "$(pod_ns "$p")" "$(pod_kname "$p")" "$(pod_uid "$p")" "$(pod_qos "$p")"
-			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "netns": "%s", "netns_inode": %s,\n' \
-				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$(ns_of "$p")" \
+			if [ "$wk" != - ]; then
+				printf '   "workload": {"kind": "%s", "name": "%s"}, "owner": {"kind": "%s", "name": "%s"},\n' \
+					"$wk" "$wn" "$ok" "$on"
+			fi
+			printf '   "labels": {"app": "%s"},\n' "$app"
+			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "node_veth": "v-%s",\n   "netns": "%s", "netns_inode": %s,\n' \
+				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$p" "$(ns_of "$p")" \
 				"$(stat -L -c %i "/run/netns/$(ns_of "$p")")"
 			printf '   "cgroup_v2": "%s", "cgroup_v2_id": %s, "cgroup_v1": {%s},\n' \
 				"$(cg_v2 "$p")" "$(stat -c %i "$(cg_v2 "$p")")" "$v1"
 			printf '   "pids": [%s]}' "$(paste -sd, "$STATE/$p.pids" 2>/dev/null)"
 		done
 		printf '\n ],\n "services": [\n'
-		printf '  {"namespace": "kube-system", "name": "kube-dns", "cluster_ip": "%s", "ports": [{"proto": "udp", "port": 53}, {"proto": "tcp", "port": 53}], "backends": ["dns"]},\n' $DNS_VIP
-		printf '  {"namespace": "shop", "name": "web", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
-		printf '  {"namespace": "shop", "name": "redis", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
-		printf '  {"namespace": "shop", "name": "noep", "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
+		printf '  {"namespace": "kube-system", "name": "kube-dns", "selector": {"app": "kube-dns"}, "cluster_ip": "%s", "ports": [{"proto": "udp", "port": 53}, {"proto": "tcp", "port": 53}], "backends": ["dns"]},\n' $DNS_VIP
+		printf '  {"namespace": "shop", "name": "web", "selector": {"app": "web"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
+		printf '  {"namespace": "shop", "name": "redis", "selector": {"app": "redis"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
+		printf '  {"namespace": "shop", "name": "noep", "selector": {"app": "noep"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
 		printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s", "%s": "%s"}},\n' \
 			$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP $EXT_NAME $EXT_IP
-		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
+		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "node_veth": "v-ext", "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
 			"$EXT_NAME" "$EXT_IP" "$(ns_of ext)" "$(stat -L -c %i "/run/netns/$(ns_of ext)")" "$(cg_ext)"
-		printf ' "flaky": {"reset_port": 9000, "dropped_port": 9001, "refused_port": 9002}\n}\n'
+		printf ' "flaky": {"reset_port": 9000, "dropped_port": 9001, "refused_port": 9002},\n'
+		printf ' "events": [%s]\n}\n' "$(paste -sd, "$STATE/events.jsonl" 2>/dev/null)"
 	} > "$STATE/lab.json.tmp" && mv "$STATE/lab.json.tmp" "$STATE/lab.json"
 }
 
+make_pod_net() {	# POD: its netns, a veth into the bridge, its address
+	local p=$1 ns veth
+	ns=$(ns_of "$p")
+	veth=v-$p
+	new_netns "$ns"
+	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
+	ip -n "$NODE" link set "$veth" master br0 up
+	ip -n "$ns" link set lo up
+	# The MAC follows from the IP (0a:58 + IP, as the CNI bridge plugin
+	# did), so a pod recreated with the same IP is not hidden behind the
+	# old MAC in its neighbours' ARP caches.
+	# shellcheck disable=SC2046,SC2183
+	ip -n "$ns" link set eth0 address "$(printf '0a:58:%02x:%02x:%02x:%02x' $(pod_ip "$p" | tr . ' '))"
+	ip -n "$ns" addr add "$(pod_ip "$p")/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$GW"
+	nsx "$ns" sysctl -q -w net.ipv4.icmp_ratelimit=0
+}
+
+make_pod_cgroups() {	# POD: v2 slices (systemd driver), v1 cgroupfs paths
+	local p=$1 c
+	# (twice: a parallel lab's down may remove a shared parent between
+	# our mkdirs)
+	mkdir -p "$(cg_v2 "$p")" 2>/dev/null || mkdir -p "$(cg_v2 "$p")"
+	for c in $CG_V1_CONTROLLERS; do
+		[ -d "/sys/fs/cgroup/$c" ] || continue
+		mkdir -p "$(cg_v1 "$p" "$c")" 2>/dev/null || mkdir -p "$(cg_v1 "$p" "$c")"
+	done
+}
+
+start_pod() {	# POD: its servers
+	: > "$STATE/$1.pids"
+	case $1 in
+	dns)
+		start_in_pod dns dnsmasq --keep-in-foreground --user=root --group=root \
+			--conf-file=/dev/null --no-resolv --no-hosts --no-poll \
+			--pid-file="$STATE/dnsmasq.pid" --listen-address="$(pod_ip dns)" --bind-interfaces \
+			--host-record=web.shop.svc.cluster.local,$WEB_VIP \
+			--host-record=redis.shop.svc.cluster.local,$REDIS_VIP \
+			--host-record=kube-dns.kube-system.svc.cluster.local,$DNS_VIP \
+			--host-record=$EXT_NAME,$EXT_IP \
+			--local=/#/ --log-queries --log-facility="$STATE/dns.queries.log" ;;
+	web-a | web-b) start_in_pod "$1" nginx -c "$STATE/$1/nginx.conf" ;;
+	redis)
+		start_in_pod redis redis-server --port 6379 --bind 0.0.0.0 --protected-mode no \
+			--save "" --appendonly no --daemonize no --dir "$STATE/redis" \
+			--logfile "$STATE/redis/redis.log" ;;
+	flaky)
+		start_in_pod flaky "$(client_bin)" serve-reset 9000
+		start_in_pod flaky "$(client_bin)" serve-hold 9001 ;;
+	esac
+}
+
+wait_pod() {
+	case $1 in
+	dns) wait_listen dns udp 53 && wait_listen dns tcp 53 ;;
+	web-a | web-b) wait_listen "$1" tcp 80 ;;
+	redis) wait_listen redis tcp 6379 ;;
+	flaky) wait_listen flaky tcp 9000 && wait_listen flaky tcp 9001 ;;
+	esac
+}
+
+# Kill every process of a pod (or only of its container): v2 first
+# (cgroup.kill takes the whole subtree at once), then any stragglers in the
+# v1 hierarchies; wait until they are gone.
+kill_pod() {	# POD [container]
+	local p=$1 c d i
+	d=$(cg_v2_pod "$p")
+	[ "${2:-}" = container ] && d=$(cg_v2 "$p")
+	[ -d "$d" ] && echo 1 > "$d/cgroup.kill" 2>/dev/null
+	for c in $CG_V1_CONTROLLERS; do
+		d=$(cg_v1_pod "$p" "$c")
+		[ "${2:-}" = container ] && d=$(cg_v1 "$p" "$c")
+		[ -d "$d" ] || continue
+		# shellcheck disable=SC2038 # (pids, not file names)
+		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
+	d=$(cg_v2_pod "$p")
+	[ "${2:-}" = container ] && d=$(cg_v2 "$p")
+	for ((i = 0; i < WAIT_STEPS; i++)); do
+		[ -d "$d" ] || return 0
+		[ -z "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	echo "lab: processes survived in the cgroups of $p in lab $NAME" >&2
+	return 1
+}
+
+rm_pod_cgroups() {	# POD [container]
+	local p=$1 c d
+	rmdir "$(cg_v2 "$p")" 2>/dev/null
+	[ "${2:-}" = container ] || rmdir "$(cg_v2_pod "$p")" 2>/dev/null
+	for c in $CG_V1_CONTROLLERS; do
+		d=$(cg_v1_pod "$p" "$c")
+		[ -d "$d" ] || continue
+		rmdir "$(cg_v1 "$p" "$c")" 2>/dev/null
+		[ "${2:-}" = container ] || rmdir "$d" 2>/dev/null
+	done
+	return 0
+}
+
+now_ns() { date +%s%N; }
+
+# "pid starttime": a pid, and when it started (so a reused pid is not taken
+# for the owner).
+proc_start() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- "$1" $stat
+	echo "$1 ${21}"
+}
+
+cmd_gc() {
+	local d owner pid now
+	for d in "$KTLAB_ROOT"/*/; do
+		[ -f "$d/owner" ] || continue
+		read -r owner < "$d/owner" || continue
+		pid=${owner%% *}
+		now=$(proc_start "$pid" 2>/dev/null)
+		[ "$now" = "$owner" ] && continue
+		d=${d%/}
+		echo "lab: removing lab ${d##*/}: its owner $pid is gone" >&2
+		( NAME=${d##*/}; STATE=$d; NODE=$(ns_of node); cmd_down )
+	done
+	return 0
+}
+
+# A container restart (kubelet after a crash or OOM kill): the same pod UID
+# and netns, a new container ID and processes.
+cmd_restart() {
+	local p=${1:-} old
+	[ -f "$STATE/lab.json" ] || die "lab '$NAME' is not up"
+	case " $PODS " in *" $p "*) ;; *) die "usage: lab.sh restart POD (one of: $PODS)" ;; esac
+	old=$(pod_cid "$p")
+	kill_pod "$p" container || die "cannot stop $p"
+	rm_pod_cgroups "$p" container
+	echo $(($(pod_gen "$p" cgen) + 1)) > "$STATE/$p.cgen"
+	make_pod_cgroups "$p" || die "cannot make the cgroups of $p"
+	start_pod "$p"
+	wait_pod "$p"
+	printf '{"type": "restart", "pod": "%s", "ts_ns": %s, "uid": "%s", "old_container_id": "%s", "container_id": "%s"}\n' \
+		"$p" "$(now_ns)" "$(pod_uid "$p")" "$old" "$(pod_cid "$p")" >> "$STATE/events.jsonl"
+	write_lab_json
+}
+
+# A pod deleted and replaced by a new one that gets the same IP (IPs are
+# reused): new UID, netns and container.
+cmd_recreate() {
+	local p=${1:-} old_uid old_cid old_ns
+	[ -f "$STATE/lab.json" ] || die "lab '$NAME' is not up"
+	case " $PODS " in *" $p "*) ;; *) die "usage: lab.sh recreate POD (one of: $PODS)" ;; esac
+	old_uid=$(pod_uid "$p")
+	old_cid=$(pod_cid "$p")
+	old_ns=$(stat -L -c %i "/run/netns/$(ns_of "$p")")
+	kill_pod "$p" || die "cannot stop $p"
+	rm_pod_cgroups "$p"
+	ip netns del "$(ns_of "$p")"
+	echo $(($(pod_gen "$p" ugen) + 1)) > "$STATE/$p.ugen"
+	echo 0 > "$STATE/$p.cgen"
+	make_pod_net "$p" || die "cannot make the netns of $p"
+	make_pod_cgroups "$p" || die "cannot make the cgroups of $p"
+	start_pod "$p"
+	wait_pod "$p"
+	printf '{"type": "recreate", "pod": "%s", "ts_ns": %s, "ip": "%s", "old_uid": "%s", "uid": "%s", "old_container_id": "%s", "container_id": "%s", "old_netns_inode": %s, "netns_inode": %s}\n' \
+		"$p" "$(now_ns)" "$(pod_ip "$p")" "$old_uid" "$(pod_uid "$p")" "$old_cid" "$(pod_cid "$p")" \
+		"$old_ns" "$(stat -L -c %i "/run/netns/$(ns_of "$p")")" >> "$STATE/events.jsonl"
+	write_lab_json
+}
+
 cmd_up() {
-	local p c ns veth uid
+	local p owner=""
 	check_setup
 	[ -e "$STATE" ] && die "lab '$NAME' already exists"
+	if [ -n "${KTLAB_OWNER:-}" ]; then
+		owner=$(proc_start "$KTLAB_OWNER") || die "no process $KTLAB_OWNER to own the lab"
+	fi
 	mkdir -p "$STATE"
+	[ -n "$owner" ] && echo "$owner" > "$STATE/owner"
 	# Whatever fails from here (or a signal), take down what was made.
 	UP_OK=
 	trap 'if [ -z "$UP_OK" ]; then echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
 	trap 'exit 1' INT TERM HUP
 	set -e
-	ip netns add "$NODE"
+	new_netns "$NODE"
 	ip -n "$NODE" link set lo up
 	ip -n "$NODE" link add br0 type bridge
 	ip -n "$NODE" addr add "$GW/24" dev br0
@@ -343,27 +555,11 @@ cmd_up() {
 	nsx "$NODE" sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 \
 		net.ipv4.icmp_ratelimit=0
 	for p in $PODS; do
-		ns=$(ns_of "$p")
-		veth=v-$p
-		ip netns add "$ns"
-		ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
-		ip -n "$NODE" link set "$veth" master br0 up
-		ip -n "$ns" link set lo up
-		ip -n "$ns" addr add "$(pod_ip "$p")/24" dev eth0
-		ip -n "$ns" link set eth0 up
-		ip -n "$ns" route add default via "$GW"
-		nsx "$ns" sysctl -q -w net.ipv4.icmp_ratelimit=0
-		# cgroups: v2 slices (systemd driver), v1 cgroupfs paths
-		# (twice: a parallel lab's down may remove a shared parent between
-		# our mkdirs)
-		mkdir -p "$(cg_v2 "$p")" 2>/dev/null || mkdir -p "$(cg_v2 "$p")"
-		for c in $CG_V1_CONTROLLERS; do
-			[ -d "/sys/fs/cgroup/$c" ] || continue
-			mkdir -p "$(cg_v1 "$p" "$c")" 2>/dev/null || mkdir -p "$(cg_v1 "$p" "$c")"
-		done
+		make_pod_net "$p"
+		make_pod_cgroups "$p"
 	done
 	# The external host: routed by the node, not on the bridge.
-	ip netns add "$(ns_of ext)"
+	new_netns "$(ns_of ext)"
 	ip -n "$NODE" link add v-ext type veth peer name eth0 netns "$(ns_of ext)"
 	ip -n "$NODE" addr add "$EXT_GW/24" dev v-ext
 	ip -n "$NODE" link set v-ext up
@@ -379,72 +575,38 @@ cmd_up() {
 	write_nginx_conf web-b
 	mkdir -p "$STATE/redis"
 	client_bin >/dev/null
-	start_in_pod dns dnsmasq --keep-in-foreground --user=root --group=root --conf-file=/dev/null --no-resolv --no-hosts \
-		--no-poll --pid-file="$STATE/dnsmasq.pid" --listen-address="$(pod_ip dns)" --bind-interfaces \
-		--host-record=web.shop.svc.cluster.local,$WEB_VIP \
-		--host-record=redis.shop.svc.cluster.local,$REDIS_VIP \
-		--host-record=kube-dns.kube-system.svc.cluster.local,$DNS_VIP \
-		--host-record=$EXT_NAME,$EXT_IP \
-		--local=/#/ --log-queries --log-facility="$STATE/dns.queries.log"
 	start_in_pod ext nginx -c "$STATE/ext/nginx.conf"
-	start_in_pod web-a nginx -c "$STATE/web-a/nginx.conf"
-	start_in_pod web-b nginx -c "$STATE/web-b/nginx.conf"
-	start_in_pod redis redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" \
-		--appendonly no --daemonize no --dir "$STATE/redis" --logfile "$STATE/redis/redis.log"
-	start_in_pod flaky "$(client_bin)" serve-reset 9000
-	start_in_pod flaky "$(client_bin)" serve-hold 9001
-	wait_listen dns udp 53
-	wait_listen dns tcp 53
-	wait_listen web-a tcp 80
-	wait_listen web-b tcp 80
-	wait_listen redis tcp 6379
-	wait_listen flaky tcp 9000
-	wait_listen flaky tcp 9001
+	for p in $PODS; do
+		start_pod "$p"
+	done
 	wait_listen ext tcp 80
+	for p in $PODS; do
+		wait_pod "$p"
+	done
 	write_lab_json
 	set +e
 	UP_OK=1
 	echo "$NAME"
 }
 
-# Every process in the lab's pod cgroups: v2 first (cgroup.kill takes the
-# whole subtree at once), then any stragglers found in the v1 hierarchies.
 kill_pods() {
-	local p c d i left
+	local p i rc=0
 	for p in $PODS; do
-		d=$(cg_v2_pod "$p")
-		[ -d "$d" ] && echo 1 > "$d/cgroup.kill" 2>/dev/null
-		for c in $CG_V1_CONTROLLERS; do
-			d=$(cg_v1_pod "$p" "$c")
-			[ -d "$d" ] || continue
-			find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
-		done
+		kill_pod "$p" || rc=1
 	done
 	[ -d "$(cg_ext)" ] && echo 1 > "$(cg_ext)/cgroup.kill" 2>/dev/null
 	for ((i = 0; i < WAIT_STEPS; i++)); do
-		left=0
-		[ -n "$(cat "$(cg_ext)/cgroup.procs" 2>/dev/null)" ] && left=1
-		for p in $PODS; do
-			d=$(cg_v2_pod "$p")
-			[ -d "$d" ] || continue
-			[ -n "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && left=1
-		done
-		[ $left = 0 ] && return 0
+		[ -z "$(cat "$(cg_ext)/cgroup.procs" 2>/dev/null)" ] && return $rc
 		sleep 0.1
 	done
-	echo "lab: processes survived in the cgroups of lab $NAME" >&2
+	echo "lab: processes survived in the external host of lab $NAME" >&2
 	return 1
 }
 
 rm_cgroups() {
 	local p c d
 	for p in $PODS; do
-		rmdir "$(cg_v2 "$p")" "$(cg_v2_pod "$p")" 2>/dev/null
-		for c in $CG_V1_CONTROLLERS; do
-			d=$(cg_v1_pod "$p" "$c")
-			[ -d "$d" ] || continue
-			rmdir "$(cg_v1 "$p" "$c")" "$d" 2>/dev/null
-		done
+		rm_pod_cgroups "$p"
 	done
 	rmdir "$(cg_ext)" 2>/dev/null
 	# The shared parents go only when no other lab (or kubelet) uses them.
@@ -554,7 +716,9 @@ fi
 CMD=${1:-}
 [ -n "$CMD" ] || { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 shift
-if [ -z "$NAME" ]; then
+if [ -z "$NAME" ] && [ "$CMD" = gc ]; then
+	NAME=none
+elif [ -z "$NAME" ]; then
 	[ "$CMD" = up ] || die "which lab? use -n NAME or KTLAB_NAME"
 	NAME=ktl$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 fi
@@ -570,6 +734,9 @@ down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
 traffic) cmd_traffic "$@" ;;
+gc) cmd_gc ;;
+restart) cmd_restart "$@" ;;
+recreate) cmd_recreate "$@" ;;
 exec) cmd_exec "$@" ;;
 *) die "unknown command '$CMD'" ;;
 esac

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - bring a lab up from a test script, and always down again.
 #
 #   . tests/lab/lib.sh
@@ -39,7 +40,9 @@ ktlab_up() {
 	trap 'ktlab_down' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	name=$("$KTLAB_SH" ${1:+-n "$1"} up) || return 1
+	# Labs of earlier runs killed outright (ctest timeouts) go first.
+	"$KTLAB_SH" gc
+	name=$(KTLAB_OWNER=$$ "$KTLAB_SH" ${1:+-n "$1"} up) || return 1
 	KTLAB_NAME=$name
 	eval "$("$KTLAB_SH" -n "$KTLAB_NAME" env)"
 }

@@ -22,12 +22,17 @@ jq_py() {	# FILE EXPR: evaluate a python expression over the JSON as d
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# What a lab must leave behind: nothing named after it anywhere.
-assert_gone() {	# name uids...
-	local name=$1 uid left=""; shift
-	ls /run/netns 2>/dev/null | grep -q "^$name-" && left="$left netns"
-	[ -e "${KTLAB_CG_V2:-/sys/fs/cgroup/unified}/ktlab.slice/ktlab-$name-ext.scope" ] && left="$left cgroup:ext"
-	[ -e "${KTLAB_ROOT:-/run/ktlab}/$name" ] && left="$left state-dir"
+# What a lab must leave behind: nothing named after it anywhere (name "-":
+# only the pods' UIDs).
+assert_gone() {	# name|- uids...
+	local name=$1 uid f left=""; shift
+	if [ "$name" != - ]; then
+		compgen -G "/run/netns/$name-*" >/dev/null && left="$left netns"
+		for f in /sys/fs/cgroup/ktlab.slice /sys/fs/cgroup/unified/ktlab.slice; do
+			[ -e "$f/ktlab-$name-ext.scope" ] && left="$left cgroup:ext"
+		done
+		[ -e "${KTLAB_ROOT:-/run/ktlab}/$name" ] && left="$left state-dir"
+	fi
 	for uid in "$@"; do
 		find /sys/fs/cgroup -maxdepth 6 -type d \( -name "*${uid}*" -o -name "*${uid//-/_}*" \) \
 			2>/dev/null | grep -q . && left="$left cgroup:$uid"
@@ -55,16 +60,28 @@ check "web's first endpoint is chosen with probability 0.5" \
 	grep -q -- "--mode random --probability 0.50000000000 -j KUBE-SEP-" <<<"$RULES"
 check "each endpoint has a KUBE-SEP chain with a DNAT" \
 	test "$(grep -c -- "-j DNAT --to-destination $KTLAB_WEB_A_IP:80\|-j DNAT --to-destination $KTLAB_WEB_B_IP:80" <<<"$RULES")" = 2
+# The network rule: nothing but loopback and 198.18.0.0/15 anywhere in the lab.
+ADDRS=$(for ns in /run/netns/"$KTLAB_NAME"-*; do nsenter --net="$ns" ip -o addr show; done |
+	awk '{ print $4 }' | grep -v -e '^127\.0\.0\.1/' -e '^198\.1[89]\.' | tr '\n' ' ')
+check "every address in the lab is loopback or in 198.18.0.0/15${ADDRS:+ (not: $ADDRS)}" test -z "$ADDRS"
 check "the node has no default route" \
 	test -z "$(nsenter --net="$KTLAB_NODE_NETNS" ip route show default)"
 
 # cgroups: the server's pid is in its pod's v2 slice and v1 cgroupfs paths.
 NGINX_PID=$(cat "$KTLAB_STATE/web-a/nginx.pid")
 CG=$(cat "/proc/$NGINX_PID/cgroup")
+CG2_ROOT=$(jq_py "$KTLAB_JSON" 'd["cgroup_v2_root"]')
 check "nginx (web-a) is in its v2 containerd scope" \
-	grep -qx "0::${KTLAB_WEB_A_CGROUP#/sys/fs/cgroup/unified}" <<<"$CG"
-check "nginx (web-a) is in kubepods/burstable/pod<uid>/<id> in v1 cpu" \
-	grep -qx "[0-9]*:cpu:/kubepods/burstable/pod$KTLAB_WEB_A_UID/$KTLAB_WEB_A_CID" <<<"$CG"
+	grep -qx "0::${KTLAB_WEB_A_CGROUP#"$CG2_ROOT"}" <<<"$CG"
+if [ "$(jq_py "$KTLAB_JSON" '"cpu" in d["pods"][1]["cgroup_v1"]')" = True ]; then
+	check "nginx (web-a) is in kubepods/burstable/pod<uid>/<id> in v1 cpu" \
+		grep -qx "[0-9]*:cpu:/kubepods/burstable/pod$KTLAB_WEB_A_UID/$KTLAB_WEB_A_CID" <<<"$CG"
+fi
+# (nginx forks its worker after it listens: give it up to 10 s)
+for _ in $(seq 100); do
+	[ "$(wc -l < "$KTLAB_WEB_A_CGROUP/cgroup.procs")" -ge 2 ] && break
+	sleep 0.1
+done
 check "nginx's worker is in the same cgroup" \
 	test "$(wc -l < "$KTLAB_WEB_A_CGROUP/cgroup.procs")" -ge 2
 check "nginx (web-a) runs in web-a's netns" \
@@ -73,7 +90,7 @@ check "the guaranteed pod (dns) has no QoS level in its path" \
 	grep -q "kubepods.slice/kubepods-pod${KTLAB_DNS_UID//-/_}.slice/cri-containerd-$KTLAB_DNS_CID.scope" \
 		<<<"$KTLAB_DNS_CGROUP"
 check "exec runs in the pod's cgroup" \
-	grep -q "pod$KTLAB_CLIENT_UID/$KTLAB_CLIENT_CID" <<<"$(ktlab exec client cat /proc/self/cgroup)"
+	grep -qx "0::${KTLAB_CLIENT_CGROUP#"$CG2_ROOT"}" <<<"$(ktlab exec client cat /proc/self/cgroup)"
 
 # A second lab in parallel, whose caller fails: its trap must remove it,
 # and the first lab must be untouched.
@@ -90,6 +107,18 @@ rm -f "$OTHER"
 check "a second lab came up with its own name" test -n "${ONAME:-}" -a "${ONAME:-}" != "$KTLAB_NAME"
 check "a failing caller's trap removed the second lab" assert_gone "${ONAME:-none}" "${OUID1:-none}" "${OUID2:-none}"
 check "the first lab survived the second's removal" ktlab status
+
+# A lab whose owner was killed outright (no trap ran) is taken down by gc;
+# a lab whose owner lives is not.
+sleep 120 &
+OWNER=$!
+GCLAB=$(KTLAB_OWNER=$OWNER "$KTLAB_SH" up)
+GCUID=$(KTLAB_NAME=$GCLAB "$KTLAB_SH" env | sed -n 's/.*KTLAB_WEB_A_UID=\([^ ]*\).*/\1/p')
+kill -KILL "$OWNER"
+wait "$OWNER" 2>/dev/null
+"$KTLAB_SH" gc 2>/dev/null
+check "gc removed the lab of a dead owner" assert_gone "${GCLAB:-none}" "${GCUID:-none}"
+check "gc left the lab of a live owner alone" ktlab status
 
 # The standard traffic and its ground truth, against the servers' own logs.
 TRUTH=$(ktlab traffic) || fail "traffic ran"
@@ -131,6 +160,26 @@ check "the long-lived connection exchanged PING/PONG throughout" \
 	test "$(T '[c["result"] == "ok" and c["bytes_sent"] >= 6 and c["bytes_sent"] * 7 == c["bytes_recv"] * 6 for c in d["connections"] if c["step"] == "long"]')" = "[True]"
 check "every TCP record names the client pod as source" \
 	test "$(T 'sorted(set(c["src"] for c in d["connections"] if c["proto"] == "tcp"))')" = "['$KTLAB_CLIENT_IP']"
+
+# A container restart, then the pod replaced by one with the same IP.
+OLD_UID=$KTLAB_WEB_B_UID OLD_CID=$KTLAB_WEB_B_CID OLD_CG=$KTLAB_WEB_B_CGROUP
+OLD_NS=$(stat -L -c %i "$KTLAB_WEB_B_NETNS")
+check "restart web-b" ktlab restart web-b
+eval "$(ktlab env)"
+check "a restart keeps the pod UID and gives a new container ID" \
+	test "$KTLAB_WEB_B_UID" = "$OLD_UID" -a "$KTLAB_WEB_B_CID" != "$OLD_CID"
+check "the restarted nginx runs in the new container's cgroup, the old one is gone" \
+	test "$(grep -c "cri-containerd-$KTLAB_WEB_B_CID.scope" "/proc/$(cat "$KTLAB_STATE/web-b/nginx.pid")/cgroup"):$([ -d "$OLD_CG" ] && echo left)" = "1:"
+check "recreate web-b" ktlab recreate web-b
+eval "$(ktlab env)"
+check "a recreated pod has a new UID and netns, and the same IP" \
+	test "$KTLAB_WEB_B_UID" != "$OLD_UID" -a "$(stat -L -c %i "$KTLAB_WEB_B_NETNS")" != "$OLD_NS" -a "$KTLAB_WEB_B_IP" = 198.18.0.13
+check "lab.json records both events" \
+	test "$(jq_py "$KTLAB_JSON" '[(e["type"], e["pod"]) for e in d["events"]]')" = "[('restart', 'web-b'), ('recreate', 'web-b')]"
+check "the recreated web-b serves" \
+	test "$(ktlab exec client python3 -c 'import urllib.request,sys; print(urllib.request.urlopen("http://" + sys.argv[1] + "/", timeout=3).read().decode().strip())' "$KTLAB_WEB_B_IP")" = web-b
+check "nothing is left of the replaced pod" assert_gone - "$OLD_UID"
+UIDS="$UIDS $KTLAB_WEB_B_UID"
 
 # Down, and nothing left.
 NAME=$KTLAB_NAME
