@@ -107,7 +107,8 @@ struct kt_proc {
 	uint64_t netns;
 	int32_t exit_code;
 	struct kt_str comm;
-	struct kt_str path;	/* EXEC: filename; CGROUP_*: cgroup path */
+	struct kt_str path;	/* EXEC: filename; CGROUP*: the cgroup's path;
+				 * SNAPSHOT: the process's cgroup v2 path */
 	struct kt_str container_id; /* parsed from the cgroup path, when any */
 	struct kt_str pod_uid;	    /* parsed from the cgroup path, when any */
 };
