@@ -30,7 +30,7 @@ enum kt_fclass kt_ftype_class(uint8_t type)
 	}
 }
 
-enum { MODE_DELTA = 0, MODE_PLAIN = 1, MODE_REF = 2 };
+enum { MODE_DELTA = 0, MODE_PLAIN = 1, MODE_REF = 2, MODE_CONST = 3 };
 
 static uint64_t load_int(uint8_t type, const uint8_t *p)
 {
@@ -183,6 +183,14 @@ int kt_col_encode(struct kt_buf *out, uint8_t type, const uint8_t *recs,
 		mode = dlen <= plen && dlen <= rlen ? MODE_DELTA : plen <= rlen ? MODE_PLAIN : MODE_REF;
 		if ((err = kt_buf_reserve(out, 1 + n * 11)))
 			break;
+		if (n && d.n == 1) {
+			/* one value in the whole block (a protocol, an unset
+			 * field): stored once, filled without decoding */
+			out->p[out->len++] = MODE_CONST;
+			out->len += kt_put_varint(out->p + out->len,
+						  kt_zigzag((int64_t)load_int(type, base)));
+			break;
+		}
 		out->p[out->len++] = mode;
 		prev = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -322,6 +330,13 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1)			\
 	size_t ntab = c->ntab;							\
 	uint8_t *at = base + i0 * stride;					\
 										\
+	if (c->mode == MODE_CONST) {						\
+		T v = (T)prev;							\
+										\
+		for (size_t i = i0; i < i1; i++, at += stride)			\
+			memcpy(at, &v, sizeof(v));				\
+		return 0;							\
+	}									\
 	if (c->mode != MODE_REF) {						\
 		for (size_t i = i0; i < i1; i++, at += stride) {		\
 			T v;							\
@@ -454,14 +469,25 @@ int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t s
 	c->base = recs + off;
 	c->stride = stride;
 	c->cls = (uint8_t)kt_ftype_class(src_type);
+	if (c->cls == KT_FC_INT) {
+		uint64_t v;
+
+		if (c->p == c->end)
+			return kt_err_set(-EPROTO, "empty integer column");
+		c->mode = *c->p++;
+		if (c->mode == MODE_CONST) {
+			if (!varint_at(&c->p, c->end, &v))
+				return kt_err_set(-EPROTO, "bad constant in integer column");
+			c->prev = (uint64_t)kt_unzigzag(v);
+		}
+	}
 	/* Every value takes at least one byte: a cheap bound on hostile counts,
 	 * and a bound on the dictionary too. */
-	if (col->len < n)
+	if (c->mode != MODE_CONST && (size_t)(c->end - c->p) < n)
 		return kt_err_set(-EPROTO, "column shorter than its %zu records", n);
 	switch (c->cls) {
 	case KT_FC_INT:
-		c->mode = *c->p++;
-		if (c->mode > MODE_REF)
+		if (c->mode > MODE_CONST)
 			return kt_err_set(-EPROTO, "bad integer column mode %u", c->mode);
 		switch (dst_type) {
 		case KT_F_U8: c->run = decode_u8; break;

@@ -94,6 +94,7 @@ enum kt_proc_kind {
 	KT_PROC_CGROUP_MKDIR,
 	KT_PROC_CGROUP_RMDIR,
 	KT_PROC_SNAPSHOT,	/* a process found alive by the host facts walk */
+	KT_PROC_CGROUP,		/* a pod's cgroup found by the cgroup tree walk */
 	KT_PROC__KINDS
 };
 

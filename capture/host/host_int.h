@@ -66,4 +66,8 @@ int kt_host_node(json_t **out, const struct kt_host_opts *o);
 /* "1.2.3.4" or "::1" from raw bytes of family af. */
 json_t *kt_host_ip_json(int af, const void *addr);
 
+/* One KT_PROC_CGROUP record per pod or container cgroup under the cgroup v2
+ * mount cg2, stamped ts; *count gets how many (cgroup_walk.c). */
+int kt_host_cgroup_walk(struct kt_spool *sp, const char *cg2, uint64_t ts, uint64_t *count);
+
 #endif

@@ -1,6 +1,7 @@
 /* source_host.c - the recording source "host": host facts at start and stop
  * (host.h), through the interface of capture/source.h. */
 #include "host.h"
+#include "host_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,6 +45,15 @@ static int take(struct host_state *st, struct kt_record_ctx *ctx, const char *ph
 	err = kt_host_write(ctx->spool, phase, facts, utc_now());
 	if (err)
 		goto out;
+	if (!strcmp(phase, "start")) {
+		const char *cg2 = json_string_value(json_object_get(
+			json_object_get(facts, "processes"), "cgroup2_mount"));
+		uint64_t n = 0;
+
+		if ((err = kt_host_cgroup_walk(ctx->spool, cg2 ? cg2 : "", utc_now(), &n)))
+			goto out;
+		json_object_set_new(st->counts, "pod_cgroups", json_integer((json_int_t)n));
+	}
 	json_object_set_new(st->counts, phase, json_pack("{s:I, s:I, s:I, s:I}",
 		"processes", (json_int_t)json_array_size(json_object_get(
 			json_object_get(facts, "processes"), "processes")),
