@@ -1243,6 +1243,59 @@ START_TEST(test_torn_spool)
 }
 END_TEST
 
+/* ---- the fuzz seeds still read ------------------------------------------- */
+
+/* Seeds the reader refuses at their first block teach a fuzzer little: when
+ * the format changes, this fails until tests/fuzz/make_seeds.sh is run. */
+START_TEST(test_fuzz_seeds)
+{
+	static const char *const dirs[] = { "bundle", "stream" };
+	unsigned nseeds = 0;
+
+	for (int k = 0; k < 2; k++) {
+		char dir[512], path[1024];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", KT_SOURCE_DIR, dirs[k]);
+		ck_assert_ptr_nonnull(d = opendir(dir));
+		while ((de = readdir(d))) {
+			int err;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			nseeds++;
+			if (k == 0) {
+				err = open_verify(path, NULL);
+				if (!strncmp(de->d_name, "hostile-", 8))
+					ck_assert_msg(err < 0, "seed '%s' is accepted", path);
+				else
+					ck_assert_msg(!err, "seed '%s' no longer reads (%s): run "
+						      "tests/fuzz/make_seeds.sh BUILD", path, kt_err_msg(err));
+			} else {
+				struct blob seg = slurp(path);
+				struct { const uint8_t *p; size_t len, off; } src = { seg.p, seg.len, 0 };
+				struct kt_stream_reader *r = NULL;
+				const void *recs;
+				size_t n;
+
+				err = kt_stream_reader_open(&r, seg_read, &src, NULL, de->d_name);
+				while (!err && !(err = kt_stream_reader_next(r, &recs, &n)) && n)
+					;
+				ck_assert_msg(!err, "seed '%s' no longer reads (%s): run "
+					      "tests/fuzz/make_seeds.sh BUILD", path, kt_err_msg(err));
+				ck_assert_uint_eq(src.off, seg.len);
+				kt_stream_reader_free(r);
+				free(seg.p);
+			}
+		}
+		closedir(d);
+	}
+	ck_assert_uint_ge(nseeds, 10);
+}
+END_TEST
+
 Suite *kt_hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -1271,6 +1324,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_widest_schema);
 	tcase_add_test(tc, test_directory_links_and_fifos);
 	tcase_add_test(tc, test_torn_spool);
+	tcase_add_test(tc, test_fuzz_seeds);
 	suite_add_tcase(s, tc);
 	return s;
 }
