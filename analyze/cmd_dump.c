@@ -153,6 +153,11 @@ static int run(int argc, char **argv)
 	}
 	if (!err && r < 0)
 		err = r;
+	/* walked to the end: a file the manifest lists but the archive lacks
+	 * is a damaged bundle even when no record stream was in it */
+	if (!err && r == 0 && !found && kt_bundle_missing(b))
+		err = kt_err_set(-EPROTO, "'%s' is listed in the manifest but missing",
+				 kt_bundle_missing(b));
 	if (!err && file && !found)
 		err = kt_err_set(-ENOENT, "no file '%s' in the bundle", file);
 	fflush(stdout);

@@ -50,9 +50,22 @@ int kt_path_check(const char *p)
 		return kt_err_set(-EINVAL, "path longer than 1024 bytes");
 	if (*p == '/')
 		return kt_err_set(-EINVAL, "absolute path '%s'", p);
-	for (const char *c = p; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
+	for (const unsigned char *c = (const unsigned char *)p; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f || *c == '\\')
 			return kt_err_set(-EINVAL, "path '%s' holds a control character or backslash", p);
+		if (*c >= 0x80) {
+			/* UTF-8 only: archives store names as text, and a name
+			 * that cannot be translated fails the whole pack */
+			int more = (*c & 0xe0) == 0xc0 ? 1 : (*c & 0xf0) == 0xe0 ? 2 :
+				   (*c & 0xf8) == 0xf0 ? 3 : -1;
+
+			if (more < 0 || (*c & 0xfe) == 0xc0)
+				return kt_err_set(-EINVAL, "path '%s' is not UTF-8", p);
+			for (; more; more--)
+				if ((*++c & 0xc0) != 0x80)
+					return kt_err_set(-EINVAL, "path '%s' is not UTF-8", p);
+		}
+	}
 	for (const char *c = p; ; c += n + 1) {
 		n = strcspn(c, "/");
 		if (n == 0)

@@ -30,6 +30,7 @@
 #define KT_BLOCK_MAX_RAW (32u << 20)	/* decoded columns of one block */
 #define KT_BLOCK_MAX_PAYLOAD (32u << 20)
 #define KT_SCHEMA_MAX_JSON (64u << 10)
+#define KT_SCHEMA_MAX_FIELDS 256	/* columns a segment may declare */
 
 /* ---- writing ------------------------------------------------------------ */
 

@@ -15,7 +15,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define MAX_FIELDS 256
+#define MAX_FIELDS KT_SCHEMA_MAX_FIELDS
 
 struct kt_stream_reader {
 	kt_read_fn rd;

@@ -89,6 +89,11 @@ int kt_stream_writer_open(struct kt_stream_writer **out, int fd,
 	int err;
 
 	*out = NULL;
+	if (!schema->nfields || schema->nfields > KT_SCHEMA_MAX_FIELDS) {
+		close(fd);
+		return kt_err_set(-EINVAL, "schema '%s' has %u fields: readers take 1 to %d",
+				  schema->name, schema->nfields, KT_SCHEMA_MAX_FIELDS);
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		close(fd);

@@ -539,6 +539,9 @@ START_TEST(paths_and_names)
 	ck_assert_int_lt(kt_path_check("a/"), 0);
 	ck_assert_int_lt(kt_path_check("a\\b"), 0);
 	ck_assert_int_eq(kt_path_check("a/..b/.c"), 0);
+	ck_assert_int_eq(kt_path_check("k8s/caf\xc3\xa9.json"), 0);	/* UTF-8 */
+	ck_assert_int_lt(kt_path_check("k8s/caf\xe9.json"), 0);	/* Latin-1 */
+	ck_assert_int_lt(kt_path_check("k8s/\xc0\xaf.json"), 0);	/* overlong '/' */
 	ck_assert_int_eq(kt_compress_from_name("x.tar.zst", &c), 0);
 	ck_assert_int_eq(c, KT_COMPRESS_ZSTD);
 	ck_assert_int_eq(kt_compress_from_name("x.tgz", &c), 0);
