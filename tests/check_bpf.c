@@ -24,8 +24,14 @@
 
 #include <sys/mount.h>
 
+#include <dirent.h>
+
 #include "bpf_events.h"
 #include "bpf_loader.h"
+#include "bpf_source.h"
+#include "manifest.h"
+#include "spool.h"
+#include "stream.h"
 #include "check_features.h"
 #include "error.h"
 #include "ktflow.h"
@@ -757,6 +763,101 @@ START_TEST(test_lost_counted)
 }
 END_TEST
 
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len)
+{
+	return read(*(int *)ctx, buf, len);
+}
+
+/* The source as ktcap runs it: events converted to records in a spool, read
+ * back through the stream reader, and the manifest report. */
+START_TEST(test_source_to_spool)
+{
+	char dir[] = "/tmp/kt-bpfsrc-XXXXXX", path[512], cmd[600], comm[32];
+	struct kt_record_opts ro = { .stats_interval_ns = 1000000000ULL };
+	struct kt_record_ctx ctx = { .opts = &ro };
+	struct kt_stream_reader *r;
+	const void *recs;
+	json_t *report, *m;
+	void *state = NULL;
+	uint16_t port = closed_port();
+	int fd, err, found = 0;
+	struct dirent *de;
+	struct timespec now;
+	DIR *d;
+	size_t n, i;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	my_comm(comm, sizeof(comm));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/spool", dir);
+	ck_assert_int_eq(kt_spool_create(&ctx.spool, path, NULL), 0);
+	m = kt_manifest_new("ktcap");
+	ck_assert_int_eq(kt_manifest_clock_sample(m, "start", &ctx.boot_to_utc_ns), 0);
+	err = kt_bpf_source.start(&ctx, &state);
+	ck_assert_msg(err == 0, "start: %s", kt_err_msg(err));
+	ck_assert_int_ge(kt_bpf_source.fd(state), 0);
+
+	fd = connect_to(port, &err);
+	ck_assert_int_eq(err, ECONNREFUSED);
+	close(fd);
+	ck_assert_int_eq(kt_bpf_source.poll(state, &ctx), 0);
+	report = json_object();
+	ck_assert_int_eq(kt_bpf_source.stop(state, &ctx, report), 0);
+	kt_bpf_source.free(state);
+	ck_assert_int_eq(kt_spool_close(ctx.spool), 0);
+
+	ck_assert_int_eq(json_integer_value(json_object_get(report, "lost")), 0);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(report, "records"),
+							     "flow")), 1);
+	ck_assert_uint_ge(json_array_size(json_object_get(report, "programs")), 15);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(report, "drop_reasons"), "2"));
+	json_decref(report);
+	json_decref(m);
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(path, sizeof(path), "%s/spool/streams/flow", dir);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/spool/streams/flow/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(kt_stream_reader_open(&r, fd_read, &fd, &kt_flow_schema, path), 0);
+		while (kt_stream_reader_next(r, &recs, &n) == 0 && n) {
+			for (i = 0; i < n; i++) {
+				const struct kt_flow *f = (const struct kt_flow *)recs + i;
+
+				if (f->kind != KT_FLOW_FAIL || f->dport != port)
+					continue;
+				found++;
+				ck_assert_uint_eq(f->cause, KT_CAUSE_REFUSED);
+				ck_assert_int_eq(f->err, 111);
+				ck_assert_uint_eq(f->pid, (uint32_t)getpid());
+				ck_assert_uint_eq(f->comm.len, strlen(comm));
+				ck_assert_int_eq(memcmp(f->comm.p, comm, f->comm.len), 0);
+				ck_assert(kt_ip_is_v4(f->daddr));
+				/* boot time converted to UTC: within the last minute */
+				ck_assert_uint_le(f->ts, (uint64_t)now.tv_sec * 1000000000ULL +
+						  (uint64_t)now.tv_nsec);
+				ck_assert_uint_ge(f->ts, ((uint64_t)now.tv_sec - 60) * 1000000000ULL);
+			}
+		}
+		kt_stream_reader_free(r);
+		close(fd);
+	}
+	closedir(d);
+	ck_assert_int_eq(found, 1);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* tracefs unmounted (in a mount namespace of our own): found missing, then
  * mounted at /sys/kernel/tracing. */
 START_TEST(test_tracefs_mount)
@@ -878,7 +979,7 @@ Suite *kt_bpf_suite(void)
 	Suite *s = suite_create("bpf");
 	TCase *live = tcase_create("live");
 	TCase *offline = tcase_create("offline");
-	TCase *degraded = tcase_create("degraded");
+	TCase *alone = tcase_create("standalone");	/* each loads its own */
 
 	tcase_add_checked_fixture(live, setup, teardown);
 	tcase_set_timeout(live, 60);
@@ -894,11 +995,12 @@ Suite *kt_bpf_suite(void)
 	tcase_add_test(live, test_ipv6);
 	suite_add_tcase(s, live);
 
-	tcase_set_timeout(degraded, 60);
-	tcase_add_test(degraded, test_missing_tracepoint);
-	tcase_add_test(degraded, test_tracefs_mount);
-	tcase_add_test(degraded, test_lost_counted);
-	suite_add_tcase(s, degraded);
+	tcase_set_timeout(alone, 60);
+	tcase_add_test(alone, test_missing_tracepoint);
+	tcase_add_test(alone, test_tracefs_mount);
+	tcase_add_test(alone, test_lost_counted);
+	tcase_add_test(alone, test_source_to_spool);
+	suite_add_tcase(s, alone);
 
 	tcase_add_test(offline, test_cgroup_path_systemd);
 	tcase_add_test(offline, test_convert_flow);
