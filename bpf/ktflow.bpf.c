@@ -113,6 +113,8 @@ struct fold_val {
 	struct kt_ev_flow ev;	/* the latest event, for the drain */
 };
 
+/* LRU maps keep per-CPU free lists (BPF_F_NO_COMMON_LRU): no lock shared
+ * by every CPU on the connect/close path. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
@@ -120,6 +122,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct flow_info);
@@ -127,6 +130,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct connect_arg);
@@ -136,6 +140,7 @@ struct {
  * sock_send_length tracepoint of the same thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct connect_arg);
@@ -143,6 +148,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, struct fold_key);
 	__type(value, struct fold_val);
@@ -466,6 +472,10 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	}
 	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
+		return 0;
+	/* the other steps of a close carry nothing we keep: no lookup */
+	if (ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
+	    ns != KT_TCP_CLOSE_WAIT && ns != KT_TCP_CLOSE)
 		return 0;
 
 	fi = bpf_map_lookup_elem(&flows, &key);
