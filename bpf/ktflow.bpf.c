@@ -30,7 +30,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by user space before load. */
 const volatile __u64 stats_min_age_ns = 5000000000ULL;	/* STATS no more often */
 const volatile __u64 fold_interval_ns = 1000000000ULL;	/* RETRANS/DROP/UDP fold window */
-const volatile __u32 self_tgid = 0;			/* ktcap: its uprobe only */
 const volatile __u64 wakeup_bytes = 0;			/* see ring_flags() */
 
 /* TCP states and the errno values we classify (ABI, stable). */
@@ -1008,8 +1007,8 @@ int kt_stats_trigger(struct pt_regs *ctx)
 {
 	struct stats_ctx sc = { .now = bpf_ktime_get_boot_ns() };
 
-	if ((bpf_get_current_pid_tgid() >> 32) != self_tgid)
-		return 0;
+	/* Only ktcap's own process fires it: the uprobe is attached with its
+	 * pid (a pid compared here would be wrong inside a pid namespace). */
 	bpf_for_each_map_elem(&flows, stats_one, &sc, 0);
 	return 0;
 }

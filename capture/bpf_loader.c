@@ -142,7 +142,6 @@ static struct ktflow *open_configured(const struct kt_bpf_opts *o)
 		return NULL;
 	skel->rodata->stats_min_age_ns = o->stats_min_age_ns;
 	skel->rodata->fold_interval_ns = o->fold_interval_ns;
-	skel->rodata->self_tgid = (uint32_t)getpid();
 	skel->rodata->wakeup_bytes = o->wakeup_bytes == UINT32_MAX ? 0 :
 				     o->wakeup_bytes ? o->wakeup_bytes : o->ringbuf_bytes / 4;
 	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
