@@ -13,6 +13,7 @@
 
 #include "bpf_events.h"
 #include "bpf_loader.h"
+#include "check_features.h"
 #include "error.h"
 #include "records.h"
 
@@ -77,6 +78,11 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 	int err;
 
 	*state = NULL;
+	if (!kt_bpf_privileged()) {
+		free(s);
+		return kt_err_set(-EPERM, "eBPF needs root, or CAP_BPF and CAP_PERFMON "
+				  "(this process has neither CAP_SYS_ADMIN nor both)");
+	}
 	if (!s)
 		return kt_err_set(-ENOMEM, "out of memory");
 	s->ctx = ctx;

@@ -1061,7 +1061,9 @@ START_TEST(test_check_features)
 		if (l.items[i].status != KT_CHECK_OK)
 			ck_assert_msg(l.items[i].fix[0], "%s: no fix", l.items[i].name);
 	}
-	ck_assert_int_ge(tp, 15);
+	/* the tracepoints are listed when tracefs is readable */
+	if (geteuid() == 0)
+		ck_assert_int_ge(tp, 15);
 	j = kt_check_to_json(&l);
 	ck_assert_uint_eq(json_array_size(j), l.n);
 	json_decref(j);
