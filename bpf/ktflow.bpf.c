@@ -148,7 +148,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 8192);
 	__type(key, struct fold_key);
 	__type(value, struct fold_val);
 } folds SEC(".maps");
@@ -549,13 +549,19 @@ static __always_inline bool fold(struct kt_ev_flow *ev, __u64 bytes)
 	struct fold_key k = {};
 	struct fold_val *v;
 
-	__builtin_memcpy(k.saddr, ev->saddr, 16);
+	/* an unconnected UDP socket has no local address until routing
+	 * picks one per datagram: a UDP peer is the process and the remote */
+	if (ev->kind != KT_EVK_UDP_SEND)
+		__builtin_memcpy(k.saddr, ev->saddr, 16);
 	__builtin_memcpy(k.daddr, ev->daddr, 16);
 	k.netns = ev->netns;
 	k.sock_id = ev->sock_id;
 	k.pid = ev->pid;
 	k.reason = ev->reason;
-	k.sport = ev->sport;
+	/* A DNS client takes a new source port per query, a drop flood comes
+	 * from many: folding by peer keeps the map small and the count whole */
+	if (ev->kind != KT_EVK_UDP_SEND && ev->kind != KT_EVK_DROP)
+		k.sport = ev->sport;
 	k.dport = ev->dport;
 	k.kind = ev->kind;
 	k.proto = ev->proto;
@@ -584,6 +590,9 @@ static __always_inline bool fold(struct kt_ev_flow *ev, __u64 bytes)
 	}
 	ev->count = v->pending;
 	ev->bytes_sent = v->pending_bytes;
+	/* what was folded is delivered now; an entry the LRU evicts takes
+	 * its pending count with it, which FOLDED - UNFOLDED - drained shows */
+	count(KT_CNT_UNFOLDED, v->pending - 1);
 	v->pending = 0;
 	v->pending_bytes = 0;
 	v->last_emit = ev->ts;

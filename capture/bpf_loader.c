@@ -49,6 +49,7 @@ struct kt_bpf {
 	void *cb_ctx;
 	int cb_err;
 	bool stats_attached;
+	uint64_t drained;	/* folded events handed over by the drain */
 };
 
 /* libbpf's messages: kept (the last warning explains a failed load), never
@@ -447,12 +448,23 @@ int kt_bpf_drain_folds(struct kt_bpf *b)
 		ev.bytes_sent = bytes;
 		memset(val + 8, 0, 16);
 		bpf_map_update_elem(fd, &key, val, BPF_EXIST);
+		b->drained += pending;
 		err = b->cb(b->cb_ctx, &ev, sizeof(ev));
 		if (err)
 			break;
 	}
 	free(val);
 	return err;
+}
+
+uint64_t kt_bpf_lost_folded(const struct kt_bpf *b)
+{
+	uint64_t c[KT_CNT__MAX];
+
+	if (kt_bpf_counters(b, c))
+		return 0;
+	return c[KT_CNT_FOLDED] > c[KT_CNT_UNFOLDED] + b->drained ?
+	       c[KT_CNT_FOLDED] - c[KT_CNT_UNFOLDED] - b->drained : 0;
 }
 
 int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX])
@@ -498,6 +510,28 @@ json_t *kt_bpf_programs_json(const struct kt_bpf *b)
 	return arr;
 }
 
+uint64_t kt_bpf_missed(const struct kt_bpf *b)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+	int i = 0;
+
+	bpf_object__for_each_program(p, b->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (i >= b->nprogs)
+			break;
+		if (b->progs[i++].status != P_ATTACHED || fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b)
 {
 	json_t *arr = json_array();
@@ -516,10 +550,11 @@ json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b)
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "program",
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I}", "program",
 						     bpf_program__name(p),
 						     "runs", (json_int_t)info.run_cnt,
-						     "run_time_ns", (json_int_t)info.run_time_ns));
+						     "run_time_ns", (json_int_t)info.run_time_ns,
+						     "missed", (json_int_t)info.recursion_misses));
 	}
 	return arr;
 }

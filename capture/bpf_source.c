@@ -27,6 +27,7 @@ struct bpf_src {
 	uint64_t last_refresh;
 	uint64_t flows, procs, invalid;
 	uint64_t counters[KT_CNT__MAX];
+	uint64_t missed;
 	struct kt_source_stats live;
 };
 
@@ -110,8 +111,10 @@ static int refresh(struct bpf_src *s)
 {
 	int err = kt_bpf_counters(s->bpf, s->counters);
 
+	s->missed = kt_bpf_missed(s->bpf);
 	s->live.events = s->flows + s->procs;
-	s->live.lost = s->counters[KT_CNT_LOST_FLOW] + s->counters[KT_CNT_LOST_PROC];
+	s->live.lost = s->counters[KT_CNT_LOST_FLOW] + s->counters[KT_CNT_LOST_PROC] +
+		       s->missed;
 	return err;
 }
 
@@ -156,6 +159,8 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 		err = 0;
 	if (!err)
 		err = refresh(s);
+	/* after the drain, folded events whose entry was evicted are known */
+	s->live.lost += kt_bpf_lost_folded(s->bpf);
 	progs = kt_bpf_programs_json(s->bpf);
 	if (progs)
 		json_object_set_new(report, "programs", progs);
@@ -165,6 +170,10 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 			    json_integer((json_int_t)s->counters[KT_CNT_LOST_FLOW]));
 	json_object_set_new(report, "lost_proc",
 			    json_integer((json_int_t)s->counters[KT_CNT_LOST_PROC]));
+	json_object_set_new(report, "lost_missed_runs", json_integer((json_int_t)s->missed));
+	/* after the drain: folded events whose entry was evicted first */
+	json_object_set_new(report, "lost_folded",
+			    json_integer((json_int_t)kt_bpf_lost_folded(s->bpf)));
 	json_object_set_new(report, "folded", json_integer((json_int_t)s->counters[KT_CNT_FOLDED]));
 	json_object_set_new(report, "untracked_sockets",
 			    json_integer((json_int_t)s->counters[KT_CNT_UNTRACKED]));
