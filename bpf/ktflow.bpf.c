@@ -944,6 +944,29 @@ int kt_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* A TCP connection open before the capture started has no flow entry:
+ * adopt it at its first send, so it reports STATS (and its totals at close)
+ * with the process that uses it. One lookup per TCP send. */
+static __always_inline void adopt_tcp(struct sock *sk)
+{
+	__u64 key = (__u64)sk, id;
+	struct flow_info fi = {};
+
+	if (bpf_map_lookup_elem(&flows, &key))
+		return;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != KT_TCP_ESTABLISHED)
+		return;
+	id = bpf_get_current_pid_tgid();
+	fi.gen = new_gen();
+	fi.report_ts = bpf_ktime_get_boot_ns();
+	fi.flags = FI_OPENED;
+	fi.pid = id >> 32;
+	fi.tid = (__u32)id;
+	bpf_get_current_comm(fi.comm, sizeof(fi.comm));
+	bpf_map_update_elem(&flows, &key, &fi, BPF_NOEXIST);
+	count(KT_CNT_UNTRACKED, 1);
+}
+
 /* Every sendmsg on every socket passes here: UDP is kept, folded per
  * (process, peer) so a DNS-heavy pod costs one event per peer a second. */
 SEC("tracepoint/sock/sock_send_length")
@@ -954,6 +977,10 @@ int kt_sock_send(struct trace_event_raw_sock_msg_length *ctx)
 	struct connect_arg *ca;
 	struct kt_ev_flow *ev;
 
+	if (ctx->protocol == KT_IPPROTO_TCP && ctx->ret > 0) {
+		adopt_tcp(sk);
+		return 0;
+	}
 	if (ctx->protocol != KT_IPPROTO_UDP || ctx->ret <= 0)
 		return 0;
 	if (ctx->family != KT_AF_INET && ctx->family != KT_AF_INET6)
@@ -1000,7 +1027,8 @@ static long stats_one(struct bpf_map *map, __u64 *key, struct flow_info *fi,
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
 	fill_tcp_totals(ev, sk);
-	ev->duration_ns = sc->now - fi->open_ts;
+	if (fi->open_ts)	/* 0: adopted, opened before the capture */
+		ev->duration_ns = sc->now - fi->open_ts;
 	fi->report_ts = sc->now;
 	submit_flow(ev);
 	sc->emitted++;

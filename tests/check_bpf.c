@@ -1072,6 +1072,72 @@ START_TEST(test_fold_eviction_counted)
 }
 END_TEST
 
+
+/* A connection opened before the capture is adopted at its first send:
+ * it reports STATS with the process that uses it, and its totals at close. */
+START_TEST(test_adopt_existing)
+{
+	struct kt_bpf_opts o = { .stats_min_age_ns = 1 };
+	uint16_t port;
+	int lfd, c, s, err, stats = 0, closes = 0;
+	struct kt_bpf *b = NULL;
+	char buf[16];
+	size_t i;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	flows = calloc(MAX_EVENTS, sizeof(*flows));
+	procs = calloc(MAX_EVENTS, sizeof(*procs));
+	nflows = nprocs = 0;
+	lfd = listener(&port);
+	c = connect_to(port, &err);
+	ck_assert_int_eq(err, 0);
+	s = accept(lfd, NULL, NULL);
+	xfer(c, s, 300);
+	/* the capture starts now */
+	err = kt_bpf_open(&b, &o, collect, NULL);
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	xfer(c, s, 2000);
+	ck_assert_int_eq(kt_bpf_trigger_stats(b), 0);
+	close(c);
+	ck_assert_int_eq(recv(s, buf, sizeof(buf), 0), 0);
+	close(s);
+	close(lfd);
+	for (i = 0; i < 10; i++)
+		kt_bpf_poll(b, 20);
+	for (i = 0; i < nflows; i++) {
+		const struct kt_ev_flow *e = &flows[i];
+
+		if (e->sport != port && e->dport != port)
+			continue;
+		ck_assert_uint_ne(e->kind, KT_EVK_OPEN);
+		if (e->kind == KT_EVK_STATS) {
+			stats++;
+			/* the client side sent: adopted with its pid */
+			ck_assert_uint_eq(e->dport, port);
+			ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+			ck_assert_bytes(e->bytes_sent, 2300);
+			ck_assert_uint_eq(e->duration_ns, 0);	/* open time unknown */
+		}
+		if (e->kind == KT_EVK_CLOSE) {
+			closes++;
+			if (e->dport == port) {
+				ck_assert_uint_eq(e->closer, KT_EVL_LOCAL);
+				ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+				ck_assert_bytes(e->bytes_sent, 2300);
+			}
+		}
+	}
+	ck_assert_int_eq(stats, 1);	/* the server side never sent */
+	ck_assert_int_eq(closes, 2);
+	kt_bpf_close(b);
+	free(flows);
+	free(procs);
+}
+END_TEST
+
 /* tracefs unmounted (in a mount namespace of our own): found missing, then
  * mounted at /sys/kernel/tracing. */
 START_TEST(test_tracefs_mount)
@@ -1218,6 +1284,7 @@ Suite *kt_bpf_suite(void)
 	tcase_add_test(alone, test_lost_counted);
 	tcase_add_test(alone, test_source_to_spool);
 	tcase_add_test(alone, test_fold_eviction_counted);
+	tcase_add_test(alone, test_adopt_existing);
 	suite_add_tcase(s, alone);
 
 	tcase_add_test(offline, test_cgroup_path_systemd);
