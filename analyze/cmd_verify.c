@@ -39,6 +39,7 @@ static int run(int argc, char **argv)
 	struct kt_verify_stats st = { 0 };
 	struct kt_bundle *b = NULL;
 	const char *path;
+	bool opened;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -51,7 +52,8 @@ static int run(int argc, char **argv)
 		return kt_cli_usage(&kt_cmd_verify, "expected one BUNDLE");
 	path = argv[optind];
 
-	err = kt_bundle_open(&b, path);
+	err = kt_bundle_open(&b, path);	/* its messages name the bundle */
+	opened = !err;
 	if (!err)
 		err = kt_verify(b, &st, progress, NULL);
 	if (kt_cli_tty())
@@ -66,7 +68,7 @@ static int run(int argc, char **argv)
 			json_decref(o);
 		}
 		kt_bundle_close(b);
-		return kt_cli_fail_err(KT_EXIT_FINDING, err, path);
+		return kt_cli_fail_err(KT_EXIT_FINDING, err, opened ? path : NULL);
 	}
 	if (kt_cli.json) {
 		json_t *o = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",

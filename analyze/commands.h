@@ -7,5 +7,8 @@
 extern const struct kt_cmd kt_cmd_info;
 extern const struct kt_cmd kt_cmd_verify;
 extern const struct kt_cmd kt_cmd_dump;
+extern const struct kt_cmd kt_cmd_import;
+extern const struct kt_cmd kt_cmd_flows;
+extern const struct kt_cmd kt_cmd_k8s;
 
 #endif

@@ -6,6 +6,9 @@ static const struct kt_cmd *const commands[] = {
 	&kt_cmd_info,
 	&kt_cmd_verify,
 	&kt_cmd_dump,
+	&kt_cmd_import,
+	&kt_cmd_flows,
+	&kt_cmd_k8s,
 	NULL,
 };
 

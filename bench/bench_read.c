@@ -1,7 +1,9 @@
 /* bench_read.c - how fast a bundle's flow records decode: opens BUNDLE,
  * reads every flow record as struct kt_flow (what ktana's model does), and
- * prints records, seconds and records per second of CPU time.
- *   bench_read BUNDLE */
+ * prints records, seconds and records per second of CPU time. With --raw
+ * FILE it also writes the records as fixed-width structs (comm inline, no
+ * pointers): the same data without the format, for zstd to compare with.
+ *   bench_read BUNDLE [--raw FILE] */
 #include "bundle.h"
 #include "error.h"
 #include "records.h"
@@ -27,8 +29,14 @@ int main(int argc, char **argv)
 	double t0;
 	int err, r;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: bench_read BUNDLE\n");
+	FILE *raw = NULL;
+
+	if (argc != 2 && !(argc == 4 && !strcmp(argv[2], "--raw"))) {
+		fprintf(stderr, "usage: bench_read BUNDLE [--raw FILE]\n");
+		return 2;
+	}
+	if (argc == 4 && !(raw = fopen(argv[3], "wb"))) {
+		perror(argv[3]);
 		return 2;
 	}
 	t0 = cpu_s();
@@ -50,6 +58,15 @@ int main(int argc, char **argv)
 
 			for (size_t i = 0; i < k; i++)
 				sum += f[i].bytes_recv + f[i].dport;
+			for (size_t i = 0; raw && i < k; i++) {
+				struct kt_flow flat = f[i];
+				char comm[16] = { 0 };
+
+				memcpy(comm, flat.comm.p, flat.comm.len < 16 ? flat.comm.len : 16);
+				flat.comm.p = NULL;
+				fwrite(&flat, sizeof(flat), 1, raw);
+				fwrite(comm, sizeof(comm), 1, raw);
+			}
 			n += k;
 		}
 		kt_stream_reader_free(rd);
@@ -57,6 +74,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	kt_bundle_close(b);
+	if (raw)
+		fclose(raw);
 	if (err || r < 0) {
 		fprintf(stderr, "bench_read: %s\n", kt_err_msg(err ? err : r));
 		return 1;

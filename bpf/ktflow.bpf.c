@@ -127,6 +127,26 @@ struct {
 	__type(value, struct flow_info);
 } flows SEC(".maps");
 
+/* ICMP "destination unreachable" this node sent about a packet, by the
+ * packet's addresses and ports: kube-proxy's REJECT for a Service without
+ * endpoints. A non-blocking connect() often holds its socket when that
+ * ICMP comes back within the SYN's own softirq, so the error lands in
+ * sk_err_soft, which the application's SO_ERROR read clears before it
+ * closes the socket: at SYN_SENT -> CLOSE only this map still knows. */
+struct icmp_key {
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u16 sport;
+	__u16 dport;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct icmp_key);
+	__type(value, __u32);
+} icmp_errs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
@@ -145,9 +165,13 @@ struct {
 	__type(value, struct connect_arg);
 } udp_dst SEC(".maps");
 
+/* Not an LRU: an LRU map may evict an entry (even before it is full, from
+ * its per-CPU lists) with sends still pending in it, and those would be
+ * lost without a trace. A plain hash that is full refuses the new key, and
+ * fold() then sends the event on at once: less folding, nothing lost. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 8192);
 	__type(key, struct fold_key);
 	__type(value, struct fold_val);
@@ -393,6 +417,18 @@ static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_stat
 	fill_tp_endpoints(ev, ctx);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
+	if (failed && !err && ctx->family == KT_AF_INET) {
+		struct icmp_key k = { .sport = ctx->sport, .dport = ctx->dport };
+		__u32 *icmp_err;
+
+		BPF_CORE_READ_INTO(&k.saddr, ctx, saddr);
+		BPF_CORE_READ_INTO(&k.daddr, ctx, daddr);
+		icmp_err = bpf_map_lookup_elem(&icmp_errs, &k);
+		if (icmp_err) {
+			err = (int)*icmp_err;
+			bpf_map_delete_elem(&icmp_errs, &k);
+		}
+	}
 	ev->err = err;
 	if (failed) {
 		ev->cause = err ? cause_of(err) : KT_EVC_ERROR;
@@ -590,8 +626,8 @@ static __always_inline bool fold(struct kt_ev_flow *ev, __u64 bytes)
 	}
 	ev->count = v->pending;
 	ev->bytes_sent = v->pending_bytes;
-	/* what was folded is delivered now; an entry the LRU evicts takes
-	 * its pending count with it, which FOLDED - UNFOLDED - drained shows */
+	/* what was folded is delivered now: FOLDED - UNFOLDED - drained is
+	 * what never was (a cross-check, 0 while no entry is lost) */
 	count(KT_CNT_UNFOLDED, v->pending - 1);
 	v->pending = 0;
 	v->pending_bytes = 0;
@@ -714,6 +750,51 @@ int kt_receive_reset(struct kt_tp_sk *ctx)
 }
 
 /* ---- drops ----------------------------------------------------------------- */
+
+/* The errno a Linux client gets for an ICMP destination unreachable code
+ * (icmp_err_convert in the kernel). */
+static __always_inline __u32 icmp_unreach_errno(int code)
+{
+	switch (code) {
+	case 0: case 6: case 9: case 11: return KT_ENETUNREACH;	/* net */
+	case 3: return KT_ECONNREFUSED;				/* port */
+	default: return KT_EHOSTUNREACH;			/* host, admin */
+	}
+}
+
+SEC("tracepoint/icmp/icmp_send")
+int kt_icmp_send(struct trace_event_raw_icmp_send *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx->skbaddr;
+	struct icmp_key k = {};
+	unsigned char *head;
+	__u16 nh, th, ports[2];
+	struct iphdr ip;
+	__u32 err;
+
+	if (ctx->type != 3 || ctx->code == 4)	/* unreachable, not "fragment" */
+		return 0;
+	/* The tracepoint fills ports for UDP only: read the offending
+	 * packet's TCP ports from the skb itself. */
+	head = BPF_CORE_READ(skb, head);
+	nh = BPF_CORE_READ(skb, network_header);
+	th = BPF_CORE_READ(skb, transport_header);
+	if (!head || nh == (__u16)~0U ||
+	    bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) < 0 ||
+	    ip.version != 4 || ip.protocol != KT_IPPROTO_TCP)
+		return 0;
+	if (th == (__u16)~0U || th <= nh)
+		th = nh + ip.ihl * 4;
+	if (bpf_probe_read_kernel(ports, sizeof(ports), head + th) < 0)
+		return 0;
+	__builtin_memcpy(k.saddr, &ip.saddr, 4);
+	__builtin_memcpy(k.daddr, &ip.daddr, 4);
+	k.sport = bpf_ntohs(ports[0]);
+	k.dport = bpf_ntohs(ports[1]);
+	err = icmp_unreach_errno(ctx->code);
+	bpf_map_update_elem(&icmp_errs, &k, &err, BPF_ANY);
+	return 0;
+}
 
 SEC("tracepoint/skb/kfree_skb")
 int kt_kfree_skb(struct trace_event_raw_kfree_skb *ctx)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -413,48 +414,76 @@ int kt_bpf_trigger_stats(struct kt_bpf *b)
 	return 0;
 }
 
-int kt_bpf_drain_folds(struct kt_bpf *b)
+/* Take folded entries out of the map (all, or those idle for idle_ns) and
+ * hand what they hold pending to the callback. lookup-and-delete is atomic,
+ * so a send folded at that very moment is either in the value we get or
+ * starts a new entry (and goes out at once): never lost. */
+static int fold_sweep(struct kt_bpf *b, uint64_t idle_ns)
 {
 	int fd = bpf_map__fd(b->skel->maps.folds);
-	struct fold_key_raw { unsigned char b[64]; } key, next;
 	size_t ksz = bpf_map__key_size(b->skel->maps.folds);
 	size_t vsz = bpf_map__value_size(b->skel->maps.folds);
-	unsigned char *val = NULL;
+	size_t max = bpf_map__max_entries(b->skel->maps.folds), n = 0, i;
+	unsigned char *keys = NULL, *val = NULL;
 	struct kt_ev_flow ev;
-	const void *prev = NULL;
+	struct timespec ts;
+	uint64_t now;
 	int err = 0;
 
 	/* struct fold_val: last_emit, pending, pending_bytes, then the event */
-	if (ksz > sizeof(key) || vsz < 24 + sizeof(ev))
+	if (vsz < 24 + sizeof(ev))
 		return kt_err_set(-EPROTO, "unexpected fold map layout");
+	keys = malloc(max * ksz);
 	val = malloc(vsz);
-	if (!val)
-		return kt_err_set(-ENOMEM, "out of memory");
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		uint64_t pending, bytes;
+	if (!keys || !val) {
+		err = kt_err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the keys first: deleting while walking would restart the walk */
+	while (n < max && bpf_map_get_next_key(fd, n ? keys + (n - 1) * ksz : NULL,
+					       keys + n * ksz) == 0)
+		n++;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	for (i = 0; i < n; i++) {
+		const void *key = keys + i * ksz;
+		uint64_t last, pending, bytes;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, val))
-			continue;	/* evicted meanwhile */
+		if (idle_ns) {
+			if (bpf_map_lookup_elem(fd, key, val))
+				continue;
+			memcpy(&last, val, 8);
+			if (now < last || now - last < idle_ns)
+				continue;
+		}
+		if (bpf_map_lookup_and_delete_elem(fd, key, val))
+			continue;	/* gone meanwhile */
 		memcpy(&pending, val + 8, 8);
 		memcpy(&bytes, val + 16, 8);
-		if (!pending)
-			continue;
 		memcpy(&ev, val + 24, sizeof(ev));
-		if (ev.type != KT_EV_FLOW)
+		if (!pending || ev.type != KT_EV_FLOW)
 			continue;
 		ev.count = (uint32_t)(pending > UINT32_MAX ? UINT32_MAX : pending);
 		ev.bytes_sent = bytes;
-		memset(val + 8, 0, 16);
-		bpf_map_update_elem(fd, &key, val, BPF_EXIST);
 		b->drained += pending;
 		err = b->cb(b->cb_ctx, &ev, sizeof(ev));
 		if (err)
 			break;
 	}
+out:
+	free(keys);
 	free(val);
 	return err;
+}
+
+int kt_bpf_drain_folds(struct kt_bpf *b)
+{
+	return fold_sweep(b, 0);
+}
+
+int kt_bpf_prune_folds(struct kt_bpf *b, uint64_t idle_ns)
+{
+	return fold_sweep(b, idle_ns ? idle_ns : 1);
 }
 
 uint64_t kt_bpf_lost_folded(const struct kt_bpf *b)

@@ -60,15 +60,20 @@ int kt_bpf_trigger_stats(struct kt_bpf *b);
  * Call it at the end, after the last poll. */
 int kt_bpf_drain_folds(struct kt_bpf *b);
 
+/* The same for the fold entries not reported for idle_ns: the fold map is
+ * a plain hash that refuses new peers when full (their events then go out
+ * unfolded), so entries of peers gone quiet are taken out now and then. */
+int kt_bpf_prune_folds(struct kt_bpf *b, uint64_t idle_ns);
+
 /* Runs of our programs the kernel skipped: a tracepoint hit while another
  * eBPF program was running on that CPU (an interrupt in the middle of one)
  * is not delivered, and counted per program. Events lost like ring buffer
  * overflows; 0 on kernels that do not count them (before 6.7). */
 uint64_t kt_bpf_missed(const struct kt_bpf *b);
 
-/* Folded events that will never be delivered: their map entry was evicted
- * (more distinct peers than the map holds) before it was reported or
- * drained. Meaningful after kt_bpf_drain_folds(). */
+/* Folded events that were never delivered: a cross-check of the folding
+ * (FOLDED - UNFOLDED - drained), 0 unless a fold entry was lost. Meaningful
+ * after kt_bpf_drain_folds(). */
 uint64_t kt_bpf_lost_folded(const struct kt_bpf *b);
 
 /* Kernel counters summed over CPUs, indexed by enum kt_counter. */

@@ -18,12 +18,14 @@
 #include "records.h"
 
 #define KT_BPF_STATS_DEFAULT_NS 10000000000ULL
+#define KT_BPF_PRUNE_NS 10000000000ULL	/* fold entries idle this long go */
 
 struct bpf_src {
 	struct kt_bpf *bpf;
 	struct kt_record_ctx *ctx;	/* borrowed from start to stop */
 	uint64_t stats_interval_ns;
 	uint64_t next_stats;		/* CLOCK_MONOTONIC ns */
+	uint64_t next_prune;
 	uint64_t last_refresh;
 	uint64_t flows, procs, invalid;
 	uint64_t counters[KT_CNT__MAX];
@@ -98,6 +100,7 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 		return err;
 	}
 	s->next_stats = mono_ns() + s->stats_interval_ns;
+	s->next_prune = mono_ns() + KT_BPF_PRUNE_NS;
 	*state = s;
 	return 0;
 }
@@ -135,6 +138,12 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 			if (n < 0)
 				return n;
 		}
+	}
+	/* quiet peers out of the fold map, their pending counts reported */
+	if (now >= s->next_prune) {
+		s->next_prune = now + KT_BPF_PRUNE_NS;
+		if ((n = kt_bpf_prune_folds(s->bpf, KT_BPF_PRUNE_NS)) < 0)
+			return n;
 	}
 	/* the kernel counters cost a syscall per CPU: not on every wakeup */
 	if (now - s->last_refresh < 100000000ULL)

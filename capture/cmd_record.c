@@ -109,7 +109,7 @@ static int run(int argc, char **argv)
 	char *sources_arg = NULL, spool[4096];
 	const char *spool_dir = NULL;
 	unsigned long long v;
-	json_t *options = json_object();
+	json_t *options;
 	struct stat st;
 
 	while ((c = getopt_long(argc, argv, "o:d:s:n:h", opts, NULL)) != -1) {
@@ -210,6 +210,7 @@ static int run(int argc, char **argv)
 		return kt_cli_fail(KT_EXIT_USAGE, -EEXIST, "spool '%s' exists: pack it with "
 				   "'ktcap pack %s -o BUNDLE', or remove it", spool_dir, spool_dir);
 
+	options = json_object();
 	{
 		json_t *srcs = json_array();
 

@@ -2,11 +2,18 @@
  * first so the processes alive at start are known before events arrive. */
 #include "sources.h"
 #include "bpf_source.h"
+#include "conntrack_source.h"
+#include "host.h"
 
 #include <string.h>
 
+#include "k8s_source.h"
+
 const struct kt_source_ops *const kt_sources[] = {
+	&kt_host_source,
 	&kt_bpf_source,
+	&kt_conntrack_source,
+	&kt_source_k8s,
 	NULL,
 };
 

@@ -23,9 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A stream that decompresses to more than this many times its size, past
+/* An archive that yields more than this many times its size, past
  * BOMB_FLOOR bytes, is refused as a decompression bomb: real bundles hold
- * compressed record blocks and do not come near. */
+ * compressed record blocks and do not come near. What it yields counts the
+ * holes of sparse entries too, which libarchive makes up without reading
+ * anything, so a plain tar can be a bomb as well. */
 #define BOMB_RATIO 200
 #define BOMB_FLOOR (256ull << 20)
 
@@ -44,6 +46,7 @@ struct kt_bundle {
 	json_t *warnings;
 	bool spool;
 	uint64_t nentries;
+	uint64_t data_out;		/* entry bytes handed out, for bomb_check */
 	/* the current entry */
 	struct kt_entry cur;
 	char *cur_path;
@@ -59,8 +62,23 @@ static int archive_fail(struct kt_bundle *b, int r, const char *what)
 	int64_t at = b->a ? archive_filter_bytes(b->a, -1) : 0;
 
 	(void)r;
+	if (at < 0)	/* libarchive knows no position after a failed open */
+		return kt_err_set(-EPROTO, "%s: %s", what, msg ? msg : "unreadable archive");
 	return kt_err_set(-EPROTO, "%s: %s (at byte %" PRId64 " of the archive)", what,
 			  msg ? msg : "unreadable archive", at);
+}
+
+static int bomb_check(struct kt_bundle *b)
+{
+	uint64_t in = (uint64_t)archive_filter_bytes(b->a, -1);
+	uint64_t out = (uint64_t)archive_filter_bytes(b->a, 0);
+
+	if (b->data_out > out)
+		out = b->data_out;
+	if (out > BOMB_FLOOR && out / BOMB_RATIO > in)
+		return kt_err_set(-E2BIG, "archive expands %" PRIu64 " bytes into more than %"
+				  PRIu64 ": refused as a decompression bomb", in, out);
+	return 0;
 }
 
 static int open_archive(struct kt_bundle *b)
@@ -136,6 +154,8 @@ static int raw_next(struct kt_bundle *b, const char **name, uint64_t *size)
 			return 0;
 		if (r < ARCHIVE_WARN)
 			return archive_fail(b, r, "cannot read the next archive entry");
+		if ((r = bomb_check(b)))	/* headers alone can be the bomb */
+			return r;
 		n = archive_entry_pathname(e);
 		if (!n)
 			return kt_err_set(-EPROTO, "archive entry without a name");
@@ -177,16 +197,8 @@ static ssize_t raw_read(struct kt_bundle *b, void *buf, size_t len)
 	n = archive_read_data(b->a, buf, len);
 	if (n < 0)
 		return archive_fail(b, (int)n, "cannot read entry data");
-	if (archive_filter_count(b->a) > 1) {
-		uint64_t in = (uint64_t)archive_filter_bytes(b->a, -1);
-		uint64_t out = (uint64_t)archive_filter_bytes(b->a, 0);
-
-		if (out > BOMB_FLOOR && out / BOMB_RATIO > in)
-			return kt_err_set(-E2BIG, "archive expands %" PRIu64 " bytes into more than %"
-					  PRIu64 ": refused as a decompression bomb",
-					  in, out);
-	}
-	return n;
+	b->data_out += (uint64_t)n;
+	return bomb_check(b) ? -E2BIG : n;
 }
 
 static int load_manifest(struct kt_bundle *b)
@@ -262,6 +274,7 @@ static int bundle_start(struct kt_bundle *b)
 	int err;
 
 	b->nentries = 0;
+	b->data_out = 0;
 	json_object_clear(b->seen);
 	if (b->is_dir) {
 		kt_layout_free(b->list);

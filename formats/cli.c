@@ -34,6 +34,8 @@ static const char *errno_name(int err)
 }
 
 static int vfail(int exit_code, int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static int vfail(int exit_code, int err, const char *fmt, va_list ap)
 {
 	char msg[2048];
 

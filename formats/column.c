@@ -30,7 +30,7 @@ enum kt_fclass kt_ftype_class(uint8_t type)
 	}
 }
 
-enum { MODE_DELTA = 0, MODE_PLAIN = 1, MODE_REF = 2 };
+enum { MODE_DELTA = 0, MODE_PLAIN = 1, MODE_REF = 2, MODE_CONST = 3 };
 
 static uint64_t load_int(uint8_t type, const uint8_t *p)
 {
@@ -183,6 +183,14 @@ int kt_col_encode(struct kt_buf *out, uint8_t type, const uint8_t *recs,
 		mode = dlen <= plen && dlen <= rlen ? MODE_DELTA : plen <= rlen ? MODE_PLAIN : MODE_REF;
 		if ((err = kt_buf_reserve(out, 1 + n * 11)))
 			break;
+		if (n && d.n == 1) {
+			/* one value in the whole block (a protocol, an unset
+			 * field): stored once, filled without decoding */
+			out->p[out->len++] = MODE_CONST;
+			out->len += kt_put_varint(out->p + out->len,
+						  kt_zigzag((int64_t)load_int(type, base)));
+			break;
+		}
 		out->p[out->len++] = mode;
 		prev = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -312,23 +320,43 @@ static inline int ref_target(uint64_t c, size_t i, size_t ntab, size_t *from, si
 /* Integers: delta and plain share one loop (keep = all ones adds to the
  * previous value, 0 adds to zero); references copy earlier records. */
 #define DEFINE_DECODE_INTS(name, T)						\
-static int name(const uint8_t **pp, const uint8_t *end, size_t n,		\
-		uint8_t *recs, size_t stride, uint8_t mode, uint64_t *table)	\
+static int name(struct kt_col_dec *c, size_t i0, size_t i1)			\
 {										\
-	uint64_t prev = 0, d, keep = mode == MODE_DELTA ? UINT64_MAX : 0;	\
-	const uint8_t *p = *pp;							\
-	uint8_t *at = recs;							\
-	size_t ntab = 0;							\
+	const uint64_t keep = c->mode == MODE_DELTA ? UINT64_MAX : 0;		\
+	const uint8_t *p = c->p, *const end = c->end;				\
+	uint8_t *const base = c->base;						\
+	const size_t stride = c->stride;					\
+	uint64_t prev = c->prev, d, *const table = c->table;			\
+	size_t ntab = c->ntab;							\
+	uint8_t *at = base + i0 * stride;					\
 										\
-	for (size_t i = 0; i < n; i++, at += stride) {				\
+	if (c->mode == MODE_CONST) {						\
+		T v = (T)prev;							\
+										\
+		for (size_t i = i0; i < i1; i++, at += stride)			\
+			memcpy(at, &v, sizeof(v));				\
+		return 0;							\
+	}									\
+	if (c->mode != MODE_REF) {						\
+		for (size_t i = i0; i < i1; i++, at += stride) {		\
+			T v;							\
+										\
+			if (!varint_at(&p, end, &d))				\
+				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
+			prev = (prev & keep) + (uint64_t)kt_unzigzag(d);	\
+			v = (T)prev;						\
+			memcpy(at, &v, sizeof(v));				\
+		}								\
+		c->p = p;							\
+		c->prev = prev;							\
+		return 0;							\
+	}									\
+	for (size_t i = i0; i < i1; i++, at += stride) {			\
 		T v;								\
 										\
 		if (!varint_at(&p, end, &d))					\
 			return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
-		if (mode != MODE_REF) {						\
-			prev = (prev & keep) + (uint64_t)kt_unzigzag(d);	\
-			v = (T)prev;						\
-		} else if (d == 0) {						\
+		if (d == 0) {							\
 			if (!varint_at(&p, end, &d))				\
 				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
 			table[ntab++] = (uint64_t)kt_unzigzag(d);		\
@@ -340,13 +368,14 @@ static int name(const uint8_t **pp, const uint8_t *end, size_t n,		\
 			if (r < 0)						\
 				return r;					\
 			if (r)							\
-				memcpy(&v, recs + from * stride, sizeof(v));	\
+				memcpy(&v, base + from * stride, sizeof(v));	\
 			else							\
 				v = (T)table[entry];				\
 		}								\
 		memcpy(at, &v, sizeof(v));					\
 	}									\
-	*pp = p;								\
+	c->p = p;								\
+	c->ntab = ntab;								\
 	return 0;								\
 }
 
@@ -355,19 +384,19 @@ DEFINE_DECODE_INTS(decode_u16, uint16_t)
 DEFINE_DECODE_INTS(decode_u32, uint32_t)
 DEFINE_DECODE_INTS(decode_u64, uint64_t)
 
-static int decode_ips(const uint8_t **pp, const uint8_t *end, size_t n,
-		      uint8_t *recs, size_t stride, uint8_t (*table)[16])
+static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1)
 {
-	const uint8_t *p = *pp;
-	uint8_t *at = recs;
-	size_t ntab = 0, from = 0, entry = 0;
-	uint64_t c;
+	const uint8_t *p = c->p, *end = c->end;
+	uint8_t (*table)[16] = c->table;
+	size_t ntab = c->ntab, from = 0, entry = 0;
+	uint8_t *at = c->base + i0 * c->stride;
+	uint64_t code;
 	int r;
 
-	for (size_t i = 0; i < n; i++, at += stride) {
-		if (!varint_at(&p, end, &c))
+	for (size_t i = i0; i < i1; i++, at += c->stride) {
+		if (!varint_at(&p, end, &code))
 			return kt_err_set(-EPROTO, "bad address code at record %zu", i);
-		switch (c) {
+		switch (code) {
 		case 0:
 			memset(at, 0, 16);
 			continue;
@@ -388,32 +417,33 @@ static int decode_ips(const uint8_t **pp, const uint8_t *end, size_t n,
 			memcpy(at, table[ntab++], 16);
 			continue;
 		default:
-			if ((r = ref_target(c - 2, i, ntab, &from, &entry)) < 0)
+			if ((r = ref_target(code - 2, i, ntab, &from, &entry)) < 0)
 				return r;
-			memcpy(at, r ? recs + from * stride : table[entry], 16);
+			memcpy(at, r ? c->base + from * c->stride : table[entry], 16);
 		}
 	}
-	*pp = p;
+	c->p = p;
+	c->ntab = ntab;
 	return 0;
 }
 
-static int decode_strs(const uint8_t **pp, const uint8_t *end, size_t n,
-		       uint8_t *recs, size_t stride, struct kt_str *table)
+static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1)
 {
-	const uint8_t *p = *pp;
-	uint8_t *at = recs;
-	size_t ntab = 0, from = 0, entry = 0;
-	uint64_t c, len;
+	const uint8_t *p = c->p, *end = c->end;
+	struct kt_str *table = c->table;
+	size_t ntab = c->ntab, from = 0, entry = 0;
+	uint8_t *at = c->base + i0 * c->stride;
+	uint64_t code, len;
 	int r;
 
-	for (size_t i = 0; i < n; i++, at += stride) {
-		if (!varint_at(&p, end, &c))
+	for (size_t i = i0; i < i1; i++, at += c->stride) {
+		if (!varint_at(&p, end, &code))
 			return kt_err_set(-EPROTO, "bad string code at record %zu", i);
-		if (c) {
-			if ((r = ref_target(c, i, ntab, &from, &entry)) < 0)
+		if (code) {
+			if ((r = ref_target(code, i, ntab, &from, &entry)) < 0)
 				return r;
-			memcpy(at, r ? (const void *)(recs + from * stride) : (const void *)&table[entry],
-			       sizeof(struct kt_str));
+			memcpy(at, r ? (const void *)(c->base + from * c->stride) :
+			       (const void *)&table[entry], sizeof(struct kt_str));
 			continue;
 		}
 		if (!varint_at(&p, end, &len) || len > (uint64_t)(end - p))
@@ -423,58 +453,92 @@ static int decode_strs(const uint8_t **pp, const uint8_t *end, size_t n,
 		p += len;
 		memcpy(at, &table[ntab++], sizeof(struct kt_str));
 	}
-	*pp = p;
+	c->p = p;
+	c->ntab = ntab;
 	return 0;
+}
+
+int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
+		    size_t n, uint8_t *recs, size_t stride, size_t off, uint8_t dst_type)
+{
+	size_t tsize = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->p = col->p;
+	c->end = col->p + col->len;
+	c->base = recs + off;
+	c->stride = stride;
+	c->cls = (uint8_t)kt_ftype_class(src_type);
+	if (c->cls == KT_FC_INT) {
+		uint64_t v;
+
+		if (c->p == c->end)
+			return kt_err_set(-EPROTO, "empty integer column");
+		c->mode = *c->p++;
+		if (c->mode == MODE_CONST) {
+			if (!varint_at(&c->p, c->end, &v))
+				return kt_err_set(-EPROTO, "bad constant in integer column");
+			c->prev = (uint64_t)kt_unzigzag(v);
+		}
+	}
+	/* Every value takes at least one byte: a cheap bound on hostile counts,
+	 * and a bound on the dictionary too. */
+	if (c->mode != MODE_CONST && (size_t)(c->end - c->p) < n)
+		return kt_err_set(-EPROTO, "column shorter than its %zu records", n);
+	switch (c->cls) {
+	case KT_FC_INT:
+		if (c->mode > MODE_CONST)
+			return kt_err_set(-EPROTO, "bad integer column mode %u", c->mode);
+		switch (dst_type) {
+		case KT_F_U8: c->run = decode_u8; break;
+		case KT_F_U16: c->run = decode_u16; break;
+		case KT_F_U32: case KT_F_I32: c->run = decode_u32; break;
+		default: c->run = decode_u64; break;
+		}
+		tsize = c->mode == MODE_REF ? n * sizeof(uint64_t) : 0;
+		break;
+	case KT_FC_IP:
+		c->run = decode_ips;
+		tsize = n * 16;
+		break;
+	case KT_FC_STR:
+		c->run = decode_strs;
+		tsize = n * sizeof(struct kt_str);
+		break;
+	default:
+		return kt_err_set(-EPROTO, "cannot decode field type %u", src_type);
+	}
+	if (tsize && !(c->table = malloc(tsize)))
+		return kt_err_set(-ENOMEM, "out of memory");
+	return 0;
+}
+
+int kt_col_dec_finish(struct kt_col_dec *c)
+{
+	free(c->table);
+	c->table = NULL;
+	if (c->p != c->end)
+		return kt_err_set(-EPROTO, "%zu stray bytes after the column", (size_t)(c->end - c->p));
+	return 0;
+}
+
+void kt_col_dec_release(struct kt_col_dec *c)
+{
+	free(c->table);
+	c->table = NULL;
 }
 
 int kt_col_decode(struct kt_cursor *col, uint8_t src_type, size_t n,
 		  uint8_t *recs, size_t stride, size_t off, uint8_t dst_type)
 {
-	const uint8_t *p = col->p, *end = col->p + col->len;
-	void *table = NULL;
-	int err;
+	struct kt_col_dec c;
+	int err = kt_col_dec_init(&c, col, src_type, n, recs, stride, off, dst_type);
 
-	/* Every value takes at least one byte: a cheap bound on hostile counts,
-	 * and a bound on the dictionary too. */
-	if (col->len < n)
-		return kt_err_set(-EPROTO, "column shorter than its %zu records", n);
-	switch (kt_ftype_class(src_type)) {
-	case KT_FC_INT: {
-		uint8_t mode = *p++;
-
-		if (mode > MODE_REF)
-			return kt_err_set(-EPROTO, "bad integer column mode %u", mode);
-		if (mode == MODE_REF && !(table = malloc(n * sizeof(uint64_t) + 1)))
-			return kt_err_set(-ENOMEM, "out of memory");
-		switch (dst_type) {
-		case KT_F_U8: err = decode_u8(&p, end, n, recs + off, stride, mode, table); break;
-		case KT_F_U16: err = decode_u16(&p, end, n, recs + off, stride, mode, table); break;
-		case KT_F_U32: case KT_F_I32:
-			err = decode_u32(&p, end, n, recs + off, stride, mode, table);
-			break;
-		default: err = decode_u64(&p, end, n, recs + off, stride, mode, table); break;
-		}
-		break;
-	}
-	case KT_FC_IP:
-		if (!(table = malloc(n * 16 + 1)))
-			return kt_err_set(-ENOMEM, "out of memory");
-		err = decode_ips(&p, end, n, recs + off, stride, table);
-		break;
-	case KT_FC_STR:
-		if (!(table = malloc(n * sizeof(struct kt_str) + 1)))
-			return kt_err_set(-ENOMEM, "out of memory");
-		err = decode_strs(&p, end, n, recs + off, stride, table);
-		break;
-	default:
-		return kt_err_set(-EPROTO, "cannot decode field type %u", src_type);
-	}
-	free(table);
-	if (err)
+	if (!err)
+		err = c.run(&c, 0, n);
+	if (err) {
+		kt_col_dec_release(&c);
 		return err;
-	if (p != end)
-		return kt_err_set(-EPROTO, "%zu stray bytes after the column", (size_t)(end - p));
-	col->p = p;
-	col->len = 0;
-	return 0;
+	}
+	return kt_col_dec_finish(&c);
 }

@@ -56,7 +56,7 @@ const struct kt_schema kt_flow_schema = {
 };
 
 static const char *const proc_kinds[] = {
-	"exec", "fork", "exit", "cgroup_mkdir", "cgroup_rmdir", "snapshot",
+	"exec", "fork", "exit", "cgroup_mkdir", "cgroup_rmdir", "snapshot", "cgroup",
 };
 
 static const struct kt_field proc_fields[] = {

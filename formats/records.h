@@ -94,6 +94,7 @@ enum kt_proc_kind {
 	KT_PROC_CGROUP_MKDIR,
 	KT_PROC_CGROUP_RMDIR,
 	KT_PROC_SNAPSHOT,	/* a process found alive by the host facts walk */
+	KT_PROC_CGROUP,		/* a pod's cgroup found by the cgroup tree walk */
 	KT_PROC__KINDS
 };
 
@@ -106,7 +107,8 @@ struct kt_proc {
 	uint64_t netns;
 	int32_t exit_code;
 	struct kt_str comm;
-	struct kt_str path;	/* EXEC: filename; CGROUP_*: cgroup path */
+	struct kt_str path;	/* EXEC: filename; CGROUP*: the cgroup's path;
+				 * SNAPSHOT: the process's cgroup v2 path */
 	struct kt_str container_id; /* parsed from the cgroup path, when any */
 	struct kt_str pod_uid;	    /* parsed from the cgroup path, when any */
 };

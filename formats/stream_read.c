@@ -23,7 +23,7 @@ struct kt_stream_reader {
 	char *label;
 	char *name;			/* record type from the header */
 	/* the stream's columns, from its header */
-	uint8_t ncols;
+	uint16_t ncols;			/* up to MAX_FIELDS, which uint8_t cannot hold */
 	uint8_t col_type[MAX_FIELDS];
 	const struct kt_field *bind[MAX_FIELDS];	/* target field or NULL */
 	/* the schema records are returned in */
@@ -150,7 +150,7 @@ static int parse_schema(struct kt_stream_reader *r, const char *txt, size_t len)
 				  json_array_size(fields), MAX_FIELDS);
 	if (!(r->name = strdup(name)))
 		return kt_err_set(-ENOMEM, "out of memory");
-	r->ncols = (uint8_t)json_array_size(fields);
+	r->ncols = (uint16_t)json_array_size(fields);
 	for (unsigned c = 0; c < r->ncols; c++) {
 		json_t *jf = json_array_get(fields, c), *en = json_object_get(jf, "enum");
 		const char *fname = json_string_value(json_object_get(jf, "name"));
@@ -260,10 +260,16 @@ const char *kt_stream_reader_name(const struct kt_stream_reader *r)
 	return r->name;
 }
 
+#define CHUNK 256
+
 static int decode_block(struct kt_stream_reader *r, uint32_t count, uint32_t raw_len)
 {
 	const struct kt_schema *s = kt_stream_reader_schema(r);
+	struct kt_col_dec dec[MAX_FIELDS];
+	const char *name[MAX_FIELDS];
+	unsigned c, nd = 0, done = 0;
 	struct kt_cursor cur;
+	int err = 0;
 
 	if (count > r->recs_cap) {
 		uint8_t *p = realloc(r->recs, (size_t)count * s->size);
@@ -275,25 +281,53 @@ static int decode_block(struct kt_stream_reader *r, uint32_t count, uint32_t raw
 	}
 	memset(r->recs, 0, (size_t)count * s->size);
 	kt_cursor_init(&cur, r->raw.p, raw_len);
-	for (unsigned c = 0; c < r->ncols; c++) {
+	for (c = 0; c < r->ncols; c++) {
 		struct kt_cursor col;
 		uint64_t clen;
-		int err;
 
-		if (!kt_get_varint(&cur, &clen) || clen > cur.len)
-			return kt_err_set(-EPROTO, "column %u overruns the block", c);
+		if (!kt_get_varint(&cur, &clen) || clen > cur.len) {
+			err = kt_err_set(-EPROTO, "column %u overruns the block", c);
+			goto out;
+		}
 		kt_cursor_init(&col, cur.p, (size_t)clen);
 		kt_skip(&cur, (size_t)clen);
 		if (!r->bind[c] || !r->bind[c]->type)
 			continue;
-		err = kt_col_decode(&col, r->col_type[c], count, r->recs, s->size,
-				    r->bind[c]->offset, r->bind[c]->type);
-		if (err)
-			return kt_err_wrap(err, "column '%s'", r->bind[c]->name);
+		err = kt_col_dec_init(&dec[nd], &col, r->col_type[c], count, r->recs, s->size,
+				      r->bind[c]->offset, r->bind[c]->type);
+		if (err) {
+			kt_err_wrap(err, "column '%s'", r->bind[c]->name);
+			goto out;
+		}
+		name[nd++] = r->bind[c]->name;
 	}
-	if (cur.len)
-		return kt_err_set(-EPROTO, "%zu stray bytes after the last column", cur.len);
-	return 0;
+	if (cur.len) {
+		err = kt_err_set(-EPROTO, "%zu stray bytes after the last column", cur.len);
+		goto out;
+	}
+	/* a few hundred records at a time across every column: they stay in
+	 * cache while all their fields are filled */
+	for (size_t i0 = 0; i0 < count; i0 += CHUNK) {
+		size_t i1 = i0 + CHUNK < count ? i0 + CHUNK : count;
+
+		for (unsigned k = 0; k < nd; k++) {
+			if ((err = dec[k].run(&dec[k], i0, i1))) {
+				kt_err_wrap(err, "column '%s'", name[k]);
+				goto out;
+			}
+		}
+	}
+	for (; done < nd; done++) {
+		if ((err = kt_col_dec_finish(&dec[done]))) {
+			kt_err_wrap(err, "column '%s'", name[done]);
+			done++;
+			goto out;
+		}
+	}
+out:
+	for (; done < nd; done++)
+		kt_col_dec_release(&dec[done]);
+	return err;
 }
 
 int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t *n)
@@ -345,7 +379,9 @@ int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t 
 		goto bad;
 	}
 	kt_buf_reset(&r->payload);
-	if ((err = kt_buf_reserve(&r->payload, plen)))
+	/* never NULL, even for an empty payload: memcpy and zlib's crc32 (which
+	 * answers 0 for a NULL buffer, header or not) both need a real one */
+	if ((err = kt_buf_reserve(&r->payload, plen ? plen : 1)))
 		goto bad;
 	got = read_full(r, r->payload.p, plen);
 	if (got < 0) {

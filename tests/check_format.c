@@ -56,7 +56,7 @@ static void path_in(char *buf, size_t len, const char *name)
 
 static void make_flow(struct kt_flow *f, unsigned i)
 {
-	static const char *const comms[] = { "curl", "nginx", "", "r\xc3\xa9" "dis", "x" };
+	static const char *const comms[] = { "curl", "nginx", "", ("r\xc3\xa9" "dis"), "x" };
 	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
 
 	memset(f, 0, sizeof(*f));

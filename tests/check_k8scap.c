@@ -1,0 +1,632 @@
+/* check_k8scap.c - the k8s recording source against the lab API server
+ * (tests/lab/kube-apiserver.py) through the real kubectl: snapshots over
+ * time and the watch between them, a denied resource, a hanging request,
+ * redaction of planted secrets; and against broken kubectls: missing,
+ * hanging, crashing. Each test starts and stops its own server. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "k8s.h"
+#include "k8scap.h"
+
+#define SEC 1000000000ull
+#define SCENARIO KT_SOURCE_DIR "/tests/lab/k8s-scenario.json"
+#define SERVER KT_SOURCE_DIR "/tests/lab/kube-apiserver.py"
+
+extern char **environ;
+
+static const char *const planted[] = {
+	"PLANTED-SECRET-VALUE-7f3a",
+	"UExBTlRFRC1TRUNSRVQtVkFMVUUtN2YzYQ",	/* its base64 */
+	"PLANTED-ENV-VALUE-91c2",
+	"PLANTED-CM-DATA-44d1",
+	"PLANTED-TOKEN-0b8e",
+};
+
+static char tmp[256];
+static pid_t server_pid;
+static int server_port;
+
+static uint64_t utc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static char *read_text(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+		size_t r = fread(buf + n, 1, 4096, f);
+
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static void tmp_setup(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/kt-k8scap-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	/* kubectl keeps its discovery cache under $HOME/.kube. */
+	setenv("HOME", tmp, 1);
+	unsetenv("KUBECONFIG");
+}
+
+static void rm_rf(const char *path)
+{
+	struct dirent **ents;
+	int n = scandir(path, &ents, NULL, NULL);
+
+	for (int i = 0; i < n; i++) {
+		char child[4096];
+		struct stat st;
+
+		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, "..")) {
+			snprintf(child, sizeof(child), "%s/%s", path, ents[i]->d_name);
+			if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+				rm_rf(child);
+			else
+				unlink(child);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	rmdir(path);
+}
+
+static void server_start(void)
+{
+	char portfile[512], kc[1024], path[512];
+	char *argv[] = { "python3", SERVER, SCENARIO, "--port-file", portfile, NULL };
+	char *text;
+
+	snprintf(portfile, sizeof(portfile), "%s/port", tmp);
+	ck_assert_int_eq(posix_spawnp(&server_pid, "python3", NULL, NULL, argv, environ), 0);
+	/* Bounded wait for the port file (written once it listens). */
+	for (int i = 0; i < 200 && access(portfile, R_OK) != 0; i++)
+		sleep_ms(50);
+	text = read_text(portfile, NULL);
+	ck_assert_msg(text != NULL, "the lab API server did not start");
+	server_port = atoi(text);
+	free(text);
+	ck_assert_int_gt(server_port, 0);
+	/* The current context points nowhere: only --context lab works. */
+	snprintf(kc, sizeof(kc),
+		 "apiVersion: v1\nkind: Config\nclusters:\n"
+		 "- name: lab\n  cluster:\n    server: http://127.0.0.1:%d\n"
+		 "- name: broken\n  cluster:\n    server: http://127.0.0.1:1\n"
+		 "users:\n- name: lab\n  user: {}\n"
+		 "contexts:\n- name: lab\n  context: {cluster: lab, user: lab}\n"
+		 "- name: broken\n  context: {cluster: broken, user: lab}\n"
+		 "current-context: broken\n", server_port);
+	snprintf(path, sizeof(path), "%s/kubeconfig", tmp);
+	write_text(path, kc);
+}
+
+static void server_stop(void)
+{
+	int status;
+
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		waitpid(server_pid, &status, 0);
+		server_pid = 0;
+	}
+}
+
+/* A request to the lab server's own endpoints (/lab/...); returns the body
+ * parsed as JSON. HTTP/1.0: the server closes after answering. */
+static json_t *lab_http(const char *method, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(server_port) };
+	char req[256], resp[65536];
+	size_t n = 0;
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const char *body;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+		 method, path);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (n < sizeof(resp) - 1 && (r = read(fd, resp + n, sizeof(resp) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	resp[n] = 0;
+	body = strstr(resp, "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	return json_loads(body + 4, 0, NULL);
+}
+
+static int lab_count(const char *what, const char *resource)
+{
+	json_t *st = lab_http("GET", "/lab/status");
+	int n = (int)json_integer_value(json_object_get(json_object_get(st, what),
+							resource));
+
+	json_decref(st);
+	return n;
+}
+
+/* Run the recorder's loop: wait on its fd, poll; until cond holds or the
+ * bound passes (the bound keeps a broken run from hanging the suite). */
+static void run_until(struct kt_k8scap *c, bool (*cond)(struct kt_k8scap *, void *),
+		      void *arg, int max_ms)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t end = utc_now() + (uint64_t)max_ms * 1000000ull;
+
+	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, kt_k8scap_fd(c), &ev), 0);
+	while (!(cond && cond(c, arg)) && utc_now() < end) {
+		epoll_wait(ep, &ev, 1, 100);
+		ck_assert_int_eq(kt_k8scap_poll(c), 0);
+	}
+	close(ep);
+}
+
+static bool snaps_at_least(struct kt_k8scap *c, void *arg)
+{
+	return kt_k8scap_snapshots(c) >= *(unsigned *)arg;
+}
+
+static bool watches_open(struct kt_k8scap *c, void *arg)
+{
+	(void)arg;
+	return kt_k8scap_snapshots(c) >= 1 && lab_count("watches", "pods") > 0 &&
+		lab_count("watches", "endpointslices") > 0 &&
+		lab_count("watches", "events") > 0;
+}
+
+static bool file_has(struct kt_k8scap *c, void *arg)
+{
+	char path[512];
+	char *text;
+	bool found;
+
+	(void)c;
+	snprintf(path, sizeof(path), "%s/out/k8s/watch/pods.jsonl", tmp);
+	text = read_text(path, NULL);
+	found = text && strstr(text, (const char *)arg);
+	free(text);
+	return found;
+}
+
+/* Every byte of every file written: none of the planted values. */
+static void assert_clean(const char *dir, int *files)
+{
+	struct dirent **ents;
+	int n = scandir(dir, &ents, NULL, alphasort);
+
+	ck_assert_int_ge(n, 0);
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		struct stat st;
+
+		if (ents[i]->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+			ck_assert_int_eq(lstat(path, &st), 0);
+			if (S_ISDIR(st.st_mode)) {
+				assert_clean(path, files);
+			} else {
+				size_t len;
+				char *text = read_text(path, &len);
+
+				ck_assert_ptr_nonnull(text);
+				for (size_t k = 0; k < sizeof(planted) / sizeof(planted[0]); k++)
+					ck_assert_msg(memmem(text, len, planted[k],
+							     strlen(planted[k])) == NULL,
+						      "%s holds '%s'", path, planted[k]);
+				free(text);
+				(*files)++;
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+static const json_t *find_error(const json_t *report, const char *resource)
+{
+	size_t i;
+	const json_t *e;
+
+	json_array_foreach(json_object_get(report, "errors"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "resource")), resource) == 0)
+			return e;
+	return NULL;
+}
+
+START_TEST(lab_record)
+{
+	struct kt_k8scap_opts o = {
+		.kubectl = KT_TEST_KUBECTL, .context = "lab",
+		.interval_ns = 1 * SEC, .call_timeout_ns = 4 * SEC,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	struct kt_k8s_index *idx;
+	const struct kt_k8s_object *p, *d;
+	json_t *report = json_object();
+	char out[512], kc[512], path[600];
+	uint64_t t_before, t_after;
+	unsigned want;
+	int files = 0;
+	char *text;
+
+	tmp_setup();
+	server_start();
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", tmp);
+	setenv("KUBECONFIG", kc, 1);	/* honoured through the environment */
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+
+	run_until(c, watches_open, NULL, 60000);
+	ck_assert_msg(watches_open(c, NULL), "first snapshot and watches not up");
+	t_before = utc_now();
+	/* The script: pod a deleted, pod c takes its IP, the Deployment
+	 * scaled to 3, a pod that lives between two snapshots. */
+	for (int i = 0; i < 5; i++) {
+		json_decref(lab_http("POST", "/lab/step"));
+		if (i == 1)
+			run_until(c, file_has, "web-6d4f8-ccccc", 20000);
+	}
+	run_until(c, file_has, "short-lived", 20000);
+	want = kt_k8scap_snapshots(c) + 2;
+	run_until(c, snaps_at_least, &want, 60000);
+	ck_assert_uint_ge(kt_k8scap_snapshots(c), want);
+	t_after = utc_now();
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	unsetenv("KUBECONFIG");
+
+	/* Secrets were never asked for. */
+	ck_assert_int_eq(lab_count("requests", "secrets"), 0);
+	ck_assert_int_gt(lab_count("requests", "pods"), 2);
+	server_stop();
+
+	/* The report: partial, with the denied and the hanging resource. */
+	ck_assert_str_eq(json_string_value(json_object_get(report, "status")), "partial");
+	ck_assert_str_eq(json_string_value(json_object_get(find_error(report,
+		"persistentvolumeclaims"), "class")), "denied");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(find_error(report,
+		"persistentvolumeclaims"), "message")), "forbidden"));
+	ck_assert_str_eq(json_string_value(json_object_get(find_error(report,
+		"ingresses"), "class")), "timeout");
+	ck_assert_int_ge(json_integer_value(json_object_get(report, "snapshots")), 4);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(
+		report, "redaction"), "secrets_dropped")), 1);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(
+		report, "redaction"), "env_values_redacted")), 1);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(
+		json_object_get(report, "watches"), "pods"), "events")), 6);
+
+	/* Files people can read: the first snapshot and its index. */
+	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/pods/lab.json", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "\"DB_PASSWORD\""));	/* names kept */
+	ck_assert_ptr_nonnull(strstr(text, "\"example.com/api-token\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"taken_ns\""));
+	ck_assert_ptr_null(strstr(text, "managedFields"));
+	ck_assert_ptr_null(strstr(text, "last-applied-configuration"));
+	ck_assert_ptr_nonnull(strstr(text, "node2-pod"));	/* no --node: every pod */
+	free(text);
+	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/_snapshot.json", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\"never requested\""));
+	free(text);
+	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/version.json", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "v1.20.2-lab"));
+	free(text);
+	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/configmaps/lab.json", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "app-config"));
+	ck_assert_ptr_null(strstr(text, "settings.ini"));
+	ck_assert_ptr_null(strstr(text, "smuggled"));
+	free(text);
+
+	assert_clean(out, &files);
+	ck_assert_int_gt(files, 20);
+
+	/* What ktana makes of it: the IP answered per time. */
+	ck_assert_int_eq(kt_k8s_index_new(&idx), 0);
+	ck_assert_int_eq(kt_k8s_index_load_path(idx, out, 0, NULL), 0);
+	ck_assert_int_eq(kt_k8s_index_finish(idx), 0);
+	p = kt_k8s_pod_by_ip_str(idx, "198.18.1.5", t_before);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->name, "web-6d4f8-aaaaa");
+	p = kt_k8s_pod_by_ip_str(idx, "198.18.1.5", t_after);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->name, "web-6d4f8-ccccc");
+	ck_assert_str_eq(kt_k8s_workload(idx, p, t_after, NULL)->name, "web");
+	d = kt_k8s_get(idx, KT_K8S_DEPLOYMENT, "lab", "web", t_before);
+	ck_assert_int_eq(d->u.wl.spec_replicas, 2);
+	d = kt_k8s_get(idx, KT_K8S_DEPLOYMENT, "lab", "web", t_after);
+	ck_assert_int_eq(d->u.wl.spec_replicas, 3);
+	/* Seen only by the watch, never by a snapshot. */
+	p = kt_k8s_get(idx, KT_K8S_POD, "lab", "short-lived", KT_K8S_LATEST);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->deleted);
+	ck_assert_ptr_null(kt_k8s_pod_by_ip_str(idx, "198.18.1.7", t_after));
+	kt_k8s_index_free(idx);
+
+	json_decref(report);
+	kt_k8s_dir_sink_free(&sink);
+	rm_rf(tmp);
+}
+END_TEST
+
+static bool pods_watched(struct kt_k8scap *c, void *arg)
+{
+	(void)arg;
+	return kt_k8scap_snapshots(c) >= 1 && lab_count("watches", "pods") > 0;
+}
+
+START_TEST(lab_node_filter)
+{
+	static const char *const res[] = { "pods", NULL };
+	struct kt_k8scap_opts o = {
+		.kubectl = KT_TEST_KUBECTL, .context = "lab", .node = "lab-node-1",
+		.call_timeout_ns = 10 * SEC, .resources = res,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	json_t *report = json_object();
+	char out[512], path[700];
+	char *text;
+
+	tmp_setup();
+	server_start();
+	snprintf(path, sizeof(path), "%s/kubeconfig", tmp);
+	o.kubeconfig = path;
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	run_until(c, pods_watched, NULL, 60000);
+	ck_assert(pods_watched(c, NULL));
+	/* Give the watch its initial listing before stopping. */
+	run_until(c, file_has, "web-6d4f8-bbbbb", 20000);
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	kt_k8s_dir_sink_free(&sink);
+	server_stop();
+
+	ck_assert_str_eq(json_string_value(json_object_get(report, "status")), "ok");
+	snprintf(path, sizeof(path), "%s/k8s/snapshots/000001/pods/lab.json", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "web-6d4f8-bbbbb"));
+	ck_assert_ptr_null(strstr(text, "node2-pod"));
+	ck_assert_ptr_nonnull(strstr(text, "\"node\": \"lab-node-1\""));
+	free(text);
+	snprintf(path, sizeof(path), "%s/k8s/watch/pods.jsonl", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_null(strstr(text, "node2-pod"));
+	free(text);
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
+/* A kubectl that is not there, hangs or crashes: recorded, never fatal. */
+static json_t *run_broken(const char *kubectl, const char *const *resources,
+			  char *out, size_t outlen)
+{
+	struct kt_k8scap_opts o = {
+		.kubectl = kubectl, .call_timeout_ns = 1 * SEC, .no_watch = true,
+		.resources = resources,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	json_t *report = json_object();
+	unsigned one = 1;
+
+	snprintf(out, outlen, "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	run_until(c, snaps_at_least, &one, 30000);
+	ck_assert_uint_eq(kt_k8scap_snapshots(c), 1);
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	kt_k8s_dir_sink_free(&sink);
+	return report;
+}
+
+START_TEST(kubectl_missing)
+{
+	static const char *const res[] = { "pods", "nodes", NULL };
+	char out[512], path[600];
+	json_t *report;
+	char *text;
+
+	tmp_setup();
+	report = run_broken("/nonexistent/kubectl", res, out, sizeof(out));
+	ck_assert_str_eq(json_string_value(json_object_get(report, "status")), "failed");
+	ck_assert_str_eq(json_string_value(json_object_get(find_error(report, "pods"),
+							   "class")), "missing");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(report, "message")),
+				     "cannot run '/nonexistent/kubectl'"));
+	snprintf(path, sizeof(path), "%s/k8s/errors.jsonl", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "\"class\":\"missing\""));
+	free(text);
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
+START_TEST(kubectl_hangs_and_crashes)
+{
+	static const char *const res[] = { "pods", NULL };
+	char out[512], script[512];
+	const json_t *e;
+	json_t *report;
+
+	tmp_setup();
+	snprintf(script, sizeof(script), "%s/kubectl-hang", tmp);
+	write_text(script, "#!/bin/sh\nexec sleep 600\n");
+	chmod(script, 0755);
+	report = run_broken(script, res, out, sizeof(out));
+	e = find_error(report, "pods");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "class")), "timeout");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+				     "killed after 1 s timeout"));
+	e = find_error(report, "version");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "class")), "timeout");
+	json_decref(report);
+	rm_rf(tmp);
+
+	tmp_setup();
+	snprintf(script, sizeof(script), "%s/kubectl-crash", tmp);
+	write_text(script, "#!/bin/sh\necho 'panic: runtime error' >&2\nkill -SEGV $$\n");
+	chmod(script, 0755);
+	report = run_broken(script, res, out, sizeof(out));
+	e = find_error(report, "pods");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "class")), "crashed");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+				     "killed by signal 11: panic: runtime error"));
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
+START_TEST(import_dumps)
+{
+	static const char *const res[] = { "pods", NULL };
+	char out[512], dump[512], path[700];
+	const char *from[3] = { KT_CORPUS_DIR "/k8s/troubleshoot-k3s-baseline", dump, NULL };
+	struct kt_k8scap_opts o = {
+		.kubectl = "/nonexistent/kubectl", .no_watch = true, .resources = res,
+		.from = from,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	struct kt_k8s_index *idx;
+	json_t *report = json_object(), *imp;
+	int files = 0;
+
+	tmp_setup();
+	snprintf(dump, sizeof(dump), "%s/mine.json", tmp);
+	write_text(dump,
+		"{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":["
+		"{\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\",\"namespace\":\"x\"},"
+		"\"data\":{\"p\":\"UExBTlRFRC1TRUNSRVQtVkFMVUUtN2YzYQ==\"}},"
+		"{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\",\"namespace\":\"x\","
+		"\"annotations\":{\"vault-token\":\"PLANTED-TOKEN-0b8e\"}},"
+		"\"data\":{\"k\":\"PLANTED-CM-DATA-44d1\"}},"
+		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"x\"},"
+		"\"spec\":{\"containers\":[{\"name\":\"c\",\"env\":[{\"name\":\"E\","
+		"\"value\":\"PLANTED-ENV-VALUE-91c2\"}]}]},\"status\":{\"podIP\":\"198.18.1.1\"}}]}");
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	kt_k8s_dir_sink_free(&sink);
+
+	imp = json_object_get(report, "imports");
+	ck_assert_int_eq(json_array_size(imp), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(imp, 0),
+							    "files")), 19);
+	ck_assert_int_eq(json_array_size(json_object_get(json_array_get(imp, 0),
+							 "errors")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(imp, 1),
+							    "objects")), 2);
+	snprintf(path, sizeof(path), "%s/k8s/import/001/pods/kube-system.json", out);
+	ck_assert_int_eq(access(path, R_OK), 0);
+	assert_clean(out, &files);
+
+	/* The imports read back through the bundle tree like any dump. */
+	ck_assert_int_eq(kt_k8s_index_new(&idx), 0);
+	ck_assert_int_eq(kt_k8s_index_load_path(idx, out, 0, NULL), 0);
+	ck_assert_int_eq(kt_k8s_index_finish(idx), 0);
+	ck_assert_str_eq(kt_k8s_pod_by_ip_str(idx, "10.42.0.6", KT_K8S_LATEST)->name,
+			 "coredns-56f6fc8fd7-p4x9z");
+	ck_assert_str_eq(kt_k8s_pod_by_ip_str(idx, "198.18.1.1", KT_K8S_LATEST)->name, "p");
+	kt_k8s_index_free(idx);
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
+Suite *kt_k8scap_suite(void)
+{
+	Suite *s = suite_create("k8scap");
+	TCase *tc = tcase_create("lab");
+
+	/* kubectl runs many times against a real (Python) server. */
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, kubectl_missing);
+	tcase_add_test(tc, kubectl_hangs_and_crashes);
+	tcase_add_test(tc, import_dumps);
+	tcase_add_test(tc, lab_record);
+	tcase_add_test(tc, lab_node_filter);
+	suite_add_tcase(s, tc);
+	return s;
+}
