@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "k8scap.h"
 #include "commands.h"
 #include "error.h"
 #include "manifest.h"
@@ -30,7 +31,7 @@
 #include "tracker.h"
 
 static const char usage[] =
-	"Usage: ktana import --pcap FILE [--pcap FILE]... -o BUNDLE [OPTIONS]\n"
+	"Usage: ktana import --pcap FILE [--pcap FILE]... [--k8s PATH]... -o BUNDLE [OPTIONS]\n"
 	"\n"
 	"Turns packet captures taken by other tools (tcpdump, ksniff, Retina,\n"
 	"Wireshark: pcap or pcapng) into a bundle every ktana command reads. TCP\n"
@@ -44,12 +45,18 @@ static const char usage[] =
 	"\n"
 	"OPTIONS\n"
 	"  -p, --pcap FILE       a capture to read; repeatable\n"
+	"  -k, --k8s PATH        Kubernetes objects people already have: `kubectl get\n"
+	"                        -o json` output, `kubectl cluster-info dump`, a\n"
+	"                        support bundle's cluster-resources/; repeatable.\n"
+	"                        Redacted as ktcap redacts; Secrets never kept\n"
+	"      --no-redact       keep ConfigMap data and env values (never Secrets)\n"
 	"  -o, --output BUNDLE   the bundle to write (.tar.zst, .tar.gz, .tar)\n"
 	"      --max-flows N     connections tracked at once (default 262144);\n"
 	"                        the least recently seen is written out first\n"
 	"\n"
 	"EXAMPLES\n"
 	"  ktana import --pcap node1.pcap -o case.tar.zst\n"
+	"  ktana import -p node1.pcap -k cluster-resources/ -o case.tar.zst\n"
 	"  ktana import -p a.pcapng -p b.pcapng -o case.tar.zst && ktana flows case.tar.zst\n";
 
 #define MAX_PCAPS 256
@@ -201,17 +208,30 @@ static int read_one(const struct kt_tracker_opts *to, const char *path, json_t *
 	return err;
 }
 
+static int spool_write(void *ctx, const char *rel, const void *data, size_t len)
+{
+	return kt_spool_write_file(ctx, rel, data, len);
+}
+
+static int spool_append(void *ctx, const char *rel, const void *data, size_t len)
+{
+	return kt_spool_append_file(ctx, rel, data, len);
+}
+
 static int run(int argc, char **argv)
 {
-	enum { O_MAX_FLOWS = 0x100 };
+	enum { O_MAX_FLOWS = 0x100, O_NO_REDACT };
 	static const struct option opts[] = {
 		{ "pcap", required_argument, NULL, 'p' },
+		{ "k8s", required_argument, NULL, 'k' },
+		{ "no-redact", no_argument, NULL, O_NO_REDACT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "max-flows", required_argument, NULL, O_MAX_FLOWS },
 		KT_CLI_COMMON_LONG, { 0 },
 	};
-	const char *pcaps[MAX_PCAPS], *out = NULL;
-	unsigned npcaps = 0;
+	const char *pcaps[MAX_PCAPS], *k8s[MAX_PCAPS + 1], *out = NULL;
+	unsigned npcaps = 0, nk8s = 0;
+	bool no_redact = false;
 	unsigned long max_flows = 0;
 	struct import_ctx x = { 0 };
 	struct kt_tracker_opts to = { .emit_conn = on_conn, .emit_dns = on_dns, .ctx = &x };
@@ -228,8 +248,17 @@ static int run(int argc, char **argv)
 	int c, r, err = 0;
 	const char *what = NULL;
 
-	while ((c = getopt_long(argc, argv, "p:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:k:o:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'k':
+			if (nk8s == MAX_PCAPS)
+				return kt_cli_usage(&kt_cmd_import, "at most %d --k8s options", MAX_PCAPS);
+			k8s[nk8s++] = optarg;
+			k8s[nk8s] = NULL;
+			break;
+		case O_NO_REDACT:
+			no_redact = true;
+			break;
 		case 'p':
 			if (npcaps == MAX_PCAPS)
 				return kt_cli_usage(&kt_cmd_import, "at most %d --pcap options", MAX_PCAPS);
@@ -254,8 +283,8 @@ static int run(int argc, char **argv)
 	}
 	if (optind != argc)
 		return kt_cli_usage(&kt_cmd_import, "unexpected argument '%s'", argv[optind]);
-	if (!npcaps)
-		return kt_cli_usage(&kt_cmd_import, "nothing to import: give --pcap FILE");
+	if (!npcaps && !nk8s)
+		return kt_cli_usage(&kt_cmd_import, "nothing to import: give --pcap FILE or --k8s PATH");
 	if (!out)
 		return kt_cli_usage(&kt_cmd_import, "give the bundle to write with -o BUNDLE");
 	if (kt_compress_from_name(out, &comp))
@@ -297,6 +326,22 @@ static int run(int argc, char **argv)
 	}
 	if (x.merge && (err = finish_merge(&x, npcaps, caps, warnings, &mr)))
 		goto out;
+	if (nk8s) {
+		struct kt_k8s_sink sink = { spool_write, spool_append, x.spool };
+		json_t *rep = json_object();
+
+		kt_cli_progress("reading Kubernetes objects");
+		if ((err = kt_k8s_import(k8s, no_redact, &sink, rep))) {
+			json_decref(rep);
+			what = "cannot import the Kubernetes objects";
+			goto out;
+		}
+		json_object_set(manifest, "redaction", json_object_get(rep, "redaction"));
+		kt_manifest_set_source(manifest, "k8s", json_string_value(json_object_get(rep, "status")),
+				       NULL, rep);
+		if (!npcaps)
+			x.first_ns = x.last_ns = kt_now_ns();
+	}
 	kt_manifest_set_window(manifest, x.first_ns, x.last_ns);
 	kt_manifest_set_source(manifest, "pcap",
 			       json_array_size(warnings) ? "partial" : "ok", NULL,

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define COPY_BUF (1u << 16)
+
 struct pack_file {
 	const char *path;
 	uint64_t keep;		/* bytes to pack */
@@ -265,9 +267,9 @@ static int write_data(struct archive *a, const char *name, const void *p, size_t
 	return 0;
 }
 
-static int copy_file(struct archive *a, const char *full, const char *rel, uint64_t len)
+static int copy_file(struct archive *a, const char *full, const char *rel, uint64_t len,
+		     uint8_t *buf, size_t bufsize)
 {
-	static uint8_t buf[1 << 16];
 	struct fd_src src = { -1, len };
 	struct stat st;
 	ssize_t n;
@@ -277,7 +279,7 @@ static int copy_file(struct archive *a, const char *full, const char *rel, uint6
 		return kt_err_set(-errno, "cannot open '%s': %s", full, strerror(errno));
 	fstat(src.fd, &st);
 	err = add_entry(a, rel, len, st.st_mtime);
-	while (!err && (n = fd_read(&src, buf, sizeof(buf))) > 0)
+	while (!err && (n = fd_read(&src, buf, bufsize)) > 0)
 		err = write_data(a, rel, buf, (size_t)n);
 	close(src.fd);
 	if (!err && src.left)
@@ -309,6 +311,7 @@ int kt_pack(const char *spool, const char *out, const struct kt_pack_opts *opts,
 	struct archive *a = NULL;
 	json_t *m = NULL, *warnings = json_array(), *files = json_array(), *streams = json_object();
 	char **list = NULL, tmp[4096], *mtxt = NULL, full[8192];
+	uint8_t *copybuf = NULL;
 	size_t n = 0, skipped = 0;
 	struct stat st;
 	int err, r;
@@ -331,7 +334,7 @@ int kt_pack(const char *spool, const char *out, const struct kt_pack_opts *opts,
 		err = m ? kt_err_wrap(err, "spool '%s'", spool) : kt_err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!(pf = calloc(n + 1, sizeof(*pf)))) {
+	if (!(pf = calloc(n + 1, sizeof(*pf))) || !(copybuf = malloc(COPY_BUF))) {
 		err = kt_err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
@@ -441,7 +444,7 @@ int kt_pack(const char *spool, const char *out, const struct kt_pack_opts *opts,
 		if (pf[i].skip)
 			continue;
 		snprintf(full, sizeof(full), "%s/%s", spool, list[i]);
-		if ((err = copy_file(a, full, list[i], pf[i].keep)))
+		if ((err = copy_file(a, full, list[i], pf[i].keep, copybuf, COPY_BUF)))
 			goto out_unlink;
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
@@ -469,6 +472,7 @@ out:
 	if (a)
 		archive_write_free(a);
 	free(mtxt);
+	free(copybuf);
 	free(pf);
 	kt_layout_free(list);
 	json_decref(m);

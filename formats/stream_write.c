@@ -98,8 +98,6 @@ int kt_stream_writer_open(struct kt_stream_writer **out, int fd,
 	w->schema = schema;
 	w->opts.block_records = opts && opts->block_records ? opts->block_records : 16384;
 	w->opts.zstd_level = opts ? opts->zstd_level : 3;
-	if (!opts)
-		w->opts.zstd_level = 3;
 	if (w->opts.block_records > KT_BLOCK_MAX_RECORDS)
 		w->opts.block_records = KT_BLOCK_MAX_RECORDS;
 	w->arena = (struct kt_buf)KT_BUF_INIT(KT_BLOCK_MAX_RAW / 2);

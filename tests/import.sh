@@ -88,5 +88,21 @@ want=$("$B/ktana" dump -s flow "$S" | jq -r 'select(.kind == "close" or .kind ==
 [ "$(wc -l <"$T/out")" = "$want" ] && [ "$want" -gt 0 ] && ok || bad "flows on a recording: $(wc -l <"$T/out") of $want"
 [ "$(jq -r .from "$T/out" | sort -u)" = ebpf ] && ok || bad "flows from ebpf"
 
+# --k8s: Kubernetes dumps beside the capture, redacted, listed by `ktana k8s`
+K=$C/../k8s
+jq '.spec.containers[0].env = [{"name": "DB_PASSWORD", "value": "planted-s3cret-value"}]' \
+	"$K/kubectl-neat-fixtures/pod1-raw.json" >"$T/pod.json"
+expect_rc 0 "$B/ktana" import -p "$C/tcp/deepflow__server-reset.pcap" \
+	-k "$K/troubleshoot-k3s-baseline" -k "$T/pod.json" -o "$T/k.tar"
+expect_rc 0 "$B/ktana" verify "$T/k.tar"
+expect_rc 0 "$B/ktana" --json info "$T/k.tar"
+[ "$(jq -r .sources.k8s.status "$T/out")" = ok ] && ok || bad "--k8s source ok"
+[ "$(jq -r .redaction.enabled "$T/out")" = true ] && ok || bad "--k8s redaction recorded"
+grep -q planted-s3cret-value "$T/k.tar" && bad "an env value survived the import" || ok
+expect_rc 0 "$B/ktana" k8s "$T/k.tar" get pods -A -o json
+[ "$(jq -r '.items[].metadata.name' "$T/out" | grep -c coredns)" = 1 ] && ok || bad "--k8s pods readable"
+expect_rc 0 "$B/ktana" import -k "$T/pod.json" -o "$T/konly.tar"
+expect_rc 2 "$B/ktana" import -k /nonexistent/dump.json -p /nonexistent.pcap -o "$T/kbad.tar"
+
 echo "import.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1165,6 +1165,27 @@ int kt_k8scap_stop(struct kt_k8scap *c, json_t *report)
 	return err;
 }
 
+int kt_k8s_import(const char *const *paths, bool no_redact,
+		  const struct kt_k8s_sink *sink, json_t *report)
+{
+	struct kt_k8scap_opts o = { .from = paths, .no_redact = no_redact };
+	struct kt_k8scap *c = NULL;
+	int err = kt_k8scap_new(&c, &o, sink);
+
+	if (err)
+		return err;
+	err = import_all(c);
+	if (!err)
+		err = c->sink_err;
+	json_object_set_new(report, "status", json_string(
+		err ? "failed" : c->nerrors ? "partial" : "ok"));
+	json_object_set(report, "imports", c->imports);
+	json_object_set(report, "errors", c->errors);
+	json_object_set_new(report, "redaction", kt_k8s_redaction_json(&c->red, no_redact));
+	kt_k8scap_free(c);
+	return err;
+}
+
 void kt_k8scap_free(struct kt_k8scap *c)
 {
 	if (!c)

@@ -75,6 +75,14 @@ void kt_k8scap_counts(const struct kt_k8scap *c, uint64_t *events, uint64_t *err
 
 void kt_k8scap_free(struct kt_k8scap *c);
 
+/* Import dumps people already have (the --k8s-from shapes) through sink,
+ * redacted unless no_redact, without running kubectl: what `ktana import
+ * --k8s` does. report gets "imports" (per path: files, objects, errors),
+ * "errors", "redaction" and "status" (ok, partial, failed). Fails only when
+ * the sink does; unreadable inputs are in the report. */
+int kt_k8s_import(const char *const *paths, bool no_redact,
+		  const struct kt_k8s_sink *sink, json_t *report);
+
 /* A sink writing into a directory (atomic files through rename, appends with
  * O_APPEND), for tests and for tools without a spool. dir must exist. */
 int kt_k8s_dir_sink(struct kt_k8s_sink *sink, const char *dir);
