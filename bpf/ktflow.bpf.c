@@ -112,8 +112,9 @@ struct fold_val {
 	struct kt_ev_flow ev;	/* the latest event, for the drain */
 };
 
-/* LRU maps keep per-CPU free lists (BPF_F_NO_COMMON_LRU): no lock shared
- * by every CPU on the connect/close path. */
+/* LRU maps share one LRU list between CPUs. BPF_F_NO_COMMON_LRU would save
+ * a lock but split max_entries per CPU: on a 64-CPU node a busy CPU would
+ * evict its own connections after 256, whatever room the others have. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
@@ -121,7 +122,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct flow_info);
@@ -149,7 +149,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct connect_arg);
@@ -159,7 +158,6 @@ struct {
  * sock_send_length tracepoint of the same thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct connect_arg);
