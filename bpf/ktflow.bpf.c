@@ -30,7 +30,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by user space before load. */
 const volatile __u64 stats_min_age_ns = 5000000000ULL;	/* STATS no more often */
 const volatile __u64 fold_interval_ns = 1000000000ULL;	/* RETRANS/DROP/UDP fold window */
-const volatile __u32 self_tgid = 0;			/* ktcap: its uprobe only */
 const volatile __u64 wakeup_bytes = 0;			/* see ring_flags() */
 
 /* TCP states and the errno values we classify (ABI, stable). */
@@ -113,6 +112,9 @@ struct fold_val {
 	struct kt_ev_flow ev;	/* the latest event, for the drain */
 };
 
+/* LRU maps share one LRU list between CPUs. BPF_F_NO_COMMON_LRU would save
+ * a lock but split max_entries per CPU: on a 64-CPU node a busy CPU would
+ * evict its own connections after 256, whatever room the others have. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
@@ -504,6 +506,10 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
 		return 0;
+	/* the other steps of a close carry nothing we keep: no lookup */
+	if (ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
+	    ns != KT_TCP_CLOSE_WAIT && ns != KT_TCP_CLOSE)
+		return 0;
 
 	fi = bpf_map_lookup_elem(&flows, &key);
 	if (!fi) {
@@ -577,13 +583,19 @@ static __always_inline bool fold(struct kt_ev_flow *ev, __u64 bytes)
 	struct fold_key k = {};
 	struct fold_val *v;
 
-	__builtin_memcpy(k.saddr, ev->saddr, 16);
+	/* an unconnected UDP socket has no local address until routing
+	 * picks one per datagram: a UDP peer is the process and the remote */
+	if (ev->kind != KT_EVK_UDP_SEND)
+		__builtin_memcpy(k.saddr, ev->saddr, 16);
 	__builtin_memcpy(k.daddr, ev->daddr, 16);
 	k.netns = ev->netns;
 	k.sock_id = ev->sock_id;
 	k.pid = ev->pid;
 	k.reason = ev->reason;
-	k.sport = ev->sport;
+	/* A DNS client takes a new source port per query, a drop flood comes
+	 * from many: folding by peer keeps the map small and the count whole */
+	if (ev->kind != KT_EVK_UDP_SEND && ev->kind != KT_EVK_DROP)
+		k.sport = ev->sport;
 	k.dport = ev->dport;
 	k.kind = ev->kind;
 	k.proto = ev->proto;
@@ -612,6 +624,9 @@ static __always_inline bool fold(struct kt_ev_flow *ev, __u64 bytes)
 	}
 	ev->count = v->pending;
 	ev->bytes_sent = v->pending_bytes;
+	/* what was folded is delivered now: FOLDED - UNFOLDED - drained is
+	 * what never was (a cross-check, 0 while no entry is lost) */
+	count(KT_CNT_UNFOLDED, v->pending - 1);
 	v->pending = 0;
 	v->pending_bytes = 0;
 	v->last_emit = ev->ts;
@@ -1008,6 +1023,29 @@ int kt_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* A TCP connection open before the capture started has no flow entry:
+ * adopt it at its first send, so it reports STATS (and its totals at close)
+ * with the process that uses it. One lookup per TCP send. */
+static __always_inline void adopt_tcp(struct sock *sk)
+{
+	__u64 key = (__u64)sk, id;
+	struct flow_info fi = {};
+
+	if (bpf_map_lookup_elem(&flows, &key))
+		return;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != KT_TCP_ESTABLISHED)
+		return;
+	id = bpf_get_current_pid_tgid();
+	fi.gen = new_gen();
+	fi.report_ts = bpf_ktime_get_boot_ns();
+	fi.flags = FI_OPENED;
+	fi.pid = id >> 32;
+	fi.tid = (__u32)id;
+	bpf_get_current_comm(fi.comm, sizeof(fi.comm));
+	bpf_map_update_elem(&flows, &key, &fi, BPF_NOEXIST);
+	count(KT_CNT_UNTRACKED, 1);
+}
+
 /* Every sendmsg on every socket passes here: UDP is kept, folded per
  * (process, peer) so a DNS-heavy pod costs one event per peer a second. */
 SEC("tracepoint/sock/sock_send_length")
@@ -1018,6 +1056,10 @@ int kt_sock_send(struct trace_event_raw_sock_msg_length *ctx)
 	struct connect_arg *ca;
 	struct kt_ev_flow *ev;
 
+	if (ctx->protocol == KT_IPPROTO_TCP && ctx->ret > 0) {
+		adopt_tcp(sk);
+		return 0;
+	}
 	if (ctx->protocol != KT_IPPROTO_UDP || ctx->ret <= 0)
 		return 0;
 	if (ctx->family != KT_AF_INET && ctx->family != KT_AF_INET6)
@@ -1064,7 +1106,8 @@ static long stats_one(struct bpf_map *map, __u64 *key, struct flow_info *fi,
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
 	fill_tcp_totals(ev, sk);
-	ev->duration_ns = sc->now - fi->open_ts;
+	if (fi->open_ts)	/* 0: adopted, opened before the capture */
+		ev->duration_ns = sc->now - fi->open_ts;
 	fi->report_ts = sc->now;
 	submit_flow(ev);
 	sc->emitted++;
@@ -1080,8 +1123,8 @@ int kt_stats_trigger(struct pt_regs *ctx)
 {
 	struct stats_ctx sc = { .now = bpf_ktime_get_boot_ns() };
 
-	if ((bpf_get_current_pid_tgid() >> 32) != self_tgid)
-		return 0;
+	/* Only ktcap's own process fires it: the uprobe is attached with its
+	 * pid (a pid compared here would be wrong inside a pid namespace). */
 	bpf_for_each_map_elem(&flows, stats_one, &sc, 0);
 	return 0;
 }

@@ -126,6 +126,7 @@ enum kt_counter {
 	KT_CNT_EVENTS,		/* events delivered */
 	KT_CNT_FOLDED,		/* RETRANS/DROP/UDP events folded into a later one */
 	KT_CNT_UNTRACKED,	/* socket events with no flow entry (before capture, or evicted) */
+	KT_CNT_UNFOLDED,	/* folded events delivered inside a later one's count */
 	KT_CNT__MAX
 };
 

@@ -2,7 +2,6 @@
  * bpf_events.h). */
 #include "bpf_events.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
@@ -114,74 +113,11 @@ int kt_bpf_flow_convert(struct kt_flow *out, struct kt_ev_flow *ev,
 	return 0;
 }
 
-static bool is_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* A pod UID: 36 characters, hex and '-' (or '_' in systemd slice names). */
-static bool is_uid(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n != 36)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
-void kt_cgroup_path_ids(const char *path, size_t len, struct kt_str *pod_uid,
-			struct kt_str *container_id)
-{
-	size_t i = 0;
-
-	pod_uid->p = container_id->p = path;
-	pod_uid->len = container_id->len = 0;
-	while (i < len) {
-		const char *c;
-		size_t n, j, k;
-
-		while (i < len && path[i] == '/')
-			i++;
-		c = path + i;
-		for (n = 0; i + n < len && path[i + n] != '/'; n++)
-			;
-		i += n;
-		/* "pod<uid>" or "...-pod<uid>.slice" */
-		for (j = 0; j + 3 + 36 <= n; j++) {
-			if (memcmp(c + j, "pod", 3) || (j && c[j - 1] != '-'))
-				continue;
-			if (is_uid(c + j + 3, 36) &&
-			    (j + 3 + 36 == n || c[j + 3 + 36] == '.')) {
-				pod_uid->p = c + j + 3;
-				pod_uid->len = 36;
-			}
-		}
-		/* "<64 hex>" or "<runtime>-<64 hex>.scope" */
-		k = n;
-		if (k > 6 && !memcmp(c + k - 6, ".scope", 6))
-			k -= 6;
-		if (k >= 64 && is_hex(c + k - 64, 64) &&
-		    (k == 64 || c[k - 65] == '-' || c[k - 65] == ':')) {
-			container_id->p = c + k - 64;
-			container_id->len = 64;
-		}
-	}
-}
-
 int kt_bpf_proc_convert(struct kt_proc *out, struct kt_bpf_proc_hold *hold,
 			const void *data, size_t len, int64_t boot_to_utc_ns)
 {
 	struct kt_ev_proc *ev = &hold->ev;
 	int t = kt_bpf_event_type(data, len);
-	size_t i;
 
 	if (t < 0)
 		return t;
@@ -199,17 +135,11 @@ int kt_bpf_proc_convert(struct kt_proc *out, struct kt_bpf_proc_hold *hold,
 	out->exit_code = ev->exit_code;
 	out->comm = str_of(ev->comm, sizeof(ev->comm));
 	out->path = str_of(ev->path, sizeof(ev->path));
-	if (ev->kind == KT_EVP_CGROUP_MKDIR || ev->kind == KT_EVP_CGROUP_RMDIR) {
-		struct kt_str uid;
-
-		kt_cgroup_path_ids(out->path.p, out->path.len, &uid,
-				   &out->container_id);
-		/* systemd slices spell the UID with '_': the record has the
-		 * API's form, the path keeps the original */
-		for (i = 0; i < uid.len && i < sizeof(hold->pod_uid); i++)
-			hold->pod_uid[i] = uid.p[i] == '_' ? '-' : uid.p[i];
-		out->pod_uid.p = hold->pod_uid;
-		out->pod_uid.len = (uint32_t)i;
+	if ((ev->kind == KT_EVP_CGROUP_MKDIR || ev->kind == KT_EVP_CGROUP_RMDIR) &&
+	    kt_cgroup_parse(ev->path, &hold->cg) == 0) {
+		out->pod_uid = str_of(hold->cg.pod_uid, sizeof(hold->cg.pod_uid));
+		out->container_id = str_of(hold->cg.container_id,
+					   sizeof(hold->cg.container_id));
 	}
 	return 0;
 }

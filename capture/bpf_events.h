@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host.h"
 #include "ktflow.h"
 #include "records.h"
 
@@ -26,21 +27,13 @@ int kt_bpf_flow_convert(struct kt_flow *out, struct kt_ev_flow *ev,
 /* What the strings of a converted proc record point into. */
 struct kt_bpf_proc_hold {
 	struct kt_ev_proc ev;
-	char pod_uid[40];
+	struct kt_cgroup_info cg;
 };
 
 /* Same for a proc event. The strings of out point into hold, which must
  * outlive out; cgroup events also get the pod UID and container ID parsed
- * from their path. */
+ * from their path (kt_cgroup_parse, host facts). */
 int kt_bpf_proc_convert(struct kt_proc *out, struct kt_bpf_proc_hold *hold,
 			const void *data, size_t len, int64_t boot_to_utc_ns);
-
-/* Pod UID and container ID in a kubelet cgroup path, pointing into path:
- *   /kubepods/burstable/pod<uid>/<container id>                  (cgroupfs)
- *   /kubepods.slice/.../kubepods-burstable-pod<uid_>.slice/cri-containerd-<id>.scope
- * The systemd form spells the UID with '_' for '-': pod_uid is then as
- * written in the path. Missing parts get length 0. */
-void kt_cgroup_path_ids(const char *path, size_t len, struct kt_str *pod_uid,
-			struct kt_str *container_id);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -49,6 +50,7 @@ struct kt_bpf {
 	void *cb_ctx;
 	int cb_err;
 	bool stats_attached;
+	uint64_t drained;	/* folded events handed over by the drain */
 };
 
 /* libbpf's messages: kept (the last warning explains a failed load), never
@@ -142,7 +144,6 @@ static struct ktflow *open_configured(const struct kt_bpf_opts *o)
 		return NULL;
 	skel->rodata->stats_min_age_ns = o->stats_min_age_ns;
 	skel->rodata->fold_interval_ns = o->fold_interval_ns;
-	skel->rodata->self_tgid = (uint32_t)getpid();
 	skel->rodata->wakeup_bytes = o->wakeup_bytes == UINT32_MAX ? 0 :
 				     o->wakeup_bytes ? o->wakeup_bytes : o->ringbuf_bytes / 4;
 	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
@@ -413,47 +414,86 @@ int kt_bpf_trigger_stats(struct kt_bpf *b)
 	return 0;
 }
 
-int kt_bpf_drain_folds(struct kt_bpf *b)
+/* Take folded entries out of the map (all, or those idle for idle_ns) and
+ * hand what they hold pending to the callback. lookup-and-delete is atomic,
+ * so a send folded at that very moment is either in the value we get or
+ * starts a new entry (and goes out at once): never lost. */
+static int fold_sweep(struct kt_bpf *b, uint64_t idle_ns)
 {
 	int fd = bpf_map__fd(b->skel->maps.folds);
-	struct fold_key_raw { unsigned char b[64]; } key, next;
 	size_t ksz = bpf_map__key_size(b->skel->maps.folds);
 	size_t vsz = bpf_map__value_size(b->skel->maps.folds);
-	unsigned char *val = NULL;
+	size_t max = bpf_map__max_entries(b->skel->maps.folds), n = 0, i;
+	unsigned char *keys = NULL, *val = NULL;
 	struct kt_ev_flow ev;
-	const void *prev = NULL;
+	struct timespec ts;
+	uint64_t now;
 	int err = 0;
 
 	/* struct fold_val: last_emit, pending, pending_bytes, then the event */
-	if (ksz > sizeof(key) || vsz < 24 + sizeof(ev))
+	if (vsz < 24 + sizeof(ev))
 		return kt_err_set(-EPROTO, "unexpected fold map layout");
+	keys = malloc(max * ksz);
 	val = malloc(vsz);
-	if (!val)
-		return kt_err_set(-ENOMEM, "out of memory");
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		uint64_t pending, bytes;
+	if (!keys || !val) {
+		err = kt_err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the keys first: deleting while walking would restart the walk */
+	while (n < max && bpf_map_get_next_key(fd, n ? keys + (n - 1) * ksz : NULL,
+					       keys + n * ksz) == 0)
+		n++;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	for (i = 0; i < n; i++) {
+		const void *key = keys + i * ksz;
+		uint64_t last, pending, bytes;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, val))
-			continue;	/* evicted meanwhile */
+		if (idle_ns) {
+			if (bpf_map_lookup_elem(fd, key, val))
+				continue;
+			memcpy(&last, val, 8);
+			if (now < last || now - last < idle_ns)
+				continue;
+		}
+		if (bpf_map_lookup_and_delete_elem(fd, key, val))
+			continue;	/* gone meanwhile */
 		memcpy(&pending, val + 8, 8);
 		memcpy(&bytes, val + 16, 8);
-		if (!pending)
-			continue;
 		memcpy(&ev, val + 24, sizeof(ev));
-		if (ev.type != KT_EV_FLOW)
+		if (!pending || ev.type != KT_EV_FLOW)
 			continue;
 		ev.count = (uint32_t)(pending > UINT32_MAX ? UINT32_MAX : pending);
 		ev.bytes_sent = bytes;
-		memset(val + 8, 0, 16);
-		bpf_map_update_elem(fd, &key, val, BPF_EXIST);
+		b->drained += pending;
 		err = b->cb(b->cb_ctx, &ev, sizeof(ev));
 		if (err)
 			break;
 	}
+out:
+	free(keys);
 	free(val);
 	return err;
+}
+
+int kt_bpf_drain_folds(struct kt_bpf *b)
+{
+	return fold_sweep(b, 0);
+}
+
+int kt_bpf_prune_folds(struct kt_bpf *b, uint64_t idle_ns)
+{
+	return fold_sweep(b, idle_ns ? idle_ns : 1);
+}
+
+uint64_t kt_bpf_lost_folded(const struct kt_bpf *b)
+{
+	uint64_t c[KT_CNT__MAX];
+
+	if (kt_bpf_counters(b, c))
+		return 0;
+	return c[KT_CNT_FOLDED] > c[KT_CNT_UNFOLDED] + b->drained ?
+	       c[KT_CNT_FOLDED] - c[KT_CNT_UNFOLDED] - b->drained : 0;
 }
 
 int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX])
@@ -499,6 +539,28 @@ json_t *kt_bpf_programs_json(const struct kt_bpf *b)
 	return arr;
 }
 
+uint64_t kt_bpf_missed(const struct kt_bpf *b)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+	int i = 0;
+
+	bpf_object__for_each_program(p, b->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (i >= b->nprogs)
+			break;
+		if (b->progs[i++].status != P_ATTACHED || fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b)
 {
 	json_t *arr = json_array();
@@ -517,10 +579,11 @@ json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b)
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "program",
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I}", "program",
 						     bpf_program__name(p),
 						     "runs", (json_int_t)info.run_cnt,
-						     "run_time_ns", (json_int_t)info.run_time_ns));
+						     "run_time_ns", (json_int_t)info.run_time_ns,
+						     "missed", (json_int_t)info.recursion_misses));
 	}
 	return arr;
 }

@@ -60,13 +60,29 @@ int kt_bpf_trigger_stats(struct kt_bpf *b);
  * Call it at the end, after the last poll. */
 int kt_bpf_drain_folds(struct kt_bpf *b);
 
+/* The same for the fold entries not reported for idle_ns: the fold map is
+ * a plain hash that refuses new peers when full (their events then go out
+ * unfolded), so entries of peers gone quiet are taken out now and then. */
+int kt_bpf_prune_folds(struct kt_bpf *b, uint64_t idle_ns);
+
+/* Runs of our programs the kernel skipped: a tracepoint hit while another
+ * eBPF program was running on that CPU (an interrupt in the middle of one)
+ * is not delivered, and counted per program. Events lost like ring buffer
+ * overflows; 0 on kernels that do not count them (before 6.7). */
+uint64_t kt_bpf_missed(const struct kt_bpf *b);
+
+/* Folded events that were never delivered: a cross-check of the folding
+ * (FOLDED - UNFOLDED - drained), 0 unless a fold entry was lost. Meaningful
+ * after kt_bpf_drain_folds(). */
+uint64_t kt_bpf_lost_folded(const struct kt_bpf *b);
+
 /* Kernel counters summed over CPUs, indexed by enum kt_counter. */
 int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX]);
 
 /* Programs attached, missing and failed, with reasons. New reference. */
 json_t *kt_bpf_programs_json(const struct kt_bpf *b);
 
-/* Per attached program: {"program", "runs", "run_time_ns"}. The kernel
+/* Per attached program: {"program", "runs", "run_time_ns", "missed"}. The kernel
  * counts only while someone holds BPF_ENABLE_STATS (bpf_enable_stats());
  * zeros otherwise. New reference. */
 json_t *kt_bpf_prog_stats_json(const struct kt_bpf *b);

@@ -13,19 +13,23 @@
 
 #include "bpf_events.h"
 #include "bpf_loader.h"
+#include "check_features.h"
 #include "error.h"
 #include "records.h"
 
 #define KT_BPF_STATS_DEFAULT_NS 10000000000ULL
+#define KT_BPF_PRUNE_NS 10000000000ULL	/* fold entries idle this long go */
 
 struct bpf_src {
 	struct kt_bpf *bpf;
 	struct kt_record_ctx *ctx;	/* borrowed from start to stop */
 	uint64_t stats_interval_ns;
 	uint64_t next_stats;		/* CLOCK_MONOTONIC ns */
+	uint64_t next_prune;
 	uint64_t last_refresh;
 	uint64_t flows, procs, invalid;
 	uint64_t counters[KT_CNT__MAX];
+	uint64_t missed;
 	struct kt_source_stats live;
 };
 
@@ -77,6 +81,11 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 	int err;
 
 	*state = NULL;
+	if (!kt_bpf_privileged()) {
+		free(s);
+		return kt_err_set(-EPERM, "eBPF needs root, or CAP_BPF and CAP_PERFMON "
+				  "(this process has neither CAP_SYS_ADMIN nor both)");
+	}
 	if (!s)
 		return kt_err_set(-ENOMEM, "out of memory");
 	s->ctx = ctx;
@@ -91,6 +100,7 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 		return err;
 	}
 	s->next_stats = mono_ns() + s->stats_interval_ns;
+	s->next_prune = mono_ns() + KT_BPF_PRUNE_NS;
 	*state = s;
 	return 0;
 }
@@ -104,8 +114,10 @@ static int refresh(struct bpf_src *s)
 {
 	int err = kt_bpf_counters(s->bpf, s->counters);
 
+	s->missed = kt_bpf_missed(s->bpf);
 	s->live.events = s->flows + s->procs;
-	s->live.lost = s->counters[KT_CNT_LOST_FLOW] + s->counters[KT_CNT_LOST_PROC];
+	s->live.lost = s->counters[KT_CNT_LOST_FLOW] + s->counters[KT_CNT_LOST_PROC] +
+		       s->missed;
 	return err;
 }
 
@@ -126,6 +138,12 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 			if (n < 0)
 				return n;
 		}
+	}
+	/* quiet peers out of the fold map, their pending counts reported */
+	if (now >= s->next_prune) {
+		s->next_prune = now + KT_BPF_PRUNE_NS;
+		if ((n = kt_bpf_prune_folds(s->bpf, KT_BPF_PRUNE_NS)) < 0)
+			return n;
 	}
 	/* the kernel counters cost a syscall per CPU: not on every wakeup */
 	if (now - s->last_refresh < 100000000ULL)
@@ -150,6 +168,8 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 		err = 0;
 	if (!err)
 		err = refresh(s);
+	/* after the drain, folded events whose entry was evicted are known */
+	s->live.lost += kt_bpf_lost_folded(s->bpf);
 	progs = kt_bpf_programs_json(s->bpf);
 	if (progs)
 		json_object_set_new(report, "programs", progs);
@@ -159,6 +179,10 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 			    json_integer((json_int_t)s->counters[KT_CNT_LOST_FLOW]));
 	json_object_set_new(report, "lost_proc",
 			    json_integer((json_int_t)s->counters[KT_CNT_LOST_PROC]));
+	json_object_set_new(report, "lost_missed_runs", json_integer((json_int_t)s->missed));
+	/* after the drain: folded events whose entry was evicted first */
+	json_object_set_new(report, "lost_folded",
+			    json_integer((json_int_t)kt_bpf_lost_folded(s->bpf)));
 	json_object_set_new(report, "folded", json_integer((json_int_t)s->counters[KT_CNT_FOLDED]));
 	json_object_set_new(report, "untracked_sockets",
 			    json_integer((json_int_t)s->counters[KT_CNT_UNTRACKED]));

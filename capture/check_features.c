@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <stdbool.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -71,7 +72,7 @@ static void fix(struct kt_check_list *l, const char *text)
 }
 
 /* Effective capability bit from /proc/self/status. */
-static int has_cap(int bit)
+bool kt_has_cap(int bit)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
@@ -84,6 +85,12 @@ static int has_cap(int bit)
 			break;
 	fclose(f);
 	return (eff >> bit) & 1;
+}
+
+bool kt_bpf_privileged(void)
+{
+	/* CAP_SYS_ADMIN 21, or CAP_PERFMON 38 with CAP_BPF 39 */
+	return kt_has_cap(21) || (kt_has_cap(38) && kt_has_cap(39));
 }
 
 static bool on_path(const char *prog, char *found, size_t len)
@@ -123,12 +130,11 @@ static int check_kernel(struct kt_check_list *l)
 
 static int check_privileges(struct kt_check_list *l)
 {
-	/* CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39 */
-	bool ok = has_cap(21) || (has_cap(38) && has_cap(39));
+	bool ok = kt_bpf_privileged();
 	int err = add(l, "bpf", "privileges", ok ? KT_CHECK_OK : KT_CHECK_MISSING,
 		      "uid %u, CAP_SYS_ADMIN %s, CAP_BPF %s, CAP_PERFMON %s",
-		      (unsigned)geteuid(), has_cap(21) ? "yes" : "no",
-		      has_cap(39) ? "yes" : "no", has_cap(38) ? "yes" : "no");
+		      (unsigned)geteuid(), kt_has_cap(21) ? "yes" : "no",
+		      kt_has_cap(39) ? "yes" : "no", kt_has_cap(38) ? "yes" : "no");
 
 	if (!err && !ok)
 		fix(l, "run as root, or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on kernels before 5.8)");
@@ -149,6 +155,16 @@ static int check_btf(struct kt_check_list *l)
 static int check_probes(struct kt_check_list *l)
 {
 	int r, err;
+
+	if (!kt_bpf_privileged()) {
+		/* the kernel refuses every probe without privileges: that
+		 * says nothing about the kernel */
+		err = add(l, "bpf", "ring buffer", KT_CHECK_MISSING,
+			  "not probed: loading eBPF needs privileges");
+		if (!err)
+			fix(l, "run 'ktcap check' as root to probe eBPF features");
+		return err;
+	}
 
 	r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 	err = add(l, "bpf", "ring buffer", r == 1 ? KT_CHECK_OK : KT_CHECK_MISSING,
@@ -188,9 +204,12 @@ static int check_tracepoints(struct kt_check_list *l)
 
 	err = kt_tracefs_find(tracefs, sizeof(tracefs), true, &mounted);
 	if (err) {
-		err = add(l, "bpf", "tracefs", KT_CHECK_MISSING, "%s", kt_err_msg(err));
+		int e = err;
+
+		err = add(l, "bpf", "tracefs", KT_CHECK_MISSING, "%s", kt_err_msg(e));
 		if (!err)
-			fix(l, "mount -t tracefs tracefs " KT_TRACEFS_DEFAULT);
+			fix(l, e == -EACCES ? "run as root" :
+			    "mount -t tracefs tracefs " KT_TRACEFS_DEFAULT);
 		return err;
 	}
 	err = add(l, "bpf", "tracefs", KT_CHECK_OK, "%s%s", tracefs,

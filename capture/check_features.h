@@ -11,6 +11,7 @@
 #define KT_CHECK_FEATURES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum kt_check_status { KT_CHECK_OK = 0, KT_CHECK_MISSING, KT_CHECK_WARN };
@@ -42,5 +43,12 @@ size_t kt_check_count(const struct kt_check_list *list, enum kt_check_status st)
 json_t *kt_check_to_json(const struct kt_check_list *list);
 
 const char *kt_check_status_name(int status);
+
+/* Does this process have capability 'bit' (linux/capability.h) in effect? */
+bool kt_has_cap(int bit);
+
+/* Can this process load and attach eBPF tracing programs: CAP_SYS_ADMIN, or
+ * CAP_BPF with CAP_PERFMON? */
+bool kt_bpf_privileged(void);
 
 #endif

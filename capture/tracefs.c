@@ -35,6 +35,22 @@ int kt_tracefs_find(char *buf, size_t len, bool mount_missing, bool *mounted)
 			return 0;
 		}
 	}
+	/* mounted but closed to us: mounting again would not help */
+	{
+		FILE *f = fopen("/proc/self/mounts", "r");
+		char line[1024], dir[512], type[64];
+
+		while (f && fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%*s %511s %63s", dir, type) == 2 &&
+			    !strcmp(type, "tracefs")) {
+				fclose(f);
+				return kt_err_set(-EACCES, "tracefs is mounted at '%s' but "
+						  "not readable: run as root", dir);
+			}
+		}
+		if (f)
+			fclose(f);
+	}
 	if (!mount_missing)
 		return kt_err_set(-ENOENT, "tracefs is not mounted: run "
 				  "'mount -t tracefs tracefs " KT_TRACEFS_DEFAULT "'");
