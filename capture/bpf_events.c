@@ -135,6 +135,7 @@ int kt_bpf_proc_convert(struct kt_proc *out, struct kt_bpf_proc_hold *hold,
 	out->exit_code = ev->exit_code;
 	out->comm = str_of(ev->comm, sizeof(ev->comm));
 	out->path = str_of(ev->path, sizeof(ev->path));
+	out->hierarchy = ev->hierarchy > 0 ? (uint32_t)ev->hierarchy : 0;
 	if ((ev->kind == KT_EVP_CGROUP_MKDIR || ev->kind == KT_EVP_CGROUP_RMDIR) &&
 	    kt_cgroup_parse(ev->path, &hold->cg) == 0) {
 		out->pod_uid = str_of(hold->cg.pod_uid, sizeof(hold->cg.pod_uid));

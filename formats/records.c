@@ -71,6 +71,7 @@ static const struct kt_field proc_fields[] = {
 	KT_FIELD(struct kt_proc, path, KT_F_STR),
 	KT_FIELD(struct kt_proc, container_id, KT_F_STR),
 	KT_FIELD(struct kt_proc, pod_uid, KT_F_STR),
+	KT_FIELD(struct kt_proc, hierarchy, KT_F_U32),
 };
 
 const struct kt_schema kt_proc_schema = {

@@ -111,6 +111,7 @@ struct kt_proc {
 				 * SNAPSHOT: the process's cgroup v2 path */
 	struct kt_str container_id; /* parsed from the cgroup path, when any */
 	struct kt_str pod_uid;	    /* parsed from the cgroup path, when any */
+	uint32_t hierarchy;	/* CGROUP_*: cgroup v1 hierarchy id; 0 is v2 */
 };
 
 /* ---- dns: one query and its answer (decoded from packets) -------------- */
