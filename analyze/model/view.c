@@ -316,7 +316,8 @@ int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t
 	for (uint32_t i = 0; i < m->nedges; i++)
 		if ((err = add_edge(&v, &m->edges[i])))
 			goto out;
-	qsort(v.edges, v.n, sizeof(*v.edges), cmp_edge);
+	if (v.n)
+		qsort(v.edges, v.n, sizeof(*v.edges), cmp_edge);
 
 	/* only the nodes the kept edges name */
 	edges = json_array();
@@ -351,7 +352,8 @@ int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t
 				sorted[nn++] = node;
 		json_decref(used);
 	}
-	qsort(sorted, nn, sizeof(*sorted), cmp_node);
+	if (nn)
+		qsort(sorted, nn, sizeof(*sorted), cmp_node);
 	for (size_t i = 0; i < nn; i++)
 		json_array_append(nodes, sorted[i]);
 	root = json_pack("{s:s, s:s, s:s, s:I}", "schema", "ktana-topology",
