@@ -109,20 +109,31 @@ static int process_entity(struct kt_model *m, const char *name, uint32_t *out)
 	return 0;
 }
 
-int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out)
+static int attrib_ip(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out,
+		     uint64_t *from, uint64_t *until)
 {
 	const struct kt_k8s_object *o;
 	const struct kt_dnsip *d;
 	char ips[64], id[128];
 	int err;
 
-	kt_ip_str(ip, ips, sizeof(ips));
+	*from = 0;
+	*until = UINT64_MAX;
 	if (m->k8s_has_pods) {
-		if ((o = kt_k8s_pod_by_ip(m->k8s, ip, t)))
+		if ((o = kt_k8s_pod_by_ip(m->k8s, ip, t))) {
+			*from = o->from_ns;
+			*until = o->until_ns;
 			return pod_entity(m, o, t, out);
-		if ((o = kt_k8s_node_by_ip(m->k8s, ip, t)))
+		}
+		if ((o = kt_k8s_node_by_ip(m->k8s, ip, t))) {
+			*from = o->from_ns;
+			*until = o->until_ns;
 			return node_entity(m, o->name, out);
+		}
+		/* nothing had it at t; something may have before or after */
+		*from = *until = t;
 	}
+	kt_ip_str(ip, ips, sizeof(ips));
 	for (uint32_t i = 0; i < m->nnode_ips; i++)
 		if (!memcmp(m->node_ips[i], ip, 16))
 			return this_node(m, out);
@@ -158,6 +169,28 @@ int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint3
 static bool host_netns(const struct kt_model *m, uint64_t netns)
 {
 	return !netns || !m->host_netns || netns == m->host_netns;
+}
+
+int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out)
+{
+	struct kt_ipcache *c = &m->ipcache[kt_map_hash(ip, 16, 4) & (KT_IPCACHE - 1)];
+	uint64_t from, until;
+	int err;
+
+	if (c->valid && !memcmp(c->ip, ip, 16) && t >= c->from && t < c->until) {
+		*out = c->ent;
+		return 0;
+	}
+	if ((err = attrib_ip(m, ip, t, out, &from, &until)))
+		return err;
+	if (until > from) {
+		memcpy(c->ip, ip, 16);
+		c->valid = true;
+		c->ent = *out;
+		c->from = from;
+		c->until = until;
+	}
+	return 0;
 }
 
 int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uint32_t *out)

@@ -15,12 +15,12 @@
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	uint8_t k[19];
+	uint64_t a, b;
 
-	k[0] = proto;
-	memcpy(k + 1, ip, 16);
-	memcpy(k + 17, &port, 2);
-	return kt_map_hash(k, sizeof(k), 3);
+	/* two words and the port: on the path of every event */
+	memcpy(&a, ip, 8);
+	memcpy(&b, ip + 8, 8);
+	return kt_map_hash64(b ^ kt_map_hash64(a ^ ((uint64_t)proto << 16 | port)));
 }
 
 static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
@@ -125,7 +125,7 @@ static unsigned lat_bucket(uint64_t ns)
 /* Attribute c and add it to its edge. */
 static int fold(struct kt_model *m, struct kt_pconn *c)
 {
-	struct kt_edge_stats one;
+	struct kt_one one;
 	const uint8_t *dip;
 	uint16_t dport, bport = 0;
 	const uint8_t *bip = NULL;
@@ -142,38 +142,37 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 	if (c->cli.seen && c->srv.seen)
 		m->st.stitched++;
 	m->st.connections++;
-	memset(&one, 0, sizeof(one));
-	one.connections = 1;
 	one.established = c->established;
-	if (c->fail < KT_FAIL__MAX)
-		one.failed[c->fail] = 1;
+	one.fail = c->fail;
+	one.lat = 0xff;
+	one.sent = one.recv = 0;
 	/* the client's own counters first, the server's (mirrored) when the
 	 * client side was not seen, packets last */
 	if (c->cli.seen) {
-		one.bytes_sent = c->cli.bytes_sent;
-		one.bytes_received = c->cli.bytes_recv;
+		one.sent = c->cli.bytes_sent;
+		one.recv = c->cli.bytes_recv;
 	} else if (c->srv.seen) {
-		one.bytes_sent = c->srv.bytes_recv;
-		one.bytes_received = c->srv.bytes_sent;
+		one.sent = c->srv.bytes_recv;
+		one.recv = c->srv.bytes_sent;
 	}
 	/* a side's missing count from the other side's (UDP replies) */
 	if (c->cli.seen && c->srv.seen) {
-		if (!one.bytes_sent)
-			one.bytes_sent = c->srv.bytes_recv;
-		if (!one.bytes_received)
-			one.bytes_received = c->srv.bytes_sent;
+		if (!one.sent)
+			one.sent = c->srv.bytes_recv;
+		if (!one.recv)
+			one.recv = c->srv.bytes_sent;
 	}
-	if (c->wire && !one.bytes_sent && !one.bytes_received) {
-		one.bytes_sent = c->wire_sent;
-		one.bytes_received = c->wire_recv;
+	if (c->wire && !one.sent && !one.recv) {
+		one.sent = c->wire_sent;
+		one.recv = c->wire_recv;
 	}
-	one.retransmits = (uint64_t)c->cli.retrans + c->srv.retrans;
+	one.retrans = (uint64_t)c->cli.retrans + c->srv.retrans;
 	if (!c->cli.seen && !c->srv.seen)
-		one.retransmits = c->wire_retrans;
-	one.first_seen = t;
-	one.last_seen = c->end > t ? c->end : t;
+		one.retrans = c->wire_retrans;
+	one.first = t;
+	one.last = c->end > t ? c->end : t;
 	if (c->established && c->latency && c->proto == IPPROTO_TCP)
-		one.latency[lat_bucket(c->latency)] = 1;
+		one.lat = (uint8_t)lat_bucket(c->latency);
 
 	/* the source */
 	if (c->cli.seen)

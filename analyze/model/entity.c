@@ -88,19 +88,36 @@ void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b)
 	stats_add(a, b);
 }
 
+static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
+{
+	a->connections++;
+	a->established += o->established;
+	if (o->fail < KT_FAIL__MAX)
+		a->failed[o->fail]++;
+	a->bytes_sent += o->sent;
+	a->bytes_received += o->recv;
+	a->retransmits += o->retrans;
+	if (!a->first_seen || o->first < a->first_seen)
+		a->first_seen = o->first;
+	if (o->last > a->last_seen)
+		a->last_seen = o->last;
+	if (o->lat < KT_LAT_BUCKETS)
+		a->latency[o->lat]++;
+}
+
 static uint64_t edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
 {
 	return kt_map_hash64(((uint64_t)src << 32 | dst) ^ kt_map_hash64((uint64_t)proto << 16 | port));
 }
 
-static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_edge_stats *one)
+static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_one *one)
 {
 	uint32_t lo = 0, hi = e->nwindows;
 	int err;
 
 	/* time mostly goes forward: the last window is the usual one */
 	if (e->nwindows && e->windows[e->nwindows - 1].index == idx) {
-		stats_add(&e->windows[e->nwindows - 1].st, one);
+		stats_one(&e->windows[e->nwindows - 1].st, one);
 		return 0;
 	}
 	while (lo < hi) {
@@ -112,7 +129,7 @@ static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_edge_stat
 			hi = mid;
 	}
 	if (lo < e->nwindows && e->windows[lo].index == idx) {
-		stats_add(&e->windows[lo].st, one);
+		stats_one(&e->windows[lo].st, one);
 		return 0;
 	}
 	if ((err = kt_grow((void **)&e->windows, &e->capwindows, e->nwindows + 1,
@@ -121,7 +138,7 @@ static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_edge_stat
 	memmove(e->windows + lo + 1, e->windows + lo, (e->nwindows - lo) * sizeof(*e->windows));
 	memset(&e->windows[lo], 0, sizeof(e->windows[lo]));
 	e->windows[lo].index = idx;
-	stats_add(&e->windows[lo].st, one);
+	stats_one(&e->windows[lo].st, one);
 	e->nwindows++;
 	return 0;
 }
@@ -144,7 +161,7 @@ static int backend_add(struct kt_edge *e, uint32_t ent, uint16_t port)
 }
 
 int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
-		uint16_t port, uint64_t t, const struct kt_edge_stats *one,
+		uint16_t port, uint64_t t, const struct kt_one *one,
 		uint32_t backend, uint16_t bport, bool via)
 {
 	uint64_t h = edge_hash(src, dst, proto, port);
@@ -173,7 +190,7 @@ int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
 			return err;
 		m->nedges++;
 	}
-	stats_add(&e->total, one);
+	stats_one(&e->total, one);
 	if (m->o.window_ns && (err = window_add(e, t / m->o.window_ns, one)))
 		return err;
 	if (via) {

@@ -22,7 +22,12 @@ int kt_model_new(struct kt_model **out, const struct kt_model_opts *opts)
 		m->o = *opts;
 	m->node_ent = KT_ENT_NONE;
 	m->pcfree = m->done_head = m->done_tail = KT_MAP_END;
+	if (!(m->ipcache = calloc(KT_IPCACHE, sizeof(*m->ipcache)))) {
+		free(m);
+		return kt_err_set(-ENOMEM, "out of memory");
+	}
 	if ((err = kt_k8s_index_new(&m->k8s))) {
+		free(m->ipcache);
 		free(m);
 		return err;
 	}
@@ -72,6 +77,7 @@ void kt_model_free(struct kt_model *m)
 	free(m->edges);
 	kt_map_free(&m->edgemap);
 	kt_conn_free(m);
+	free(m->ipcache);
 	free(m);
 }
 

@@ -73,6 +73,15 @@ struct kt_pconn {
 	uint32_t prev, next;	/* done list, oldest first */
 };
 
+#define KT_IPCACHE 4096	/* direct-mapped: far ends repeat a lot */
+
+struct kt_ipcache {
+	uint8_t ip[16];
+	bool valid;
+	uint32_t ent;
+	uint64_t from, until;
+};
+
 struct kt_model {
 	struct kt_model_opts o;
 	struct kt_model_stats st;
@@ -99,6 +108,7 @@ struct kt_model {
 	uint32_t done_head, done_tail;
 	uint64_t inflight;
 	uint64_t now;
+	struct kt_ipcache *ipcache;	/* KT_IPCACHE slots */
 };
 
 /* array growth: 0 or -ENOMEM */
@@ -121,8 +131,17 @@ const struct kt_dnsip *kt_dns_find(const struct kt_model *m, const uint8_t ip[16
 /* entity.c */
 int kt_entity_get(struct kt_model *m, enum kt_ent_kind kind, const char *id,
 		  const char *name, const char *ns, uint32_t *out);
+/* One connection's figures, added to an edge without touching every
+ * counter (this is on the path of every connection). */
+struct kt_one {
+	bool established;
+	uint8_t fail;		/* KT_FAIL__MAX: none */
+	uint8_t lat;		/* latency bucket, 0xff: none */
+	uint64_t sent, recv, retrans, first, last;
+};
+
 int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
-		uint16_t port, uint64_t t, const struct kt_edge_stats *one,
+		uint16_t port, uint64_t t, const struct kt_one *one,
 		uint32_t backend, uint16_t bport, bool via);
 
 void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b);
