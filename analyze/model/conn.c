@@ -186,21 +186,24 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 	dip = c->has_dst ? c->dst : c->srv.ip;
 	dport = c->has_dst ? c->dport : c->srv.port;
 	if (c->has_dst) {
-		const struct kt_nat *n = kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t);
+		/* the server's own socket is the best witness of who served; the
+		 * NAT map (whose event times are when they were read) otherwise */
+		const struct kt_nat *n = c->srv.seen ? NULL :
+			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t);
 
-		if (n) {
-			bip = n->rsrc;
-			bport = n->rsport;
-		} else if (c->srv.seen || c->wire_backend) {
+		if (c->srv.seen || c->wire_backend) {
 			bip = c->srv.ip;
 			bport = c->srv.port;
+		} else if (n) {
+			bip = n->rsrc;
+			bport = n->rsport;
 		}
 		translated = bip && (memcmp(bip, dip, 16) || bport != dport);
 	}
 	if ((err = kt_attrib_service(m, dip, dport, c->proto, t, translated, &dst, &via)))
 		return err;
 	if (via) {
-		if (c->srv.seen && (!bip || (!memcmp(bip, c->srv.ip, 16) && bport == c->srv.port)))
+		if (c->srv.seen)
 			err = kt_attrib_local(m, &c->srv, t, &backend);
 		else if (bip)
 			err = kt_attrib_remote(m, bip, t, &backend);

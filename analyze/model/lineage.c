@@ -253,8 +253,9 @@ const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 	const struct kt_nat *best = NULL;
 	uint64_t bestd = UINT64_MAX;
 
-	/* A client port is reused over a capture: the entry nearest in time
-	 * wins, one whose life covers t at once. */
+	/* A client port is reused over a capture, and an entry lives on in
+	 * conntrack (TIME_WAIT) past its connection: the entry created nearest
+	 * to the connection's start is its own, not one whose life covers it. */
 	for (uint32_t i = kt_map_first(&m->natmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->natmap, h, i)) {
 		const struct kt_nat *n = &m->nat[i];
@@ -262,9 +263,7 @@ const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 
 		if (!nat_same(n, proto, src, sport, dst, dport))
 			continue;
-		if (t >= n->first && t <= n->last)
-			return n;
-		d = t < n->first ? n->first - t : t - n->last;
+		d = t < n->first ? n->first - t : t - n->first;
 		if (d < bestd) {
 			bestd = d;
 			best = n;
