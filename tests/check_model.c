@@ -582,6 +582,47 @@ START_TEST(no_k8s)
 }
 END_TEST
 
+static void wire(struct fx *f, uint64_t ts, uint16_t sport, const char *dst, uint8_t outcome)
+{
+	struct kt_conn c = { .ts = ts, .duration_ns = 2000000, .proto = IPPROTO_TCP,
+			     .outcome = outcome, .sport = sport, .dport = 80,
+			     .packets_fwd = 5, .packets_rev = 5, .bytes_fwd = 400, .bytes_rev = 900 };
+
+	ip(c.src, CLIENT);
+	ip(c.dst, dst);
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_conn_schema, &c), 0);
+}
+
+/* Connections rebuilt from packets (ktana import): one connection captured
+ * on the client's interface (before DNAT) and on the server's (after) is
+ * one connection through the service, served by the pod the second names. */
+START_TEST(wire_two_interfaces)
+{
+	struct fx f;
+	struct kt_model_stats st;
+	json_t *t, *e;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	wire(&f, AT(10), 46000, VIP, KT_CONN_ESTABLISHED);
+	wire(&f, AT(10) + 50000, 46000, WEB_A, KT_CONN_ESTABLISHED);
+	wire(&f, AT(11), 46001, WEB_B, KT_CONN_REFUSED);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(st.connections, 2);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 2);
+	e = edge(t, C, "service:shop/web", 80);
+	ck_assert_int_eq(num(e, "connections"), 1);
+	ck_assert_int_eq(num(e, "bytes_sent"), 400);
+	ck_assert_int_eq(json_array_size(json_object_get(e, "backends")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(e,
+			 "backends"), 0), "id")), "pod:shop/web-a");
+	ck_assert_int_eq(failed(edge(t, C, "pod:shop/web-b", 80), "refused"), 1);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -594,6 +635,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, workload_folding);
 	tcase_add_test(tc, windows);
 	tcase_add_test(tc, no_k8s);
+	tcase_add_test(tc, wire_two_interfaces);
 	suite_add_tcase(s, tc);
 	return s;
 }

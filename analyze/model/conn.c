@@ -122,6 +122,13 @@ static unsigned lat_bucket(uint64_t ns)
 	return b;
 }
 
+static bool is_loopback(const uint8_t ip[16])
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+
+	return (kt_ip_is_v4(ip) && ip[12] == 127) || !memcmp(ip, v6, 16);
+}
+
 /* Attribute c and add it to its edge. */
 static int fold(struct kt_model *m, struct kt_pconn *c)
 {
@@ -212,6 +219,9 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 	} else if (c->srv.seen) {
 		if ((err = kt_attrib_local(m, &c->srv, t, &dst)))
 			return err;
+	} else if (c->cli.seen && is_loopback(dip)) {
+		/* a loopback address is in the client's own network namespace */
+		dst = src;
 	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
 		return err;
 	}
