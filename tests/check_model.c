@@ -623,6 +623,36 @@ START_TEST(wire_two_interfaces)
 }
 END_TEST
 
+/* A server that closes long after its client (CLOSE_WAIT), with other
+ * traffic in between: still one connection. */
+START_TEST(late_server_close)
+{
+	struct fx f;
+	struct kt_model_stats st;
+	json_t *t;
+
+	fx_open(&f);
+	fx_procs(&f);
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(10), CLIENT, 47000, WEB_A, 80, 100, 5001, 0, 0, 0);
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_SERVER, AT(10) + 1000, WEB_A, 80, CLIENT, 47000, 200, 5002,
+	   0, 0, 0);
+	ev(&f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, AT(11), CLIENT, 47000, WEB_A, 80, 100, 5001, 0,
+	   10, 20);
+	conn(&f, AT(20), WEB_B, 47001, 80, NULL, 0);
+	conn(&f, AT(40), WEB_B, 47002, 80, NULL, 0);
+	ev(&f, KT_FLOW_CLOSE, KT_ROLE_SERVER, AT(60), WEB_A, 80, CLIENT, 47000, 200, 5002, 0,
+	   20, 10);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(st.connections, 3);
+	ck_assert_int_eq(st.stitched, 1);
+	ck_assert_int_eq(num(edge(t, "pod:uid/" UID_CLIENT, "pod:uid/" UID_A, 80), "connections"), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -636,6 +666,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, windows);
 	tcase_add_test(tc, no_k8s);
 	tcase_add_test(tc, wire_two_interfaces);
+	tcase_add_test(tc, late_server_close);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -251,6 +251,12 @@ int kt_conn_flush(struct kt_model *m, bool all)
 
 		if (!all && c->done_at + KT_MODEL_GRACE_NS > m->now)
 			break;
+		/* a side still open keeps the connection in flight until its own
+		 * close comes (a server in CLOSE_WAIT), or the stream ends */
+		if (!all && ((c->cli.seen && !c->cli.closed) || (c->srv.seen && !c->srv.closed))) {
+			done_unlink(m, c);
+			continue;
+		}
 		if ((err = retire(m, c)))
 			return err;
 	}
@@ -363,6 +369,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	/* a datagram to the address and port a flow came from is its reply */
 	if (c) {
 		side_from(&c->srv, f);
+		c->srv.closed = true;
 		c->srv.bytes_sent += f->bytes_sent;
 		c->established = true;
 		c->end = f->ts;
@@ -378,6 +385,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	if (!c && (err = create(m, f->proto, f->saddr, f->sport, f->ts, &c)))
 		return err;
 	side_from(&c->cli, f);
+	c->cli.closed = true;
 	set_dst(c, f);
 	c->cli.bytes_sent += f->bytes_sent;
 	c->end = f->ts;

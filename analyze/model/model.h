@@ -14,9 +14,11 @@
  *                         their start and folded into edges
  *
  * Memory grows with entities, edges and windows, plus the connections in
- * flight (a closed connection waits KT_MODEL_GRACE_NS of stream time for its
- * other half, then is folded); the lineage, NAT and DNS maps grow with
- * processes, translated connections and answers.
+ * flight: a connection is folded once every side seen has closed and
+ * KT_MODEL_GRACE_NS of stream time has passed since the first close without
+ * a missing half showing up (flow events come in time order, one ring
+ * buffer). The lineage, NAT and DNS maps grow with processes, translated
+ * connections and answers.
  *
  * Library code: never prints. Every pointer returned is borrowed from the
  * model and lives until kt_model_free().
@@ -32,7 +34,7 @@
 #include "records.h"
 
 #define KT_TOPO_SCHEMA_VERSION "1.0"
-#define KT_MODEL_GRACE_NS (2ull * 1000000000ull)
+#define KT_MODEL_GRACE_NS (500ull * 1000000ull)
 #define KT_LAT_BUCKETS 24	/* connect latency, log2 of microseconds */
 #define KT_ENT_NONE UINT32_MAX
 
