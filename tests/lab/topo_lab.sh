@@ -6,10 +6,13 @@
 # connections attributed to the service and to the backend that served
 # them, each connection counted once although client and server both saw it.
 #
-# The recording has no Kubernetes objects yet (the k8s source is not run
-# against the lab's API server here) and no DNS records (no pcap source), so
-# pods are known by the UID of their cgroup, ClusterIPs as services by their
-# DNAT, and addresses no socket of the bundle owns stay "unattributed".
+# The Kubernetes objects come from the lab's API server (kube-apiserver.py,
+# run in the node's netns, serving the lab's pods, owners and services as
+# lab_k8s_scenario.py describes them) through the real kubectl: pods by name,
+# services by name, workloads folding. The same bundle without its k8s/ tree
+# shows what the node alone tells: pods by the UID of their cgroup, ClusterIPs
+# as services by their DNAT, other addresses "unattributed". There are no DNS
+# records (no pcap source), so the external host is known by its address.
 #
 # Needs root and BPF; skips (77) with the reason only where BPF cannot load.
 set -u
@@ -23,9 +26,10 @@ if ! "$B/ktcap" --json check | jq -e '.[] | select(.name == "ring buffer" and .s
 fi
 
 T=$(mktemp -d /tmp/kt-topo-lab-XXXXXX)
-REC=
+REC= SRV=
 cleanup() {
 	[ -n "$REC" ] && kill -KILL "$REC" 2>/dev/null
+	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
 	ktlab_down
 	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
@@ -39,12 +43,36 @@ check() {	# check DESCRIPTION WANT GOT
 	if [ "$2" = "$3" ]; then ok; else bad "$1: wanted '$2', got '$3'"; fi
 }
 
-nsenter --net="$KTLAB_NODE_NETNS" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
-	--sources host,bpf,conntrack --node ktlab-node 2>"$T/record.err" &
+# the lab's API server, on the node's loopback where ktcap runs kubectl
+python3 "$here/lab_k8s_scenario.py" "$KTLAB_JSON" ktlab-node >"$T/scenario.json" ||
+	{ echo "FAIL: no scenario"; exit 1; }
+nsenter --net="$KTLAB_NODE_NETNS" python3 "$here/kube-apiserver.py" "$T/scenario.json" \
+	--port-file "$T/port" 2>"$T/apiserver.err" &
+SRV=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || { echo "FAIL: lab API server did not start: $(cat "$T/apiserver.err")"; exit 1; }
+cat >"$T/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: lab
+  cluster: {server: "http://127.0.0.1:$(cat "$T/port")"}
+users:
+- name: lab
+  user: {}
+contexts:
+- name: lab
+  context: {cluster: lab, user: lab}
+current-context: lab
+KC
+
+HOME=$T nsenter --net="$KTLAB_NODE_NETNS" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
+	--sources host,bpf,conntrack,k8s --kubeconfig "$T/kubeconfig" --k8s-interval 2s \
+	--node ktlab-node 2>"$T/record.err" &
 REC=$!
 for _ in $(seq 300); do	# until every source runs (at most 30 s)
 	[ "$(jq -r '[.sources[]?.status] | map(select(. == "running")) | length' \
-		"$T/lab.tar.zst.spool/manifest.json" 2>/dev/null)" = 3 ] && break
+		"$T/lab.tar.zst.spool/manifest.json" 2>/dev/null)" = 4 ] && break
 	kill -0 "$REC" 2>/dev/null || break
 	sleep 0.1
 done
@@ -56,8 +84,15 @@ REC=
 check "ktcap record exit status" 0 "$rc"
 [ "$rc" = 0 ] || cat "$T/record.err"
 cp "$truth_file" "$T/truth.json"
-"$B/ktana" topo --level pod --format json "$T/lab.tar.zst" >"$T/topo.json" ||
+# the same bundle without its Kubernetes objects
+mkdir "$T/nok8s" && tar -xf "$T/lab.tar.zst" -C "$T/nok8s" && rm -r "$T/nok8s/k8s" ||
+	bad "cannot unpack the bundle"
+"$B/ktana" topo --level pod --format json "$T/nok8s" >"$T/topo.json" ||
+	bad "ktana topo (no k8s) failed"
+"$B/ktana" topo --level pod --format json "$T/lab.tar.zst" >"$T/k8s.json" ||
 	bad "ktana topo failed"
+"$B/ktana" topo --level workload --format json "$T/lab.tar.zst" >"$T/wl.json" ||
+	bad "ktana topo --level workload failed"
 "$B/ktana" topo --level pod --format dot "$T/lab.tar.zst" >"$T/topo.dot" ||
 	bad "ktana topo --format dot failed"
 
@@ -68,13 +103,47 @@ svc() { jq -r --arg n "$1" '.services[] | select(.name == $n) | .cluster_ip' "$L
 truth() { jq -r "$1" "$T/truth.json"; }
 steps() { truth "[.connections[] | select(.step == \"$1\")] | length"; }
 CLIENT=$(uid client)
-# edge SRC DST PORT JQ -> the JQ of that one edge ("none" when absent)
+# edge SRC DST PORT JQ [FILE] -> the JQ of that one edge ("none" when absent)
 edge() {
 	jq -r --arg s "$1" --arg d "$2" --argjson p "$3" \
 		"[.edges[] | select(.src == \$s and .dst == \$d and .port == \$p)] |
 		 if length == 1 then .[0] | $4 elif length == 0 then \"none\" else \"twice\" end" \
-		"$T/topo.json"
+		"${5:-$T/topo.json}"
 }
+
+# ==== with the Kubernetes objects: everything by name ====
+pn() { jq -r --arg p "$1" '.pods[] | select(.lab == $p) | "pod:\(.namespace)/\(.name)"' "$L"; }
+K=$T/k8s.json
+PC=$(pn client)
+check "k8s: client -> web-a by name" "$(steps short)" "$(edge "$PC" "$(pn web-a)" 80 .connections "$K")"
+check "k8s: web Service, served by web-a and web-b" \
+	"$(steps cluster) $(pn web-a)=$(truth '[.connections[] | select(.step == "cluster" and .served_by == "web-a")] | length') $(pn web-b)=$(truth '[.connections[] | select(.step == "cluster" and .served_by == "web-b")] | length')" \
+	"$(edge "$PC" service:shop/web 80 '"\(.connections) \(.backends | sort_by(.id) | map("\(.id)=\(.connections)") | join(" "))"' "$K")"
+check "k8s: redis Service served by redis-0" "1 $(pn redis)" \
+	"$(edge "$PC" service:shop/redis 6379 '"\(.connections) \(.backends[0].id)"' "$K")"
+check "k8s: DNS through kube-dns to coredns" "$(steps dns) $(pn dns)" \
+	"$(edge "$PC" service:kube-system/kube-dns 53 '"\(.connections) \(.backends[0].id)"' "$K")"
+for c in "9002 refused" "9001 timeout" "9000 reset"; do
+	check "k8s: flaky:${c% *} ${c#* }" "1 {\"${c#* }\":1}" \
+		"$(edge "$PC" "$(pn flaky)" "${c% *}" '"\(.connections) \(.failed | tojson)"' "$K")"
+done
+check "k8s: the Service without endpoints, refused" '1 {"refused":1} 1' \
+	"$(edge "$PC" service:shop/noep 80 '"\(.connections) \(.failed | tojson) \(.unknown_backend)"' "$K")"
+check "k8s: the external host" "$(steps external) external" \
+	"$(edge "$PC" "external:$KTLAB_EXT_IP" 80 '"\(.connections) \(.dst | split(":")[0])"' "$K")"
+check "k8s: web-a's workload" "workload:shop/Deployment/web" \
+	"$(jq -r --arg p "$(pn web-a)" '.nodes[] | select(.id == $p) | .workload' "$K")"
+check "k8s: connections from the client" "$(truth '.connections | length')" \
+	"$(jq --arg s "$PC" '[.edges[] | select(.src == $s) | .connections] | add' "$K")"
+# --level workload: web-a and web-b are one node
+check "workload: client -> Deployment web" "$(steps short)" \
+	"$(edge "$PC" workload:shop/Deployment/web 80 .connections "$T/wl.json")"
+check "workload: web Service backends folded" "workload:shop/Deployment/web=$(steps cluster)" \
+	"$(edge "$PC" service:shop/web 80 '.backends | map("\(.id)=\(.connections)") | join(" ")' "$T/wl.json")"
+check "workload: no web pod left" 0 \
+	"$(jq '[.nodes[] | select(.id | startswith("pod:shop/web"))] | length' "$T/wl.json")"
+
+# ==== without them: what the node alone tells ====
 
 # -- direct to web-a's pod IP: both halves seen, each counted once
 check "client -> web-a:80" "$(steps short) 0 {}" \
