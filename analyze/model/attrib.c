@@ -173,7 +173,7 @@ static bool host_netns(const struct kt_model *m, uint64_t netns)
 
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out)
 {
-	struct kt_ipcache *c = &m->ipcache[kt_map_hash(ip, 16, 4) & (KT_IPCACHE - 1)];
+	struct kt_ipcache *c = &m->ipcache[kt_map_hash_ip(ip, 4) & (KT_IPCACHE - 1)];
 	uint64_t from, until;
 	int err;
 

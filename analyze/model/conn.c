@@ -15,12 +15,7 @@
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	uint64_t a, b;
-
-	/* two words and the port: on the path of every event */
-	memcpy(&a, ip, 8);
-	memcpy(&b, ip + 8, 8);
-	return kt_map_hash64(b ^ kt_map_hash64(a ^ ((uint64_t)proto << 16 | port)));
+	return kt_map_hash_ip(ip, (uint64_t)proto << 16 | port);
 }
 
 static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],

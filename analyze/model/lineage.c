@@ -174,14 +174,8 @@ int kt_model_add_proc(struct kt_model *m, const struct kt_proc *p)
 static uint64_t nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 			 const uint8_t dst[16], uint16_t dport)
 {
-	uint8_t k[37];
-
-	k[0] = proto;
-	memcpy(k + 1, src, 16);
-	memcpy(k + 17, dst, 16);
-	memcpy(k + 33, &sport, 2);
-	memcpy(k + 35, &dport, 2);
-	return kt_map_hash(k, sizeof(k), 0);
+	return kt_map_hash_ip(dst, kt_map_hash_ip(src, (uint64_t)proto << 32 | (uint64_t)sport << 16 |
+							dport));
 }
 
 static bool nat_same(const struct kt_nat *n, uint8_t proto, const uint8_t src[16],

@@ -41,4 +41,14 @@ static inline uint64_t kt_map_hash64(uint64_t x)
 	return x;
 }
 
+/* An address (16 bytes) with a small integer: the key of most tables here. */
+static inline uint64_t kt_map_hash_ip(const uint8_t ip[16], uint64_t extra)
+{
+	uint64_t a, b;
+
+	__builtin_memcpy(&a, ip, 8);
+	__builtin_memcpy(&b, ip + 8, 8);
+	return kt_map_hash64(b ^ kt_map_hash64(a ^ extra));
+}
+
 #endif
