@@ -74,6 +74,25 @@ static int pod_entity(struct kt_model *m, const struct kt_k8s_object *pod, uint6
 					   pod->u.pod.host_network ? "hostNetwork" : "");
 }
 
+/* The container of a cgroup, under its pod: which container of a pod
+ * talked is in the pod's node of the JSON. */
+static int container_entity(struct kt_model *m, const struct kt_k8s_object *pod,
+			    const char *cid, uint64_t t, uint32_t pod_ent)
+{
+	const struct kt_k8s_container *k = NULL;
+	char id[700];
+	uint32_t e;
+	int err;
+
+	if (kt_k8s_pod_by_container(m->k8s, cid, t, &k) != pod || !k || !k->name)
+		return 0;
+	snprintf(id, sizeof(id), "container:%s/%s/%s", pod->ns ? pod->ns : "", pod->name, k->name);
+	if ((err = kt_entity_get(m, KT_ENT_CONTAINER, id, k->name, pod->ns, &e)))
+		return err;
+	m->ents[e].pod = pod_ent;
+	return set_str(&m->ents[e].detail, cid);
+}
+
 /* A pod known only by the UID in its cgroup path. */
 static int uid_pod(struct kt_model *m, const char *uid, uint32_t *out)
 {
@@ -217,6 +236,8 @@ int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uin
 		}
 		if (pod) {
 			if ((err = pod_entity(m, pod, t, out)))
+				return err;
+			if (c && c->cid && (err = container_entity(m, pod, c->cid, t, *out)))
 				return err;
 			if (c) {
 				c->ent = *out;

@@ -83,6 +83,21 @@ static json_t *entity_json(const struct kt_model *m, const struct kt_entity *e)
 	}
 	if (e->reason)
 		json_object_set_new(o, "reason", json_string(e->reason));
+	if (e->kind == KT_ENT_POD) {
+		uint32_t self = (uint32_t)(e - m->ents);
+		json_t *cs = NULL;
+
+		for (uint32_t i = 0; i < m->nents; i++) {
+			if (m->ents[i].kind != KT_ENT_CONTAINER || m->ents[i].pod != self)
+				continue;
+			if (!cs)
+				cs = json_array();
+			json_array_append_new(cs, json_pack("{s:s, s:s}", "name", m->ents[i].name,
+							    "container_id", m->ents[i].detail ? m->ents[i].detail : ""));
+		}
+		if (cs)
+			json_object_set_new(o, "containers", cs);
+	}
 	return o;
 }
 

@@ -133,6 +133,8 @@ check "k8s: the external host" "$(steps external) external" \
 	"$(edge "$PC" "external:$KTLAB_EXT_IP" 80 '"\(.connections) \(.dst | split(":")[0])"' "$K")"
 check "k8s: web-a's workload" "workload:shop/Deployment/web" \
 	"$(jq -r --arg p "$(pn web-a)" '.nodes[] | select(.id == $p) | .workload' "$K")"
+check "k8s: the client's container" "$(jq -r '.pods[] | select(.lab == "client") | "\(.container) \(.container_id)"' "$L")" \
+	"$(jq -r --arg p "$PC" '.nodes[] | select(.id == $p) | .containers[] | "\(.name) \(.container_id)"' "$K")"
 check "k8s: connections from the client" "$(truth '.connections | length')" \
 	"$(jq --arg s "$PC" '[.edges[] | select(.src == $s) | .connections] | add' "$K")"
 # --level workload: web-a and web-b are one node
