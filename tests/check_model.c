@@ -298,12 +298,14 @@ static void fx_rm(struct fx *f)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+static const char *view_ns;	/* -n for the next topo() */
+
 static json_t *topo(struct fx *f, const struct kt_model_opts *mo, enum kt_level level,
 		    struct kt_model_stats *st)
 {
 	struct kt_bundle *b = NULL;
 	struct kt_model *m = NULL;
-	struct kt_view_opts vo = { .level = level };
+	struct kt_view_opts vo = { .level = level, .ns = view_ns };
 	json_t *out = NULL;
 	int err;
 
@@ -469,6 +471,17 @@ START_TEST(reused_ip_per_time)
 	ck_assert_int_eq(num(edge(t, C, "pod:shop/new-cache", 6379), "connections"), 1);
 	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 2);
 	json_decref(t);
+	/* --at: only what was alive then (new-cache's lasts 500 us) */
+	mo.since = 0;
+	mo.at = AT(150) + 1000;
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 1);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/new-cache", 6379), "connections"), 1);
+	json_decref(t);
+	mo.at = AT(150) + 600000;
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 0);
+	json_decref(t);
 	fx_rm(&f);
 }
 END_TEST
@@ -526,6 +539,17 @@ START_TEST(workload_folding)
 	e = edge(t, "namespace:shop", "namespace:shop", 80);
 	ck_assert_int_eq(num(e, "connections"), 6);
 	json_decref(t);
+	/* -n: edges with an end in the namespace */
+	view_ns = "kube-system";
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "nodes")), 0);
+	json_decref(t);
+	view_ns = "shop";
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 11);
+	json_decref(t);
+	view_ns = NULL;
 	fx_rm(&f);
 }
 END_TEST
