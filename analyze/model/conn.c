@@ -1,0 +1,540 @@
+/* conn.c - connections in flight: the events of one connection, from its
+ * client's socket and from its server's (and from packets), gathered under
+ * the client's address and port, which DNAT leaves alone. Once a side has
+ * closed and KT_MODEL_GRACE_NS of stream time has passed without the other
+ * half showing up, the connection is attributed and folded into its edge,
+ * and its slot reused: memory holds what is in flight, not what happened.
+ */
+#include "model_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
+{
+	return kt_map_hash_ip(ip, (uint64_t)proto << 16 | port);
+}
+
+static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
+			     uint16_t port)
+{
+	uint64_t h = key_hash(proto, ip, port);
+
+	for (uint32_t i = kt_map_first(&m->pcmap, h); i != KT_MAP_END;
+	     i = kt_map_next(&m->pcmap, h, i)) {
+		struct kt_pconn *c = &m->pc[i];
+
+		if (c->live && c->proto == proto && c->cport == port && !memcmp(c->cip, ip, 16))
+			return c;
+	}
+	return NULL;
+}
+
+static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
+		  uint64_t ts, struct kt_pconn **out)
+{
+	uint32_t i;
+	struct kt_pconn *c;
+	int err;
+
+	if (m->pcfree != KT_MAP_END) {
+		i = m->pcfree;
+		m->pcfree = m->pc[i].next;
+	} else {
+		if ((err = kt_grow((void **)&m->pc, &m->cappc, m->npc + 1, sizeof(*m->pc))))
+			return err;
+		i = m->npc++;
+	}
+	c = &m->pc[i];
+	memset(c, 0, sizeof(*c));
+	c->proto = proto;
+	memcpy(c->cip, ip, 16);
+	c->cport = port;
+	c->start = ts;
+	c->fail = KT_FAIL__MAX;
+	c->live = true;
+	c->prev = c->next = KT_MAP_END;
+	if ((err = kt_map_put(&m->pcmap, key_hash(proto, ip, port), i))) {
+		c->live = false;
+		c->next = m->pcfree;
+		m->pcfree = i;
+		return err;
+	}
+	if (++m->inflight > m->st.inflight_max)
+		m->st.inflight_max = m->inflight;
+	*out = c;
+	return 0;
+}
+
+static void done_unlink(struct kt_model *m, struct kt_pconn *c)
+{
+	uint32_t i = (uint32_t)(c - m->pc);
+
+	if (!c->in_done)
+		return;
+	if (c->prev != KT_MAP_END)
+		m->pc[c->prev].next = c->next;
+	else
+		m->done_head = c->next;
+	if (c->next != KT_MAP_END)
+		m->pc[c->next].prev = c->prev;
+	else
+		m->done_tail = c->prev;
+	(void)i;
+	c->in_done = false;
+	c->prev = c->next = KT_MAP_END;
+}
+
+/* Put c at the tail of the done list, stamped ts. */
+static void done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
+{
+	uint32_t i = (uint32_t)(c - m->pc);
+
+	done_unlink(m, c);
+	c->done_at = ts;
+	c->in_done = true;
+	c->prev = m->done_tail;
+	c->next = KT_MAP_END;
+	if (m->done_tail != KT_MAP_END)
+		m->pc[m->done_tail].next = i;
+	else
+		m->done_head = i;
+	m->done_tail = i;
+}
+
+static unsigned lat_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+
+	while (us > 1 && b < KT_LAT_BUCKETS - 1) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static bool is_loopback(const uint8_t ip[16])
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+
+	return (kt_ip_is_v4(ip) && ip[12] == 127) || !memcmp(ip, v6, 16);
+}
+
+/* Attribute c and add it to its edge. */
+static int fold(struct kt_model *m, struct kt_pconn *c)
+{
+	struct kt_one one;
+	const uint8_t *dip;
+	uint16_t dport, bport = 0;
+	const uint8_t *bip = NULL;
+	uint32_t src, dst, backend = KT_ENT_NONE;
+	bool via = false, translated = false;
+	uint64_t t = c->start, end = c->end ? c->end : UINT64_MAX;
+	int err;
+
+	if ((m->o.since && t < m->o.since) || (m->o.until && t >= m->o.until) ||
+	    (m->o.at && (t > m->o.at || end < m->o.at))) {
+		m->st.filtered++;
+		return 0;
+	}
+	if (c->cli.seen && c->srv.seen)
+		m->st.stitched++;
+	m->st.connections++;
+	one.established = c->established;
+	one.fail = c->fail;
+	one.lat = 0xff;
+	one.sent = one.recv = 0;
+	/* the client's own counters first, the server's (mirrored) when the
+	 * client side was not seen, packets last */
+	if (c->cli.seen) {
+		one.sent = c->cli.bytes_sent;
+		one.recv = c->cli.bytes_recv;
+	} else if (c->srv.seen) {
+		one.sent = c->srv.bytes_recv;
+		one.recv = c->srv.bytes_sent;
+	}
+	/* a side's missing count from the other side's (UDP replies) */
+	if (c->cli.seen && c->srv.seen) {
+		if (!one.sent)
+			one.sent = c->srv.bytes_recv;
+		if (!one.recv)
+			one.recv = c->srv.bytes_sent;
+	}
+	if (c->wire && !one.sent && !one.recv) {
+		one.sent = c->wire_sent;
+		one.recv = c->wire_recv;
+	}
+	one.retrans = (uint64_t)c->cli.retrans + c->srv.retrans;
+	if (!c->cli.seen && !c->srv.seen)
+		one.retrans = c->wire_retrans;
+	one.first = t;
+	one.last = c->end > t ? c->end : t;
+	if (c->established && c->latency && c->proto == IPPROTO_TCP)
+		one.lat = (uint8_t)lat_bucket(c->latency);
+
+	/* the source */
+	if (c->cli.seen)
+		err = kt_attrib_local(m, &c->cli, t, &src);
+	else
+		err = kt_attrib_remote(m, c->cip, t, &src);
+	if (err)
+		return err;
+
+	/* the destination as the client asked for it, and who served it */
+	dip = c->has_dst ? c->dst : c->srv.ip;
+	dport = c->has_dst ? c->dport : c->srv.port;
+	if (c->has_dst) {
+		/* the server's own socket is the best witness of who served; the
+		 * NAT map (whose event times are when they were read) otherwise */
+		const struct kt_nat *n = c->srv.seen ? NULL :
+			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t);
+
+		if (c->srv.seen || c->wire_backend) {
+			bip = c->srv.ip;
+			bport = c->srv.port;
+		} else if (n) {
+			bip = n->rsrc;
+			bport = n->rsport;
+		}
+		translated = bip && (memcmp(bip, dip, 16) || bport != dport);
+	}
+	if ((err = kt_attrib_service(m, dip, dport, c->proto, t, translated, &dst, &via)))
+		return err;
+	if (via) {
+		if (c->srv.seen)
+			err = kt_attrib_local(m, &c->srv, t, &backend);
+		else if (bip)
+			err = kt_attrib_remote(m, bip, t, &backend);
+		if (err)
+			return err;
+	} else if (c->srv.seen) {
+		if ((err = kt_attrib_local(m, &c->srv, t, &dst)))
+			return err;
+	} else if (c->cli.seen && is_loopback(dip)) {
+		/* a loopback address is in the client's own network namespace */
+		dst = src;
+	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
+		return err;
+	}
+	return kt_edge_add(m, src, dst, c->proto, dport, t, &one, backend, bport, via);
+}
+
+static int retire(struct kt_model *m, struct kt_pconn *c)
+{
+	uint32_t i = (uint32_t)(c - m->pc);
+	int err = fold(m, c);
+
+	done_unlink(m, c);
+	kt_map_del(&m->pcmap, key_hash(c->proto, c->cip, c->cport), i);
+	c->live = false;
+	c->next = m->pcfree;
+	m->pcfree = i;
+	m->inflight--;
+	return err;
+}
+
+int kt_conn_flush(struct kt_model *m, bool all)
+{
+	int err;
+
+	while (m->done_head != KT_MAP_END) {
+		struct kt_pconn *c = &m->pc[m->done_head];
+
+		if (!all && c->done_at + KT_MODEL_GRACE_NS > m->now)
+			break;
+		/* a side still open keeps the connection in flight until its own
+		 * close comes (a server in CLOSE_WAIT), or the stream ends */
+		if (!all && ((c->cli.seen && !c->cli.closed) || (c->srv.seen && !c->srv.closed))) {
+			done_unlink(m, c);
+			continue;
+		}
+		if ((err = retire(m, c)))
+			return err;
+	}
+	if (all) {
+		for (uint32_t i = 0; i < m->npc; i++)
+			if (m->pc[i].live && (err = retire(m, &m->pc[i])))
+				return err;
+	}
+	return 0;
+}
+
+void kt_conn_free(struct kt_model *m)
+{
+	free(m->pc);
+	kt_map_free(&m->pcmap);
+}
+
+static void side_from(struct kt_side *s, const struct kt_flow *f)
+{
+	s->seen = true;
+	if (f->cgroup_id)
+		s->cgroup = f->cgroup_id;
+	if (f->netns)
+		s->netns = f->netns;
+	if (f->pid) {
+		s->pid = f->pid;
+		if (f->comm.len) {
+			size_t n = f->comm.len < sizeof(s->comm) - 1 ? f->comm.len : sizeof(s->comm) - 1;
+
+			memcpy(s->comm, f->comm.p, n);
+			s->comm[n] = '\0';
+		}
+	}
+	memcpy(s->ip, f->saddr, 16);
+	s->port = f->sport;
+}
+
+static void totals_from(struct kt_side *s, const struct kt_flow *f)
+{
+	if (f->bytes_sent > s->bytes_sent)
+		s->bytes_sent = f->bytes_sent;
+	if (f->bytes_recv > s->bytes_recv)
+		s->bytes_recv = f->bytes_recv;
+	if (f->retrans > s->retrans)
+		s->retrans = f->retrans;
+}
+
+static enum kt_fail fail_of(uint8_t cause)
+{
+	switch (cause) {
+	case KT_CAUSE_REFUSED: return KT_FAIL_REFUSED;
+	case KT_CAUSE_TIMEOUT: return KT_FAIL_TIMEOUT;
+	case KT_CAUSE_UNREACHABLE: return KT_FAIL_UNREACHABLE;
+	case KT_CAUSE_RESET: return KT_FAIL_RESET;
+	default: return KT_FAIL_ERROR;
+	}
+}
+
+/* The live connection of client ip:port; a new one when none, or when the
+ * side about to open was already seen (the port was reused). */
+static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool opening,
+	       struct kt_pconn **out)
+{
+	const uint8_t *ip = client ? f->saddr : f->daddr;
+	uint16_t port = client ? f->sport : f->dport;
+	struct kt_pconn *c;
+	int err;
+
+	/* the server sees the client after any source rewrite: undo it */
+	if (!client)
+		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
+	c = find(m, f->proto, ip, port);
+
+	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
+		if ((err = retire(m, c)))
+			return err;
+		c = NULL;
+	}
+	if (!c && (err = create(m, f->proto, ip, port, f->ts, &c)))
+		return err;
+	*out = c;
+	return 0;
+}
+
+static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
+{
+	if (c->has_dst)
+		return;
+	/* the socket of a client sees the ClusterIP it connected to; connect()
+	 * tells it too, before any DNAT */
+	if (!kt_ip_is_unset(f->orig_daddr) && f->orig_dport) {
+		memcpy(c->dst, f->orig_daddr, 16);
+		c->dport = f->orig_dport;
+	} else {
+		memcpy(c->dst, f->daddr, 16);
+		c->dport = f->dport;
+	}
+	c->has_dst = true;
+}
+
+static int udp_send(struct kt_model *m, const struct kt_flow *f)
+{
+	const uint8_t *ip = f->daddr;
+	uint16_t port = f->dport;
+	struct kt_pconn *c;
+	int err;
+
+	kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
+	c = find(m, f->proto, ip, port);
+	/* a datagram to the address and port a flow came from is its reply */
+	if (c) {
+		side_from(&c->srv, f);
+		c->srv.closed = true;
+		c->srv.bytes_sent += f->bytes_sent;
+		c->established = true;
+		c->end = f->ts;
+		done_touch(m, c, f->ts);
+		return 0;
+	}
+	c = find(m, f->proto, f->saddr, f->sport);
+	if (c && c->has_dst && (memcmp(c->dst, f->daddr, 16) || c->dport != f->dport)) {
+		if ((err = retire(m, c)))
+			return err;
+		c = NULL;
+	}
+	if (!c && (err = create(m, f->proto, f->saddr, f->sport, f->ts, &c)))
+		return err;
+	side_from(&c->cli, f);
+	c->cli.closed = true;
+	set_dst(c, f);
+	c->cli.bytes_sent += f->bytes_sent;
+	c->end = f->ts;
+	done_touch(m, c, f->ts);
+	return 0;
+}
+
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
+{
+	struct kt_pconn *c;
+	bool client = f->role != KT_ROLE_SERVER;
+	int err = 0;
+
+	if (f->ts > m->now)
+		m->now = f->ts;
+	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
+		return 0;
+	if (f->proto == IPPROTO_UDP) {
+		if (f->kind == KT_FLOW_UDP_SEND)
+			err = udp_send(m, f);
+		goto flush;
+	}
+	switch (f->kind) {
+	case KT_FLOW_OPEN:
+		if ((err = get(m, f, client, true, &c)))
+			return err;
+		if (client) {
+			side_from(&c->cli, f);
+			set_dst(c, f);
+			c->latency = f->latency_ns;
+			if (f->latency_ns && f->ts > f->latency_ns)
+				c->start = f->ts - f->latency_ns;
+		} else {
+			side_from(&c->srv, f);
+		}
+		c->established = true;
+		break;
+	case KT_FLOW_FAIL:
+		if ((err = get(m, f, client, true, &c)))
+			return err;
+		side_from(client ? &c->cli : &c->srv, f);
+		if (client)
+			set_dst(c, f);
+		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
+			c->start = f->ts - f->latency_ns;
+		c->fail = (uint8_t)fail_of(f->cause);
+		(client ? &c->cli : &c->srv)->closed = true;
+		c->end = f->ts;
+		done_touch(m, c, f->ts);
+		break;
+	case KT_FLOW_CLOSE:
+	case KT_FLOW_STATS:
+		if ((err = get(m, f, client, false, &c)))
+			return err;
+		{
+			struct kt_side *s = client ? &c->cli : &c->srv;
+
+			if (!s->seen) {
+				/* opened before the capture started */
+				side_from(s, f);
+				if (client)
+					set_dst(c, f);
+				c->established = true;
+				if (f->duration_ns && f->ts > f->duration_ns &&
+				    c->start > f->ts - f->duration_ns)
+					c->start = f->ts - f->duration_ns;
+			}
+			totals_from(s, f);
+			if (f->kind == KT_FLOW_CLOSE) {
+				s->closed = true;
+				c->end = f->ts;
+				if (f->cause == KT_CAUSE_RESET)
+					c->fail = KT_FAIL_RESET;
+				done_touch(m, c, f->ts);
+			}
+		}
+		break;
+	case KT_FLOW_ACCEPT: {
+		const uint8_t *ip = f->daddr;
+		uint16_t port = f->dport;
+
+		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
+		if ((c = find(m, f->proto, ip, port)) && f->pid) {
+			c->srv.pid = f->pid;
+			if (f->comm.len) {
+				size_t n = f->comm.len < 15 ? f->comm.len : 15;
+
+				memcpy(c->srv.comm, f->comm.p, n);
+				c->srv.comm[n] = '\0';
+			}
+		}
+		break;
+	}
+	default:
+		/* retransmit, reset and drop events are summed in CLOSE totals */
+		break;
+	}
+flush:
+	if (err)
+		return err;
+	return m->done_head != KT_MAP_END ? kt_conn_flush(m, false) : 0;
+}
+
+int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
+{
+	struct kt_pconn *c;
+	uint64_t end = w->ts + w->duration_ns;
+	int err;
+
+	if (end > m->now)
+		m->now = end;
+	if (w->proto != IPPROTO_TCP && w->proto != IPPROTO_UDP)
+		return 0;
+	/* The same connection seen on a second interface merges here; the
+	 * first view (the client's veth, before DNAT) names the destination,
+	 * a second one with another destination names the backend. */
+	c = find(m, w->proto, w->src, w->sport);
+	if (c && c->wire && c->wire_backend &&
+	    (memcmp(c->srv.ip, w->dst, 16) || c->srv.port != w->dport) &&
+	    (memcmp(c->dst, w->dst, 16) || c->dport != w->dport)) {
+		if ((err = retire(m, c)))
+			return err;
+		c = NULL;
+	}
+	if (!c) {
+		if ((err = create(m, w->proto, w->src, w->sport, w->ts, &c)))
+			return err;
+	}
+	if (!c->has_dst) {
+		memcpy(c->dst, w->dst, 16);
+		c->dport = w->dport;
+		c->has_dst = true;
+	} else if (memcmp(c->dst, w->dst, 16) || c->dport != w->dport) {
+		memcpy(c->srv.ip, w->dst, 16);
+		c->srv.port = w->dport;
+		c->wire_backend = true;
+	}
+	c->wire = true;
+	if (w->bytes_fwd > c->wire_sent)
+		c->wire_sent = w->bytes_fwd;
+	if (w->bytes_rev > c->wire_recv)
+		c->wire_recv = w->bytes_rev;
+	if (w->retrans > c->wire_retrans)
+		c->wire_retrans = w->retrans;
+	switch (w->outcome) {
+	case KT_CONN_REFUSED: c->fail = KT_FAIL_REFUSED; break;
+	case KT_CONN_UNANSWERED: c->fail = KT_FAIL_TIMEOUT; break;
+	case KT_CONN_RESET: c->fail = KT_FAIL_RESET; c->established = true; break;
+	default: c->established = true; break;
+	}
+	if (w->rtt_us && !c->latency)
+		c->latency = (uint64_t)w->rtt_us * 1000;
+	if (end > c->end)
+		c->end = end;
+	done_touch(m, c, end);
+	return kt_conn_flush(m, false);
+}

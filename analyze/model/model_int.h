@@ -1,0 +1,165 @@
+/* model_int.h - the model's insides, shared by its files. Internal. */
+#ifndef KT_MODEL_INT_H
+#define KT_MODEL_INT_H
+
+#include "map.h"
+#include "model.h"
+
+#define KT_NODE_IPS_MAX 64
+#define KT_DNS_NAMES_MAX 8
+#define KT_DNS_NAMES_BYTES 1024
+
+struct kt_cg {			/* a cgroup: what lives in it */
+	uint64_t id;
+	char uid[37];		/* pod UID with dashes, or "" */
+	char *cid;		/* container ID, or NULL */
+	char *path;		/* cgroup path, or NULL */
+	char comm[16];		/* a process seen in it */
+	uint64_t netns;
+	uint32_t ent;		/* cached attribution, valid over [from, until) */
+	uint64_t ent_from, ent_until;
+};
+
+struct kt_pidinfo {
+	uint32_t pid;
+	char comm[16];
+	uint64_t cgroup;
+};
+
+struct kt_nsinfo {
+	uint64_t netns;
+	char uid[37];
+};
+
+struct kt_nat {
+	uint8_t proto;
+	uint8_t osrc[16], odst[16], rsrc[16], rdst[16];
+	uint16_t osport, odport, rsport, rdport;
+	uint64_t first, last;
+	bool destroyed;
+};
+
+struct kt_dnsip {
+	uint8_t ip[16];
+	uint64_t first;		/* first answer naming it */
+	char *names;		/* '\n'-separated, at most KT_DNS_NAMES_MAX */
+	uint32_t nnames;
+};
+
+struct kt_side {
+	uint64_t cgroup, netns;
+	uint32_t pid;
+	char comm[16];
+	uint8_t ip[16];
+	uint16_t port;
+	bool seen, closed;
+	uint64_t bytes_sent, bytes_recv;
+	uint32_t retrans;
+};
+
+/* A connection in flight, keyed by its client's address and port. */
+struct kt_pconn {
+	uint8_t proto;
+	uint8_t cip[16];
+	uint16_t cport;
+	uint8_t dst[16];	/* what the client asked for (the ClusterIP) */
+	uint16_t dport;
+	bool has_dst, established, wire, wire_backend, live, in_done;
+	uint8_t fail;		/* enum kt_fail, KT_FAIL__MAX: none */
+	struct kt_side cli, srv;
+	uint64_t start, end, done_at, latency;
+	uint64_t wire_sent, wire_recv;
+	uint32_t wire_retrans;
+	uint32_t prev, next;	/* done list, oldest first */
+};
+
+#define KT_IPCACHE 4096	/* direct-mapped: far ends repeat a lot */
+
+struct kt_ipcache {
+	uint8_t ip[16];
+	bool valid;
+	uint32_t ent;
+	uint64_t from, until;
+};
+
+struct kt_model {
+	struct kt_model_opts o;
+	struct kt_model_stats st;
+	struct kt_k8s_index *k8s;
+	bool k8s_done, k8s_has_pods, finished;
+	char *node_name;
+	uint8_t node_ips[KT_NODE_IPS_MAX][16];
+	uint32_t nnode_ips;
+	uint64_t host_netns;
+	uint32_t node_ent;
+
+	struct kt_cg *cgs; uint32_t ncgs, capcgs; struct kt_map cgmap;
+	struct kt_pidinfo *pids; uint32_t npids, cappids; struct kt_map pidmap;
+	struct kt_nsinfo *nss; uint32_t nnss, capnss; struct kt_map nsmap;
+	struct kt_nat *nat; uint32_t nnat, capnat; struct kt_map natmap;
+	struct kt_map snatmap;	/* by reply tuple, entries whose source was rewritten */
+	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
+
+	struct kt_entity *ents; uint32_t nents, capents; struct kt_map entmap;
+	struct kt_edge *edges; uint32_t nedges, capedges; struct kt_map edgemap;
+
+	struct kt_pconn *pc; uint32_t npc, cappc; struct kt_map pcmap;
+	uint32_t pcfree;	/* free list through .next */
+	uint32_t done_head, done_tail;
+	uint64_t inflight;
+	uint64_t now;
+	struct kt_ipcache *ipcache;	/* KT_IPCACHE slots */
+};
+
+/* array growth: 0 or -ENOMEM */
+int kt_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+
+/* lineage.c */
+struct kt_cg *kt_lineage_cgroup(const struct kt_model *m, uint64_t id);
+const struct kt_pidinfo *kt_lineage_pid(const struct kt_model *m, uint32_t pid);
+const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns);
+const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
+				 const uint8_t src[16], uint16_t sport,
+				 const uint8_t dst[16], uint16_t dport, uint64_t t);
+/* A server saw peer_ip:peer_port; when conntrack rewrote the client's source
+ * (a port clash, masquerading), the client's own address and port. */
+bool kt_nat_unsnat(const struct kt_model *m, uint8_t proto, const uint8_t srv[16],
+		   uint16_t sport, const uint8_t peer[16], uint16_t pport, uint64_t t,
+		   const uint8_t **cip, uint16_t *cport);
+const struct kt_dnsip *kt_dns_find(const struct kt_model *m, const uint8_t ip[16]);
+
+/* entity.c */
+int kt_entity_get(struct kt_model *m, enum kt_ent_kind kind, const char *id,
+		  const char *name, const char *ns, uint32_t *out);
+/* One connection's figures, added to an edge without touching every
+ * counter (this is on the path of every connection). */
+struct kt_one {
+	bool established;
+	uint8_t fail;		/* KT_FAIL__MAX: none */
+	uint8_t lat;		/* latency bucket, 0xff: none */
+	uint64_t sent, recv, retrans, first, last;
+};
+
+int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
+		uint16_t port, uint64_t t, const struct kt_one *one,
+		uint32_t backend, uint16_t bport, bool via);
+
+void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b);
+
+/* attrib.c: entities for the two ends of a connection at t */
+int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t,
+		    uint32_t *out);
+int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
+		     uint32_t *out);
+/* The service of ip:port at t (k8s), as an entity; *found false when none. */
+int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
+		      uint8_t proto, uint64_t t, bool translated, uint32_t *out,
+		      bool *found);
+
+/* conn.c */
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f);
+int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
+int kt_conn_flush(struct kt_model *m, bool all);
+void kt_conn_free(struct kt_model *m);
+
+#endif

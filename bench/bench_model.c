@@ -1,0 +1,110 @@
+/* bench_model.c - how fast flow records go into the topology model: reads
+ * BUNDLE twice, once only decoding (as bench_read does) and once through
+ * kt_model_feed_bundle(), and prints records/s of CPU time for both, the
+ * model's own share (the difference), and memory: peak RSS and per edge.
+ * One thread: the figures are per core.
+ *   bench_model BUNDLE        (make one: ktgen DIR --flows 10000000
+ *                              --pods 1000 --edges 5000) */
+#include "bundle.h"
+#include "error.h"
+#include "model.h"
+#include "records.h"
+#include "stream.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static int decode_only(struct kt_bundle *b, uint64_t *n)
+{
+	const struct kt_entry *e;
+	int r, err = 0;
+
+	while ((r = kt_bundle_next(b, &e)) == 1) {
+		struct kt_stream_reader *sr;
+		const void *recs;
+		size_t k;
+
+		if (e->kind != KT_ENTRY_RECORDS || strcmp(e->stream, "flow"))
+			continue;
+		if ((err = kt_stream_reader_open(&sr, kt_bundle_read, b, &kt_flow_schema, e->path)))
+			return err;
+		while (!(err = kt_stream_reader_next(sr, &recs, &k)) && k)
+			*n += k;
+		kt_stream_reader_free(sr);
+		if (err)
+			return err;
+	}
+	return r < 0 ? r : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct kt_bundle *b = NULL;
+	struct kt_model *m = NULL;
+	struct kt_model_stats st;
+	uint64_t n = 0;
+	uint32_t nedges, nents;
+	double t0, t_dec, t_all;
+	long rss0;
+	int err;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_model BUNDLE\n");
+		return 2;
+	}
+	if ((err = kt_bundle_open(&b, argv[1])))
+		goto fail;
+	t0 = cpu_s();
+	if ((err = decode_only(b, &n)))
+		goto fail;
+	t_dec = cpu_s() - t0;
+	rss0 = rss_kib();
+	if ((err = kt_bundle_rewind(b)) || (err = kt_model_new(&m, NULL)))
+		goto fail;
+	t0 = cpu_s();
+	if ((err = kt_model_feed_bundle(m, b)))
+		goto fail;
+	t_all = cpu_s() - t0;
+	kt_model_stats(m, &st);
+	kt_model_edges(m, &nedges);
+	kt_model_entities(m, &nents);
+	printf("flow records      %llu\n", (unsigned long long)st.flow_records);
+	printf("decode only       %.2f s CPU, %.2f M records/s\n", t_dec, n / t_dec / 1e6);
+	printf("decode + model    %.2f s CPU, %.2f M records/s\n", t_all,
+	       st.flow_records / t_all / 1e6);
+	printf("model alone       %.2f s CPU, %.2f M records/s\n", t_all - t_dec,
+	       t_all > t_dec ? st.flow_records / (t_all - t_dec) / 1e6 : 0.0);
+	printf("connections       %llu (in flight at most %llu)\n",
+	       (unsigned long long)st.connections, (unsigned long long)st.inflight_max);
+	printf("entities, edges   %u, %u\n", nents, nedges);
+	printf("peak RSS          %ld KiB (%ld KiB before the model pass)\n", rss_kib(), rss0);
+	if (nedges)
+		printf("RSS per edge      %.0f bytes\n",
+		       (double)(rss_kib() - rss0) * 1024.0 / nedges);
+	kt_model_free(m);
+	kt_bundle_close(b);
+	return 0;
+fail:
+	fprintf(stderr, "bench_model: %s\n", kt_err_msg(err));
+	kt_model_free(m);
+	kt_bundle_close(b);
+	return 1;
+}

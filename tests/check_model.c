@@ -1,0 +1,696 @@
+/* check_model.c - the topology model (analyze/model/) on bundles built here:
+ * a spool with Kubernetes snapshots and watch lines in the layout of
+ * formats/SPEC-k8s.md, host facts, and proc, conntrack, dns and flow records
+ * of connections whose ground truth the test knows. */
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "error.h"
+#include "manifest.h"
+#include "model.h"
+#include "records.h"
+#include "spool.h"
+
+#define SEC 1000000000ull
+#define T0 1767225600ull	/* 2026-01-01T00:00:00Z */
+#define AT(s) ((T0 + (s)) * SEC)
+#define HOST_NETNS 4026531840ull
+
+#define CLIENT "198.18.1.16"
+#define WEB_A "198.18.1.12"
+#define WEB_B "198.18.1.13"
+#define REUSED "198.18.1.30"
+#define VIP "198.19.0.20"
+#define EXT "198.19.200.10"
+#define UID_CLIENT "11111111-1111-4111-8111-111111111111"
+#define UID_A "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define UID_B "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+
+struct fx {
+	char dir[64];
+	struct kt_spool *sp;
+	uint16_t next_sock;
+};
+
+static void ip(uint8_t out[16], const char *s)
+{
+	ck_assert_int_eq(kt_ip_parse(out, s), 0);
+}
+
+static void fx_open(struct fx *f)
+{
+	json_t *m = kt_manifest_new("check_model");
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kt-check-model-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	rmdir(f->dir);
+	ck_assert_int_eq(kt_spool_create(&f->sp, f->dir, NULL), 0);
+	json_object_set_new(json_object_get(m, "host"), "node_name", json_string("n1"));
+	kt_manifest_set_window(m, AT(0), AT(300));
+	ck_assert_int_eq(kt_spool_save_manifest(f->sp, m), 0);
+	json_decref(m);
+	f->next_sock = 1;
+}
+
+static void fx_file(struct fx *f, const char *rel, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(kt_spool_write_file(f->sp, rel, s, strlen(s)), 0);
+	free(s);
+	json_decref(doc);
+}
+
+static void fx_line(struct fx *f, const char *rel, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+	size_t n;
+
+	ck_assert_ptr_nonnull(s);
+	n = strlen(s);
+	s = realloc(s, n + 2);
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	ck_assert_int_eq(kt_spool_append_file(f->sp, rel, s, n + 1), 0);
+	free(s);
+	json_decref(doc);
+}
+
+static json_t *snapshot_list(int snap, uint64_t taken, const char *resource, json_t *items)
+{
+	return json_pack("{s:s, s:s, s:o, s:{s:i, s:s, s:s, s:I, s:I, s:n, s:n}}",
+			 "apiVersion", "v1", "kind", "List", "items", items, "ktcap",
+			 "snapshot", snap, "reason", "start", "resource", resource,
+			 "taken_ns", (json_int_t)taken, "done_ns", (json_int_t)taken,
+			 "namespace", "node");
+}
+
+static json_t *pod(const char *name, const char *uid, const char *pip, const char *created,
+		   const char *owner_kind, const char *owner)
+{
+	json_t *p = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s}, s:{s:s, s:s, s:[{s:s}]}}",
+			      "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
+			      "namespace", "shop", "uid", uid, "resourceVersion", "1",
+			      "creationTimestamp", created, "spec", "nodeName", "n1", "status",
+			      "phase", "Running", "podIP", pip, "podIPs", "ip", pip);
+
+	ck_assert_ptr_nonnull(p);
+	if (owner)
+		json_object_set_new(json_object_get(p, "metadata"), "ownerReferences",
+				    json_pack("[{s:s, s:s, s:s, s:s, s:b}]", "apiVersion", "apps/v1",
+					      "kind", owner_kind, "name", owner, "uid", owner,
+					      "controller", 1));
+	return p;
+}
+
+/* The cluster: a Deployment web (ReplicaSet web-6b8d9f7c4, pods web-a and
+ * web-b) behind Service web, a pod client, and a pod IP that old-db holds
+ * until +100 s and new-cache from +110 s. */
+static void fx_k8s(struct fx *f)
+{
+	const char *created = "2025-12-31T23:00:00Z";
+	json_t *rs, *dep, *svc, *node;
+
+	fx_file(f, "k8s/snapshots/000001/pods/shop.json", snapshot_list(1, AT(1), "pods",
+		json_pack("[o, o, o, o]",
+			  pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  pod("web-a", UID_A, WEB_A, created, "ReplicaSet", "web-6b8d9f7c4"),
+			  pod("web-b", UID_B, WEB_B, created, "ReplicaSet", "web-6b8d9f7c4"),
+			  pod("old-db", "0ddd0ddd-0ddd-4ddd-8ddd-0ddd0ddd0ddd", REUSED, created,
+			      NULL, NULL))));
+	rs = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}",
+		       "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name",
+		       "web-6b8d9f7c4", "namespace", "shop", "uid", "web-6b8d9f7c4",
+		       "creationTimestamp", created, "ownerReferences", "kind", "Deployment",
+		       "name", "web", "uid", "web", "controller", 1);
+	fx_file(f, "k8s/snapshots/000001/replicasets/shop.json",
+		snapshot_list(1, AT(1), "replicasets", json_pack("[o]", rs)));
+	dep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "apiVersion", "apps/v1",
+			"kind", "Deployment", "metadata", "name", "web", "namespace", "shop",
+			"uid", "web", "creationTimestamp", created);
+	fx_file(f, "k8s/snapshots/000001/deployments/shop.json",
+		snapshot_list(1, AT(1), "deployments", json_pack("[o]", dep)));
+	svc = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:[s], s:[{s:s, s:i, s:i}], s:{s:s}}}",
+			"apiVersion", "v1", "kind", "Service", "metadata", "name", "web",
+			"namespace", "shop", "uid", "svc-web", "creationTimestamp", created,
+			"spec", "type", "ClusterIP", "clusterIP", VIP, "clusterIPs", VIP, "ports",
+			"protocol", "TCP", "port", 80, "targetPort", 80, "selector", "app", "web");
+	fx_file(f, "k8s/snapshots/000001/services/shop.json",
+		snapshot_list(1, AT(1), "services", json_pack("[o]", svc)));
+	node = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
+			 "kind", "Node", "metadata", "name", "n1", "uid", "n1", "status",
+			 "addresses", "type", "InternalIP", "address", "198.18.0.1");
+	fx_file(f, "k8s/snapshots/000001/nodes.json",
+		snapshot_list(1, AT(1), "nodes", json_pack("[o]", node)));
+	/* old-db goes at +100 s; new-cache takes its IP at +110 s */
+	fx_line(f, "k8s/watch/pods.jsonl", json_pack("{s:I, s:s, s:o}", "ts_ns", (json_int_t)AT(100),
+		"type", "DELETED", "object", pod("old-db", "0ddd0ddd-0ddd-4ddd-8ddd-0ddd0ddd0ddd",
+						 REUSED, created, NULL, NULL)));
+	fx_line(f, "k8s/watch/pods.jsonl", json_pack("{s:I, s:s, s:o}", "ts_ns", (json_int_t)AT(110),
+		"type", "ADDED", "object", pod("new-cache", "cccccccc-cccc-4ccc-8ccc-cccccccccccc",
+					       REUSED, "2026-01-01T00:01:48Z", NULL, NULL)));
+}
+
+static void fx_host(struct fx *f)
+{
+	fx_file(f, "host/start/netns.json", json_pack("{s:I, s:[{s:I, s:[{s:s, s:[{s:s, s:i}]}]}]}",
+		"own_netns", (json_int_t)HOST_NETNS, "namespaces", "netns", (json_int_t)HOST_NETNS,
+		"links", "name", "eth0", "addresses", "address", "198.18.0.1", "scope", 0));
+}
+
+static void proc(struct fx *f, uint32_t pid, uint64_t cg, uint64_t netns, const char *comm,
+		 const char *uid, const char *path)
+{
+	struct kt_proc p = { .ts = AT(0), .kind = KT_PROC_SNAPSHOT, .pid = pid, .ppid = 1,
+			     .cgroup_id = cg, .netns = netns };
+
+	p.comm = (struct kt_str){ comm, (uint32_t)strlen(comm) };
+	p.path = (struct kt_str){ path, (uint32_t)strlen(path) };
+	if (uid)
+		p.pod_uid = (struct kt_str){ uid, (uint32_t)strlen(uid) };
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_proc_schema, &p), 0);
+}
+
+static void fx_procs(struct fx *f)
+{
+	proc(f, 1, 1, HOST_NETNS, "systemd", NULL, "/init.scope");
+	proc(f, 900, 400, HOST_NETNS, "kubelet", NULL, "/system.slice/kubelet.service");
+	proc(f, 1000, 100, 5001, "client", UID_CLIENT, "/kubepods.slice/pod-client");
+	proc(f, 2000, 200, 5002, "nginx", UID_A, "/kubepods.slice/pod-a");
+	proc(f, 3000, 300, 5003, "nginx", UID_B, "/kubepods.slice/pod-b");
+}
+
+/* One socket's event. */
+static void ev(struct fx *f, uint8_t kind, uint8_t role, uint64_t ts, const char *sa,
+	       uint16_t sp, const char *da, uint16_t dp, uint64_t cg, uint64_t netns,
+	       uint8_t cause, uint64_t sent, uint64_t recv)
+{
+	struct kt_flow fl = { .ts = ts, .kind = kind, .proto = IPPROTO_TCP, .role = role,
+			      .cause = cause, .sport = sp, .dport = dp, .cgroup_id = cg,
+			      .netns = netns, .bytes_sent = sent, .bytes_recv = recv,
+			      .sock_id = f->next_sock, .latency_ns = 150000 };
+
+	ip(fl.saddr, sa);
+	ip(fl.daddr, da);
+	if (cg == 400) {
+		fl.pid = 900;
+		fl.comm = (struct kt_str){ "kubelet", 7 };
+	}
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_flow_schema, &fl), 0);
+}
+
+/* A whole connection as the client sees it, and as the server does when
+ * server_cg is not 0. */
+static void conn(struct fx *f, uint64_t ts, const char *dst, uint16_t sport, uint16_t dport,
+		 const char *server_ip, uint64_t server_cg)
+{
+	ev(f, KT_FLOW_OPEN, KT_ROLE_CLIENT, ts, CLIENT, sport, dst, dport, 100, 5001, 0, 0, 0);
+	if (server_cg)
+		ev(f, KT_FLOW_OPEN, KT_ROLE_SERVER, ts + 1000, server_ip, 80, CLIENT, sport,
+		   server_cg, 5000 + server_cg / 100, 0, 0, 0);
+	ev(f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, ts + 500000, CLIENT, sport, dst, dport, 100, 5001,
+	   0, 100, 1000);
+	if (server_cg)
+		ev(f, KT_FLOW_CLOSE, KT_ROLE_SERVER, ts + 501000, server_ip, 80, CLIENT, sport,
+		   server_cg, 5000 + server_cg / 100, 0, 1000, 100);
+	f->next_sock++;
+}
+
+static void ct(struct fx *f, uint64_t ts, uint16_t sport, const char *backend)
+{
+	struct kt_conntrack c = { .ts = ts, .kind = KT_CT_NEW, .proto = IPPROTO_TCP,
+				  .orig_sport = sport, .orig_dport = 80, .reply_sport = 80,
+				  .reply_dport = sport };
+
+	ip(c.orig_src, CLIENT);
+	ip(c.orig_dst, VIP);
+	ip(c.reply_src, backend);
+	ip(c.reply_dst, CLIENT);
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_conntrack_schema, &c), 0);
+}
+
+static void dns(struct fx *f, uint64_t ts, const char *name, const char *answers)
+{
+	struct kt_dns d = { .ts = ts, .proto = IPPROTO_UDP, .client_port = 40000,
+			    .server_port = 53, .qtype = 1, .rcode = 0 };
+
+	ip(d.client, CLIENT);
+	ip(d.server, "198.19.0.10");
+	d.qname = (struct kt_str){ name, (uint32_t)strlen(name) };
+	d.answers = (struct kt_str){ answers, (uint32_t)strlen(answers) };
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_dns_schema, &d), 0);
+}
+
+/* The standard scenario: 14 connections, 11 edges at pod level. */
+static void fx_traffic(struct fx *f)
+{
+	ct(f, AT(20), 41000, WEB_B);
+	dns(f, AT(5), "api.partner.example", "A " EXT " 30");
+	/* three to web-a's pod IP, both halves seen */
+	conn(f, AT(10), WEB_A, 40001, 80, WEB_A, 200);
+	conn(f, AT(11), WEB_A, 40002, 80, WEB_A, 200);
+	conn(f, AT(12), WEB_A, 40003, 80, WEB_A, 200);
+	/* one to web-b's pod IP, client half only */
+	conn(f, AT(13), WEB_B, 40004, 80, NULL, 0);
+	/* through the ClusterIP: conntrack names web-b; the server half names web-a */
+	conn(f, AT(20), VIP, 41000, 80, NULL, 0);
+	conn(f, AT(21), VIP, 41001, 80, WEB_A, 200);
+	/* failures against web-b */
+	ev(f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(30), CLIENT, 42000, WEB_B, 9002, 100, 5001,
+	   KT_CAUSE_REFUSED, 0, 0);
+	ev(f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(31), CLIENT, 42001, WEB_B, 9001, 100, 5001,
+	   KT_CAUSE_TIMEOUT, 0, 0);
+	ev(f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(32), CLIENT, 42002, WEB_B, 9003, 100, 5001,
+	   KT_CAUSE_UNREACHABLE, 0, 0);
+	ev(f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(33), CLIENT, 42003, WEB_B, 9000, 100, 5001, 0, 0, 0);
+	ev(f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, AT(33) + 1000000, CLIENT, 42003, WEB_B, 9000, 100,
+	   5001, KT_CAUSE_RESET, 7, 0);
+	/* the external named by DNS */
+	conn(f, AT(40), EXT, 43000, 443, NULL, 0);
+	/* the reused pod IP: old-db at +50 s, new-cache at +150 s */
+	conn(f, AT(50), REUSED, 44000, 6379, NULL, 0);
+	conn(f, AT(150), REUSED, 44001, 6379, NULL, 0);
+	/* a host process (kubelet probing the client pod) */
+	ev(f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(160), "198.18.0.1", 45000, CLIENT, 8080, 400,
+	   HOST_NETNS, 0, 0, 0);
+	ev(f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, AT(160) + 100000, "198.18.0.1", 45000, CLIENT, 8080,
+	   400, HOST_NETNS, 0, 10, 20);
+}
+
+static void fx_close(struct fx *f)
+{
+	ck_assert_int_eq(kt_spool_close(f->sp), 0);
+	f->sp = NULL;
+}
+
+static void fx_rm(struct fx *f)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *view_ns;	/* -n for the next topo() */
+
+static json_t *topo(struct fx *f, const struct kt_model_opts *mo, enum kt_level level,
+		    struct kt_model_stats *st)
+{
+	struct kt_bundle *b = NULL;
+	struct kt_model *m = NULL;
+	struct kt_view_opts vo = { .level = level, .ns = view_ns };
+	json_t *out = NULL;
+	int err;
+
+	ck_assert_int_eq(kt_bundle_open(&b, f->dir), 0);
+	ck_assert_int_eq(kt_model_new(&m, mo), 0);
+	err = kt_model_feed_bundle(m, b);
+	ck_assert_msg(err == 0, "feed: %s", kt_err_msg(err));
+	ck_assert_int_eq(kt_model_view(m, &vo, &out), 0);
+	if (st)
+		kt_model_stats(m, st);
+	kt_model_free(m);
+	kt_bundle_close(b);
+	return out;
+}
+
+static json_t *edge(json_t *t, const char *src, const char *dst, int port)
+{
+	json_t *e, *found = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(t, "edges"), i, e) {
+		if (!strcmp(json_string_value(json_object_get(e, "src")), src) &&
+		    !strcmp(json_string_value(json_object_get(e, "dst")), dst) &&
+		    json_integer_value(json_object_get(e, "port")) == port) {
+			ck_assert_msg(!found, "edge %s -> %s:%d twice", src, dst, port);
+			found = e;
+		}
+	}
+	ck_assert_msg(found != NULL, "no edge %s -> %s:%d", src, dst, port);
+	return found;
+}
+
+static json_t *node(json_t *t, const char *id)
+{
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(json_object_get(t, "nodes"), i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "id")), id))
+			return n;
+	return NULL;
+}
+
+static json_int_t num(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	ck_assert_msg(json_is_integer(v), "no integer '%s'", k);
+	return json_integer_value(v);
+}
+
+static json_int_t failed(json_t *e, const char *cause)
+{
+	return json_integer_value(json_object_get(json_object_get(e, "failed"), cause));
+}
+
+static void build_std(struct fx *f)
+{
+	fx_open(f);
+	fx_k8s(f);
+	fx_host(f);
+	fx_procs(f);
+	fx_traffic(f);
+	fx_close(f);
+}
+
+#define C "pod:shop/client"
+
+START_TEST(pod_level_edges)
+{
+	struct fx f;
+	struct kt_model_stats st;
+	json_t *t, *e;
+
+	build_std(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 11);
+	ck_assert_int_eq(st.connections, 14);
+	/* both halves of the three to web-a, and of one through the VIP */
+	ck_assert_int_eq(st.stitched, 4);
+
+	e = edge(t, C, "pod:shop/web-a", 80);
+	ck_assert_int_eq(num(e, "connections"), 3);
+	ck_assert_int_eq(num(e, "established"), 3);
+	ck_assert_int_eq(num(e, "bytes_sent"), 300);
+	ck_assert_int_eq(num(e, "bytes_received"), 3000);
+	ck_assert_int_eq(json_object_size(json_object_get(e, "failed")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "protocol")), "tcp");
+	ck_assert_int_eq(num(e, "first_seen_ns") , (json_int_t)(AT(10) - 150000));
+	ck_assert_int_eq(num(e, "connections"), 3);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-b", 80), "connections"), 1);
+
+	/* failures, each with its cause */
+	e = edge(t, C, "pod:shop/web-b", 9002);
+	ck_assert_int_eq(num(e, "connections"), 1);
+	ck_assert_int_eq(failed(e, "refused"), 1);
+	ck_assert_int_eq(num(e, "established"), 0);
+	ck_assert_int_eq(failed(edge(t, C, "pod:shop/web-b", 9001), "timeout"), 1);
+	ck_assert_int_eq(failed(edge(t, C, "pod:shop/web-b", 9003), "unreachable"), 1);
+	e = edge(t, C, "pod:shop/web-b", 9000);
+	ck_assert_int_eq(failed(e, "reset"), 1);
+	ck_assert_int_eq(num(e, "established"), 1);
+	ck_assert_int_eq(json_object_size(json_object_get(e, "failed")), 1);
+
+	/* the node kinds */
+	ck_assert_str_eq(json_string_value(json_object_get(node(t, C), "kind")), "pod");
+	ck_assert_str_eq(json_string_value(json_object_get(node(t, C), "namespace")), "shop");
+	ck_assert_str_eq(json_string_value(json_object_get(node(t, "pod:shop/web-a"), "workload")),
+			 "workload:shop/Deployment/web");
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+START_TEST(service_backends)
+{
+	struct fx f;
+	json_t *t, *e, *b;
+	size_t i;
+	int seen_a = 0, seen_b = 0;
+
+	build_std(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	e = edge(t, C, "service:shop/web", 80);
+	ck_assert_int_eq(num(e, "connections"), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "via_service")), "service:shop/web");
+	ck_assert_int_eq(num(e, "unknown_backend"), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(e, "backends")), 2);
+	json_array_foreach(json_object_get(e, "backends"), i, b) {
+		const char *id = json_string_value(json_object_get(b, "id"));
+
+		ck_assert_int_eq(num(b, "connections"), 1);
+		ck_assert_int_eq(num(b, "port"), 80);
+		/* web-b through conntrack, web-a through its own server half */
+		if (!strcmp(id, "pod:shop/web-b"))
+			seen_b++;
+		else if (!strcmp(id, "pod:shop/web-a"))
+			seen_a++;
+	}
+	ck_assert_int_eq(seen_a, 1);
+	ck_assert_int_eq(seen_b, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(node(t, "service:shop/web"), "kind")),
+			 "service");
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+START_TEST(reused_ip_per_time)
+{
+	struct fx f;
+	struct kt_model_opts mo = { .since = AT(100) };
+	json_t *t;
+
+	build_std(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/old-db", 6379), "connections"), 1);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/new-cache", 6379), "connections"), 1);
+	json_decref(t);
+	/* --since: only what started from +100 s */
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_ptr_null(node(t, "pod:shop/old-db"));
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/new-cache", 6379), "connections"), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 2);
+	json_decref(t);
+	/* --at: only what was alive then (new-cache's lasts 500 us) */
+	mo.since = 0;
+	mo.at = AT(150) + 1000;
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 1);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/new-cache", 6379), "connections"), 1);
+	json_decref(t);
+	mo.at = AT(150) + 600000;
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 0);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+START_TEST(external_and_host_process)
+{
+	struct fx f;
+	json_t *t, *e, *n;
+
+	build_std(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	e = edge(t, C, "external:" EXT, 443);
+	ck_assert_int_eq(num(e, "connections"), 1);
+	n = node(t, "external:" EXT);
+	ck_assert_str_eq(json_string_value(json_object_get(n, "kind")), "external");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "name")), "api.partner.example");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(n, "dns_names"), 0)),
+			 "api.partner.example");
+	e = edge(t, "process:n1/kubelet", C, 8080);
+	ck_assert_int_eq(num(e, "connections"), 1);
+	ck_assert_int_eq(num(e, "bytes_sent"), 10);
+	n = node(t, "process:n1/kubelet");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "kind")), "host-process");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "node")), "node:n1");
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+START_TEST(workload_folding)
+{
+	struct fx f;
+	json_t *t, *e, *b;
+
+	build_std(&f);
+	t = topo(&f, NULL, KT_LEVEL_WORKLOAD, NULL);
+	ck_assert_ptr_null(node(t, "pod:shop/web-a"));
+	ck_assert_ptr_null(node(t, "pod:shop/web-b"));
+	ck_assert_str_eq(json_string_value(json_object_get(node(t, "workload:shop/Deployment/web"),
+							   "kind")), "workload");
+	/* web-a's three and web-b's one fold into one edge */
+	e = edge(t, C, "workload:shop/Deployment/web", 80);
+	ck_assert_int_eq(num(e, "connections"), 4);
+	ck_assert_int_eq(num(e, "bytes_sent"), 400);
+	/* the two backends of the service fold too */
+	e = edge(t, C, "service:shop/web", 80);
+	ck_assert_int_eq(json_array_size(json_object_get(e, "backends")), 1);
+	b = json_array_get(json_object_get(e, "backends"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "id")), "workload:shop/Deployment/web");
+	ck_assert_int_eq(num(b, "connections"), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 10);
+	json_decref(t);
+	/* namespace level: everything of shop is one node */
+	t = topo(&f, NULL, KT_LEVEL_NAMESPACE, NULL);
+	e = edge(t, "namespace:shop", "namespace:shop", 80);
+	ck_assert_int_eq(num(e, "connections"), 6);
+	json_decref(t);
+	/* -n: edges with an end in the namespace */
+	view_ns = "kube-system";
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "nodes")), 0);
+	json_decref(t);
+	view_ns = "shop";
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 11);
+	json_decref(t);
+	view_ns = NULL;
+	fx_rm(&f);
+}
+END_TEST
+
+START_TEST(windows)
+{
+	struct fx f;
+	struct kt_model_opts mo = { .window_ns = 60 * SEC };
+	json_t *t, *w;
+
+	build_std(&f);
+	t = topo(&f, &mo, KT_LEVEL_WORKLOAD, NULL);
+	/* old-db at +50 s and new-cache at +150 s: two pods, one window each */
+	w = json_object_get(edge(t, C, "pod:shop/new-cache", 6379), "windows");
+	ck_assert_int_eq(json_array_size(w), 1);
+	ck_assert_int_eq(num(json_array_get(w, 0), "start_ns"), (json_int_t)AT(120));
+	ck_assert_int_eq(num(json_array_get(w, 0), "connections"), 1);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+/* Without Kubernetes objects: pods by their cgroup's UID, the ClusterIP a
+ * service by its DNAT alone, other addresses unattributed with the reason. */
+START_TEST(no_k8s)
+{
+	struct fx f;
+	json_t *t, *e, *n;
+
+	fx_open(&f);
+	fx_host(&f);
+	fx_procs(&f);
+	fx_traffic(&f);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	e = edge(t, "pod:uid/" UID_CLIENT, "pod:uid/" UID_A, 80);
+	ck_assert_int_eq(num(e, "connections"), 3);
+	n = node(t, "pod:uid/" UID_A);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(n, "reason")),
+				     "no Kubernetes objects"));
+	e = edge(t, "pod:uid/" UID_CLIENT, "service:" VIP ":80", 80);
+	ck_assert_int_eq(num(e, "connections"), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(e, "backends")), 2);
+	n = node(t, "unattributed:" WEB_B);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_ptr_nonnull(json_object_get(n, "reason"));
+	ck_assert_int_eq(failed(edge(t, "pod:uid/" UID_CLIENT, "unattributed:" WEB_B, 9002),
+				"refused"), 1);
+	/* DNS still names the external */
+	ck_assert_str_eq(json_string_value(json_object_get(node(t, "external:" EXT), "name")),
+			 "api.partner.example");
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+static void wire(struct fx *f, uint64_t ts, uint16_t sport, const char *dst, uint8_t outcome)
+{
+	struct kt_conn c = { .ts = ts, .duration_ns = 2000000, .proto = IPPROTO_TCP,
+			     .outcome = outcome, .sport = sport, .dport = 80,
+			     .packets_fwd = 5, .packets_rev = 5, .bytes_fwd = 400, .bytes_rev = 900 };
+
+	ip(c.src, CLIENT);
+	ip(c.dst, dst);
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_conn_schema, &c), 0);
+}
+
+/* Connections rebuilt from packets (ktana import): one connection captured
+ * on the client's interface (before DNAT) and on the server's (after) is
+ * one connection through the service, served by the pod the second names. */
+START_TEST(wire_two_interfaces)
+{
+	struct fx f;
+	struct kt_model_stats st;
+	json_t *t, *e;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	wire(&f, AT(10), 46000, VIP, KT_CONN_ESTABLISHED);
+	wire(&f, AT(10) + 50000, 46000, WEB_A, KT_CONN_ESTABLISHED);
+	wire(&f, AT(11), 46001, WEB_B, KT_CONN_REFUSED);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(st.connections, 2);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 2);
+	e = edge(t, C, "service:shop/web", 80);
+	ck_assert_int_eq(num(e, "connections"), 1);
+	ck_assert_int_eq(num(e, "bytes_sent"), 400);
+	ck_assert_int_eq(json_array_size(json_object_get(e, "backends")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(e,
+			 "backends"), 0), "id")), "pod:shop/web-a");
+	ck_assert_int_eq(failed(edge(t, C, "pod:shop/web-b", 80), "refused"), 1);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+/* A server that closes long after its client (CLOSE_WAIT), with other
+ * traffic in between: still one connection. */
+START_TEST(late_server_close)
+{
+	struct fx f;
+	struct kt_model_stats st;
+	json_t *t;
+
+	fx_open(&f);
+	fx_procs(&f);
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(10), CLIENT, 47000, WEB_A, 80, 100, 5001, 0, 0, 0);
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_SERVER, AT(10) + 1000, WEB_A, 80, CLIENT, 47000, 200, 5002,
+	   0, 0, 0);
+	ev(&f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, AT(11), CLIENT, 47000, WEB_A, 80, 100, 5001, 0,
+	   10, 20);
+	conn(&f, AT(20), WEB_B, 47001, 80, NULL, 0);
+	conn(&f, AT(40), WEB_B, 47002, 80, NULL, 0);
+	ev(&f, KT_FLOW_CLOSE, KT_ROLE_SERVER, AT(60), WEB_A, 80, CLIENT, 47000, 200, 5002, 0,
+	   20, 10);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(st.connections, 3);
+	ck_assert_int_eq(st.stitched, 1);
+	ck_assert_int_eq(num(edge(t, "pod:uid/" UID_CLIENT, "pod:uid/" UID_A, 80), "connections"), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "edges")), 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+Suite *kt_model_suite(void)
+{
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("topology");
+
+	tcase_add_test(tc, pod_level_edges);
+	tcase_add_test(tc, service_backends);
+	tcase_add_test(tc, reused_ip_per_time);
+	tcase_add_test(tc, external_and_host_process);
+	tcase_add_test(tc, workload_folding);
+	tcase_add_test(tc, windows);
+	tcase_add_test(tc, no_k8s);
+	tcase_add_test(tc, wire_two_interfaces);
+	tcase_add_test(tc, late_server_close);
+	suite_add_tcase(s, tc);
+	return s;
+}
