@@ -677,6 +677,39 @@ START_TEST(late_server_close)
 }
 END_TEST
 
+/* ktcap folds a process's UDP sends to one peer into one event with a
+ * count: the edge counts every datagram flow it stands for. */
+START_TEST(folded_udp_sends)
+{
+	struct kt_flow fl = { .ts = AT(10), .kind = KT_FLOW_UDP_SEND, .proto = IPPROTO_UDP,
+			      .role = KT_ROLE_CLIENT, .sport = 40000, .dport = 53,
+			      .cgroup_id = 100, .netns = 5001, .count = 1, .bytes_sent = 40 };
+	struct kt_model_stats st;
+	struct fx f;
+	json_t *t;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	fx_host(&f);
+	fx_procs(&f);
+	ip(fl.saddr, CLIENT);
+	ip(fl.daddr, WEB_B);
+	ck_assert_int_eq(kt_spool_append(f.sp, &kt_flow_schema, &fl), 0);
+	fl.ts = AT(11);
+	fl.sport = 40001;
+	fl.count = 4;		/* four more queries, folded */
+	fl.bytes_sent = 160;
+	ck_assert_int_eq(kt_spool_append(f.sp, &kt_flow_schema, &fl), 0);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-b", 53), "connections"), 5);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-b", 53), "bytes_sent"), 200);
+	ck_assert_int_eq(st.connections, 5);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -691,6 +724,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, no_k8s);
 	tcase_add_test(tc, wire_two_interfaces);
 	tcase_add_test(tc, late_server_close);
+	tcase_add_test(tc, folded_udp_sends);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -143,7 +143,8 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 	}
 	if (c->cli.seen && c->srv.seen)
 		m->st.stitched++;
-	m->st.connections++;
+	one.n = 1 + c->folded;
+	m->st.connections += one.n;
 	one.established = c->established;
 	one.fail = c->fail;
 	one.lat = 0xff;
@@ -383,6 +384,10 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	c->cli.closed = true;
 	set_dst(c, f);
 	c->cli.bytes_sent += f->bytes_sent;
+	/* the capture folds a process's sends to one peer into one event
+	 * that counts them: each stands for a flow (a DNS query a port) */
+	if (f->count > 1)
+		c->folded += f->count - 1;
 	c->end = f->ts;
 	done_touch(m, c, f->ts);
 	return 0;

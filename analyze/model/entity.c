@@ -90,8 +90,10 @@ void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b)
 
 static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
 {
-	a->connections++;
-	a->established += o->established;
+	uint32_t n = o->n ? o->n : 1;
+
+	a->connections += n;
+	a->established += o->established ? n : 0;
 	if (o->fail < KT_FAIL__MAX)
 		a->failed[o->fail]++;
 	a->bytes_sent += o->sent;
@@ -143,20 +145,20 @@ static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_one *one)
 	return 0;
 }
 
-static int backend_add(struct kt_edge *e, uint32_t ent, uint16_t port)
+static int backend_add(struct kt_edge *e, uint32_t ent, uint16_t port, uint32_t n)
 {
 	int err;
 
 	for (uint32_t i = 0; i < e->nbackends; i++) {
 		if (e->backends[i].ent == ent && e->backends[i].port == port) {
-			e->backends[i].connections++;
+			e->backends[i].connections += n;
 			return 0;
 		}
 	}
 	if ((err = kt_grow((void **)&e->backends, &e->capbackends, e->nbackends + 1,
 			   sizeof(*e->backends))))
 		return err;
-	e->backends[e->nbackends++] = (struct kt_backend){ ent, port, 1 };
+	e->backends[e->nbackends++] = (struct kt_backend){ ent, port, n };
 	return 0;
 }
 
@@ -195,8 +197,8 @@ int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
 		return err;
 	if (via) {
 		if (backend == KT_ENT_NONE)
-			e->unknown_backend++;
-		else if ((err = backend_add(e, backend, bport)))
+			e->unknown_backend += one->n ? one->n : 1;
+		else if ((err = backend_add(e, backend, bport, one->n ? one->n : 1)))
 			return err;
 	}
 	return 0;

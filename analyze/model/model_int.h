@@ -70,6 +70,7 @@ struct kt_pconn {
 	uint64_t start, end, done_at, latency;
 	uint64_t wire_sent, wire_recv;
 	uint32_t wire_retrans;
+	uint32_t folded;	/* UDP: sends the capture folded into this one */
 	uint32_t prev, next;	/* done list, oldest first */
 };
 
@@ -134,6 +135,7 @@ int kt_entity_get(struct kt_model *m, enum kt_ent_kind kind, const char *id,
 /* One connection's figures, added to an edge without touching every
  * counter (this is on the path of every connection). */
 struct kt_one {
+	uint32_t n;		/* flows it stands for: a folded UDP send, more than 1 */
 	bool established;
 	uint8_t fail;		/* KT_FAIL__MAX: none */
 	uint8_t lat;		/* latency bucket, 0xff: none */
