@@ -37,23 +37,12 @@ check() {	# check DESCRIPTION WANT GOT
 }
 
 # Record on the node: its netns, the host's cgroups and tracefs.
-nsenter --net="$KTLAB_NODE_NETNS" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
-	--sources host,bpf,conntrack --stats-interval 1s --node ktlab-node 2>"$T/record.err" &
-REC=$!
-for _ in $(seq 300); do	# until every source runs (at most 30 s)
-	[ "$(jq -r '[.sources[]?.status] | map(select(. == "running")) | length' \
-		"$T/lab.tar.zst.spool/manifest.json" 2>/dev/null)" = 3 ] && break
-	kill -0 "$REC" 2>/dev/null || break
-	sleep 0.1
-done
-truth_file=$(ktlab traffic) || bad "the lab traffic failed"
-sleep 0.5
-kill -INT "$REC"
-wait "$REC"; rc=$?
-REC=
-check "ktcap record exit status" 0 "$rc"
+ktlab_record_traffic "$T/record.err" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
+	--sources host,bpf,conntrack --stats-interval 1s --node ktlab-node
+rc=$?
+check "ktcap record and the traffic" 0 "$rc"
 [ "$rc" = 0 ] || cat "$T/record.err"
-cp "$truth_file" "$T/truth.json"
+cp "$KTLAB_TRUTH" "$T/truth.json"
 "$B/ktana" verify "$T/lab.tar.zst" >/dev/null || bad "the bundle does not verify"
 "$B/ktana" dump -s flow "$T/lab.tar.zst" >"$T/flow.jsonl"
 "$B/ktana" dump -s proc "$T/lab.tar.zst" >"$T/proc.jsonl"

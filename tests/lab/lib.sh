@@ -48,3 +48,34 @@ ktlab_up() {
 }
 
 ktlab() { "$KTLAB_SH" -n "$KTLAB_NAME" "$@"; }
+
+# ktlab_record_traffic ERRFILE CMD... - run CMD (a `ktcap record -o B ...`
+# writing B.spool) on the lab node, wait until every source it started is
+# recording, run the standard traffic, stop CMD with SIGINT. Sets REC to
+# CMD's pid while it runs (for the caller's trap), KTLAB_TRUTH to the
+# traffic's truth.json; returns CMD's exit status (1 when the traffic
+# failed).
+ktlab_record_traffic() {
+	local err=$1 spool= rc a prev=
+	shift
+	for a in "$@"; do	# the spool is the bundle's name + .spool
+		[ "$prev" = -o ] && spool=$a.spool
+		prev=$a
+	done
+	nsenter --net="$KTLAB_NODE_NETNS" "$@" 2>"$err" &
+	REC=$!
+	for _ in $(seq 300); do	# at most 30 s
+		jq -e '.sources | length > 0 and all(.status == "running")' \
+			"$spool/manifest.json" >/dev/null 2>&1 && break
+		kill -0 "$REC" 2>/dev/null || break
+		sleep 0.1
+	done
+	KTLAB_TRUTH=$(ktlab traffic) || KTLAB_TRUTH=
+	sleep 0.5
+	kill -INT "$REC"
+	wait "$REC"
+	rc=$?
+	REC=
+	[ -n "$KTLAB_TRUTH" ] || return 1
+	return $rc
+}

@@ -66,24 +66,13 @@ contexts:
 current-context: lab
 KC
 
-HOME=$T nsenter --net="$KTLAB_NODE_NETNS" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
+ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
 	--sources host,bpf,conntrack,k8s --kubeconfig "$T/kubeconfig" --k8s-interval 2s \
-	--node ktlab-node 2>"$T/record.err" &
-REC=$!
-for _ in $(seq 300); do	# until every source runs (at most 30 s)
-	[ "$(jq -r '[.sources[]?.status] | map(select(. == "running")) | length' \
-		"$T/lab.tar.zst.spool/manifest.json" 2>/dev/null)" = 4 ] && break
-	kill -0 "$REC" 2>/dev/null || break
-	sleep 0.1
-done
-truth_file=$(ktlab traffic) || bad "the lab traffic failed"
-sleep 0.5
-kill -INT "$REC"
-wait "$REC"; rc=$?
-REC=
-check "ktcap record exit status" 0 "$rc"
+	--node ktlab-node
+rc=$?
+check "ktcap record and the traffic" 0 "$rc"
 [ "$rc" = 0 ] || cat "$T/record.err"
-cp "$truth_file" "$T/truth.json"
+cp "$KTLAB_TRUTH" "$T/truth.json"
 # the same bundle without its Kubernetes objects
 mkdir "$T/nok8s" && tar -xf "$T/lab.tar.zst" -C "$T/nok8s" && rm -r "$T/nok8s/k8s" ||
 	bad "cannot unpack the bundle"
