@@ -1,11 +1,17 @@
 /* column.h - one column of a block: encoding of a field across n records
  * (SPEC.md, "Columns"). Internal to formats/.
  *
- *   integers (u8..u64, i32, i64, ts): zigzag(value - previous) as LEB128,
- *       previous starting at 0 in each block;
- *   ip:  a tag byte, 0 same as previous, 1 unset, 4 + 4 bytes IPv4,
- *        6 + 16 bytes IPv6;
- *   str, strlist: LEB128 n; n = 0 same as previous, else n - 1 bytes follow.
+ * A reference code c: 0 a literal follows (the value's first appearance in
+ * the block), 1..KT_COL_BACK the value of the record c places back, more a
+ * dictionary number (literals in order of appearance) + KT_COL_BACK + 1.
+ *
+ *   integers (u8..u64, i32, i64, ts): a mode byte, then per record LEB128
+ *       zigzag(value - previous) (0, delta), zigzag(value) (1, plain) or a
+ *       reference code (2); mode 3 holds one zigzag(value) for every record;
+ *   ip:  per record LEB128 0 unset, 1 + 4 bytes IPv4, 2 + 16 bytes IPv6,
+ *        else reference code + 2;
+ *   str, strlist: per record a reference code; a literal is LEB128 length
+ *        and bytes.
  */
 #ifndef KT_COLUMN_H
 #define KT_COLUMN_H
@@ -16,10 +22,10 @@
 #include "bytes.h"
 #include "schema.h"
 
-/* Type classes a column can be bound across: any integer to any integer. */
 /* How far back a reference reaches before a dictionary number is used. */
 #define KT_COL_BACK 64
 
+/* Type classes a column can be bound across: any integer to any integer. */
 enum kt_fclass { KT_FC_NONE = 0, KT_FC_INT, KT_FC_IP, KT_FC_STR };
 enum kt_fclass kt_ftype_class(uint8_t type);
 
