@@ -278,6 +278,27 @@ static int check_cgroups(struct kt_check_list *l)
 	return err;
 }
 
+/* Host facts enter every network namespace (setns: CAP_SYS_ADMIN); the
+ * conntrack source subscribes to netlink events (CAP_NET_ADMIN). Without
+ * them both still record what the current namespace shows. */
+static int check_host_privileges(struct kt_check_list *l)
+{
+	bool sys = kt_has_cap(21), net = kt_has_cap(12);
+	int err = add(l, "host", "network namespaces", sys ? KT_CHECK_OK : KT_CHECK_WARN,
+		      "CAP_SYS_ADMIN %s", sys ? "yes" : "no");
+
+	if (!err && !sys)
+		fix(l, "run as root to see every pod's interfaces and sockets; "
+		       "without it only ktcap's own network namespace is read");
+	if (!err)
+		err = add(l, "conntrack", "conntrack events", net ? KT_CHECK_OK : KT_CHECK_MISSING,
+			  "CAP_NET_ADMIN %s", net ? "yes" : "no");
+	if (!err && !net)
+		fix(l, "run as root, or grant CAP_NET_ADMIN, to tie ClusterIP connections "
+		       "to their backends");
+	return err;
+}
+
 static int check_kubectl(struct kt_check_list *l)
 {
 	char found[512];
@@ -326,6 +347,7 @@ int kt_check_features(struct kt_check_list *l)
 	if ((err = check_kernel(l)) || (err = check_privileges(l)) ||
 	    (err = check_btf(l)) || (err = check_probes(l)) ||
 	    (err = check_tracepoints(l)) || (err = check_cgroups(l)) ||
+	    (err = check_host_privileges(l)) ||
 	    (err = check_kubectl(l)) || (err = check_interfaces(l)))
 		return err;
 	return 0;

@@ -18,7 +18,7 @@ enum kt_check_status { KT_CHECK_OK = 0, KT_CHECK_MISSING, KT_CHECK_WARN };
 
 struct kt_check_item {
 	char name[128];		/* "tracepoint sock/inet_sock_set_state" */
-	char source[8];		/* "bpf", "pcap", "k8s", "host" */
+	char source[12];	/* "bpf", "host", "conntrack", "k8s", "pcap" */
 	int status;		/* enum kt_check_status */
 	char detail[160];	/* what was found */
 	char fix[200];		/* what to do; empty when ok */

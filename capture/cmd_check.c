@@ -50,10 +50,10 @@ static int run(int argc, char **argv)
 		for (i = 0; i < l.n; i++) {
 			const struct kt_check_item *it = &l.items[i];
 
-			printf("%-7s %-5s %-44s %s\n", kt_check_status_name(it->status),
+			printf("%-7s %-9s %-40s %s\n", kt_check_status_name(it->status),
 			       it->source, it->name, it->detail);
 			if (it->fix[0])
-				printf("%14s-> %s\n", "", it->fix);
+				printf("%18s-> %s\n", "", it->fix);
 		}
 	}
 	r = kt_check_count(&l, KT_CHECK_MISSING) ? KT_EXIT_FINDING : KT_EXIT_OK;
