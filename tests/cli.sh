@@ -80,5 +80,15 @@ expect_rc 2 "$B/ktana" verify
 expect_rc 2 "$B/ktana" info "$T/x.tar.zst"
 [ -z "$(cat "$T/out")" ] && ok || bad "errors do not go to stdout"
 
+# ktcap check names every source's needs; as root here, the privileged ones hold
+if [ "$(id -u)" = 0 ]; then
+	"$B/ktcap" --json check >"$T/check.json" 2>/dev/null
+	for need in "host/network namespaces" "conntrack/conntrack events" "bpf/privileges"; do
+		[ "$(jq -r --arg s "${need%%/*}" --arg n "${need#*/}" \
+			'.[] | select(.source == $s and .name == $n) | .status' "$T/check.json")" = ok ] &&
+			ok || bad "ktcap check: '$need' is not ok as root"
+	done
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
