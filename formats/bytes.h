@@ -127,4 +127,9 @@ int kt_buf_add_varint(struct kt_buf *b, uint64_t v);
 static inline void kt_buf_reset(struct kt_buf *b) { b->len = 0; }
 void kt_buf_release(struct kt_buf *b);
 
+/* Read the regular file at path whole into a new NUL-terminated buffer
+ * (caller frees *out), refused past max bytes: 0, or a negative errno with
+ * a message naming the file (-E2BIG past max, -EINVAL not a regular file). */
+int kt_read_file(const char *path, size_t max, char **out, size_t *len);
+
 #endif

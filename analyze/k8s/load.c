@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "error.h"
 
 struct load {
@@ -286,47 +287,14 @@ static bool ends_with(const char *s, const char *suffix)
 static int load_file(struct kt_k8s_index *idx, const char *path, uint64_t t,
 		     uint64_t *nobjects)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, err = 0;
+	char *buf;
+	size_t len;
+	int err = kt_read_file(path, KT_K8S_FILE_MAX, &buf, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = kt_err_set(-errno, "cannot open '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = kt_err_set(-EINVAL, "'%s' is not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > KT_K8S_FILE_MAX) {
-		err = kt_err_set(-E2BIG, "'%s' is larger than %u bytes", path,
-				 KT_K8S_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = kt_err_set(n < 0 ? -errno : -EIO, "cannot read '%s': %s",
-					 path, n < 0 ? strerror(errno) : "short read");
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	err = kt_k8s_index_load_buffer(idx, buf, got, path, t, nobjects);
-out:
+	if (err)
+		return err;
+	err = kt_k8s_index_load_buffer(idx, buf, len, path, t, nobjects);
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	return err;
 }
 

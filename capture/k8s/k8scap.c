@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "error.h"
 #include "k8s.h"
 #include "kproc.h"
@@ -831,46 +832,6 @@ static int import_doc(void *arg, json_t *doc)
 	return 0;
 }
 
-static int read_file(const char *path, size_t max, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return kt_err_set(-errno, "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		err = kt_err_set(-E2BIG, "'%s' is not a regular file of at most %zu bytes",
-				 path, max);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = kt_err_set(-EIO, "cannot read '%s'", path);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = 0;
-	*out = buf;
-	*len = got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return err;
-}
-
 /* One imported file: redacted document by document, checked by the same
  * loader ktana uses, then written under k8s/import/NNN/. */
 static int import_file(struct kt_k8scap *c, unsigned n, const char *path,
@@ -883,7 +844,7 @@ static int import_file(struct kt_k8scap *c, unsigned n, const char *path,
 	uint64_t nobj = 0;
 	int err;
 
-	err = read_file(path, c->o.max_output, &data, &len);
+	err = kt_read_file(path, c->o.max_output, &data, &len);
 	if (err < 0)
 		goto out;
 	kt_k8s_kind_hint(path, im.hint, sizeof(im.hint));
