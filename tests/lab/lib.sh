@@ -79,3 +79,13 @@ ktlab_record_traffic() {
 	[ -n "$KTLAB_TRUTH" ] || return 1
 	return $rc
 }
+
+# ktlab_require_bpf KTCAP - can this machine load ktcap's eBPF programs?
+# Prints the reason and returns 1 when it cannot (callers exit 77).
+ktlab_require_bpf() {
+	if ! "$1" --json check | jq -e '.[] | select(.name == "ring buffer" and .status == "ok")' \
+		>/dev/null 2>&1; then
+		echo "SKIP: BPF cannot load here: $("$1" check 2>&1 | grep -i 'ring buffer')"
+		return 1
+	fi
+}

@@ -20,10 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 B=${KT_BUILD_DIR:?set KT_BUILD_DIR to the build directory}
 . "$here/lib.sh"
 ktlab_require_root || exit 77
-if ! "$B/ktcap" --json check | jq -e '.[] | select(.name == "ring buffer" and .status == "ok")' >/dev/null 2>&1; then
-	echo "SKIP: BPF cannot load here: $("$B/ktcap" check 2>&1 | grep -i 'ring buffer')"
-	exit 77
-fi
+ktlab_require_bpf "$B/ktcap" || exit 77
 
 T=$(mktemp -d /tmp/kt-topo-lab-XXXXXX)
 REC= SRV=
