@@ -91,7 +91,7 @@ void kt_pcapng_init(struct kt_pcapng *w, size_t max)
 
 int kt_pcapng_shb(struct kt_pcapng *w, const char *comment, const char *app)
 {
-	size_t len = 28 + opt_size(comment) + opt_size(app) + 4 + 4;
+	size_t len = 24 + opt_size(comment) + opt_size(app) + 4 + 4;
 	uint8_t *b, *p;
 	int err;
 
