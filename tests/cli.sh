@@ -83,7 +83,8 @@ expect_rc 2 "$B/ktana" info "$T/x.tar.zst"
 # ktcap check names every source's needs; as root here, the privileged ones hold
 if [ "$(id -u)" = 0 ]; then
 	"$B/ktcap" --json check >"$T/check.json" 2>/dev/null
-	for need in "host/network namespaces" "conntrack/conntrack events" "bpf/privileges"; do
+	for need in "host/network namespaces" "conntrack/conntrack events" "bpf/privileges" \
+		"pcap/libpcap" "pcap/packet capture" "pcap/interfaces"; do
 		[ "$(jq -r --arg s "${need%%/*}" --arg n "${need#*/}" \
 			'.[] | select(.source == $s and .name == $n) | .status' "$T/check.json")" = ok ] &&
 			ok || bad "ktcap check: '$need' is not ok as root"
