@@ -316,7 +316,7 @@ out:
 static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
 {
 	struct collect c = { .t = &f->t };
-	uint64_t oldest = UINT64_MAX, packets, bytes, total = 0;
+	uint64_t oldest = UINT64_MAX, packets, bytes;
 	int dlts[8], ndlt = 0, err = 0;
 	char rel[96], first[96] = "";
 
@@ -359,7 +359,6 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
 			goto out;
 		if (!packets)
 			continue;
-		total += packets;
 		if (!*first)
 			snprintf(first, sizeof(first), "%s", rel);
 		s->frags_written++;
