@@ -92,7 +92,7 @@ int kt_pcap_dns_open(struct kt_pcap_src *s, struct kt_pcap_iface *i)
 {
 	/* Only port-53 packets reach it: small tables do. */
 	struct kt_tracker_opts o = {
-		.max_flows = 4096, .max_dns_pending = 2048,
+		.max_flows = 1024, .max_dns_pending = 1024,
 		.dns_timeout_ns = 5000000000ull, .emit_dns = on_dns, .ctx = s,
 	};
 

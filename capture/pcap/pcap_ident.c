@@ -102,7 +102,7 @@ static void pod_of_netns(json_t *procs, uint64_t netns, struct kt_pcap_ident *id
 	}
 }
 
-void kt_pcap_ident_from_host(struct kt_pcap_src *s, json_t *facts)
+void kt_pcap_ident_from_host(struct kt_pcap_src *s, json_t *facts, unsigned from)
 {
 	json_t *nsdoc = json_object_get(facts, "netns");
 	json_t *procs = json_object_get(facts, "processes");
@@ -112,7 +112,7 @@ void kt_pcap_ident_from_host(struct kt_pcap_src *s, json_t *facts)
 	json_array_foreach(namespaces, i, ns)
 		if ((uint64_t)jint(ns, "netns") == s->own_netns)
 			own = ns;
-	for (unsigned k = 0; own && k < s->nifs; k++) {
+	for (unsigned k = from; own && k < s->nifs; k++) {
 		struct kt_pcap_iface *f = &s->ifs[k];
 		json_t *l = find_link(own, f->name), *pl = NULL;
 		const char *kind, *ip;
@@ -184,8 +184,25 @@ int kt_pcap_ident_load_host(struct kt_pcap_src *s)
 			return err;
 		}
 	}
-	kt_pcap_ident_from_host(s, facts);
+	kt_pcap_ident_from_host(s, facts, 0);
 	json_decref(facts);
+	return 0;
+}
+
+int kt_pcap_ident_collect(struct kt_pcap_src *s, unsigned from)
+{
+	/* a whole walk of the node, but only when a pod came: rare */
+	struct kt_host_opts o = { .max_sockets = 1, .max_conntrack = 1 };
+	json_t *facts = NULL;
+	int err = kt_host_collect(&facts, &o);
+
+	if (err) {
+		s->all_netns = true;
+		return err;
+	}
+	kt_pcap_ident_from_host(s, facts, from);
+	json_decref(facts);
+	s->pods_dir[0] = 0;	/* names for the new ones from the snapshot */
 	return 0;
 }
 

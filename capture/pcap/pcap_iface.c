@@ -132,13 +132,38 @@ out:
 	return err;
 }
 
+/* Open interface 'name' into the next slot and poll it. */
+static int add_iface(struct kt_pcap_src *s, const char *name)
+{
+	struct kt_pcap_iface *i = &s->ifs[s->nifs];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
+
+	if (s->nifs == KT_PCAP_MAX_IFACES)
+		return kt_err_set(-E2BIG, "more than %d interfaces", KT_PCAP_MAX_IFACES);
+	memset(i, 0, sizeof(*i));
+	snprintf(i->name, sizeof(i->name), "%.63s", name);
+	i->id.netns = s->own_netns;
+	if ((err = open_one(s, i, s->filter, s->ring_per_if, s->bufsize)))
+		return err;
+	ev.data.u32 = s->nifs;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, i->fd, &ev) < 0) {
+		err = kt_err_set(-errno, "cannot poll '%s': %s", i->name, strerror(errno));
+		pcap_close(i->p);
+		kt_pkt_ring_free(i->ring);
+		kt_tracker_free(i->dns);
+		return err;
+	}
+	s->nifs++;
+	return 0;
+}
+
 int kt_pcap_ifaces_open(struct kt_pcap_src *s, const char *const *names, const char *filter)
 {
 	char found[KT_PCAP_MAX_IFACES][64];
 	char first_err[512] = "";
 	unsigned n = 0, k;
-	size_t ring;
-	int err = 0, bufsize;
+	int err = 0;
 
 	if (names) {
 		for (; names[n]; n++) {
@@ -154,41 +179,54 @@ int kt_pcap_ifaces_open(struct kt_pcap_src *s, const char *const *names, const c
 	if (!n)
 		return kt_err_set(-ENODEV, "no interface to capture on (none up besides "
 				  "loopback): name one with --iface");
-	/* the memory budget is for all interfaces together */
-	ring = (size_t)(s->ring_bytes / n);
-	if (ring < (size_t)(s->snaplen + 128) * 16)
-		ring = (size_t)(s->snaplen + 128) * 16;
-	if (ring < 65536)
-		ring = 65536;
-	bufsize = n > 16 ? 1 << 20 : 4 << 20;
+	s->filter = filter;
+	s->rescan = !names;
+	/* the memory budget is for the interfaces found at start together;
+	 * pods that come later get as much each */
+	s->ring_per_if = (size_t)(s->ring_bytes / n);
+	if (s->ring_per_if < (size_t)(s->snaplen + 128) * 16)
+		s->ring_per_if = (size_t)(s->snaplen + 128) * 16;
+	if (s->ring_per_if < 65536)
+		s->ring_per_if = 65536;
+	s->bufsize = n > 16 ? 1 << 20 : 4 << 20;
 	for (k = 0; k < n; k++) {
-		struct kt_pcap_iface *i = &s->ifs[s->nifs];
-		struct epoll_event ev = { .events = EPOLLIN };
-
-		memset(i, 0, sizeof(*i));
-		memcpy(i->name, found[k], sizeof(i->name));
-		i->id.netns = s->own_netns;
 		kt_err_clear();
-		if ((err = open_one(s, i, filter, ring, bufsize))) {
+		if ((err = add_iface(s, found[k]))) {
 			/* a bad filter is the user's mistake: say so at once */
 			if (err == -EINVAL)
 				return err;
 			if (!*first_err)
 				snprintf(first_err, sizeof(first_err), "%s", kt_err_msg(err));
-			continue;
 		}
-		ev.data.u32 = s->nifs;
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, i->fd, &ev) < 0) {
-			err = kt_err_set(-errno, "cannot poll '%s': %s", i->name, strerror(errno));
-			pcap_close(i->p);
-			kt_pkt_ring_free(i->ring);
-			kt_tracker_free(i->dns);
-			return err;
-		}
-		s->nifs++;
 	}
 	if (!s->nifs)
 		return kt_err_set(-ENODEV, "%s", first_err);
+	return 0;
+}
+
+int kt_pcap_ifaces_rescan(struct kt_pcap_src *s, unsigned *added)
+{
+	char found[KT_PCAP_MAX_IFACES][64];
+	unsigned n = 0, k, j;
+	int err;
+
+	*added = 0;
+	if (!s->rescan || (err = default_names(found, KT_PCAP_MAX_IFACES, &n))) {
+		kt_err_clear();
+		return 0;
+	}
+	for (k = 0; k < n; k++) {
+		for (j = 0; j < s->nifs; j++)
+			if (s->ifs[j].p && !strcmp(s->ifs[j].name, found[k]))
+				break;
+		if (j < s->nifs || s->nifs == KT_PCAP_MAX_IFACES)
+			continue;
+		kt_err_clear();
+		if (add_iface(s, found[k]) == 0)
+			(*added)++;
+		else
+			s->open_failed++;	/* gone again, or not up yet */
+	}
 	return 0;
 }
 

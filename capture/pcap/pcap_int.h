@@ -84,6 +84,11 @@ struct kt_pcap_src {
 	int epfd;
 	bool stopped;
 	/* options */
+	const char *filter;		/* borrowed from the options */
+	bool rescan;			/* default interfaces: pick up new ones */
+	size_t ring_per_if;
+	int bufsize;
+	uint64_t open_failed, ifaces_added;
 	uint32_t snaplen;
 	uint64_t ring_bytes, ring_ns, around_ns, max_size;
 	bool all;
@@ -117,6 +122,8 @@ struct kt_pcap_src {
 
 /* pcap_iface.c */
 int kt_pcap_ifaces_open(struct kt_pcap_src *s, const char *const *names, const char *filter);
+/* New interfaces since start (default interfaces only): opened. */
+int kt_pcap_ifaces_rescan(struct kt_pcap_src *s, unsigned *added);
 void kt_pcap_ifaces_stats(struct kt_pcap_src *s);
 json_t *kt_pcap_ifaces_json(struct kt_pcap_src *s);
 void kt_pcap_ifaces_close(struct kt_pcap_src *s);
@@ -127,8 +134,11 @@ int kt_pcap_iface_read(struct kt_pcap_src *s, struct kt_pcap_iface *i);
 int kt_pcap_nsid_of(const char *nspath, int32_t *nsid);
 
 /* pcap_ident.c */
-void kt_pcap_ident_from_host(struct kt_pcap_src *s, json_t *facts);
+/* Fill the identity of interfaces [from, nifs) from host facts. */
+void kt_pcap_ident_from_host(struct kt_pcap_src *s, json_t *facts, unsigned from);
 int kt_pcap_ident_load_host(struct kt_pcap_src *s);
+/* The same for interfaces opened since start: host facts taken now. */
+int kt_pcap_ident_collect(struct kt_pcap_src *s, unsigned from);
 /* Could packets of netns show on our interfaces (our own, a veth's peer)? */
 bool kt_pcap_netns_seen(const struct kt_pcap_src *s, uint64_t netns);
 void kt_pcap_ident_refresh_pods(struct kt_pcap_src *s);

@@ -22,6 +22,7 @@
 
 #define TICK_NS 100000000ull
 #define STATS_NS 1000000000ull
+#define RESCAN_NS 5000000000ull	/* new pods' interfaces picked up this often */
 
 uint64_t kt_pcap_now_ns(void)
 {
@@ -34,7 +35,7 @@ uint64_t kt_pcap_now_ns(void)
 struct state {
 	struct kt_pcap_src s;
 	char node[256];
-	uint64_t last_tick, last_stats;
+	uint64_t last_tick, last_stats, last_rescan;
 };
 
 static void src_free(void *state)
@@ -106,7 +107,7 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 	/* without host facts the interfaces are still named by node and netns */
 	kt_pcap_ident_load_host(s);
 	kt_err_clear();
-	st->last_tick = st->last_stats = kt_pcap_now_ns();
+	st->last_tick = st->last_stats = st->last_rescan = kt_pcap_now_ns();
 	*state = st;
 out:
 	if (err)
@@ -147,6 +148,17 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 		return err;
 	if ((err = kt_pcap_all_flush(s)))
 		return err;
+	if (now - st->last_rescan >= RESCAN_NS) {
+		unsigned before = s->nifs, added;
+
+		st->last_rescan = now;
+		kt_pcap_ifaces_rescan(s, &added);
+		if (added) {
+			s->ifaces_added += added;
+			kt_pcap_ident_collect(s, before);
+			kt_err_clear();
+		}
+	}
 	if (now - st->last_stats >= STATS_NS) {
 		kt_pcap_ifaces_stats(s);
 		st->last_stats = now;
@@ -190,6 +202,7 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	kt_pcap_ifaces_stats(s);
 	json_object_set_new(report, "interfaces", kt_pcap_ifaces_json(s));
 	json_object_set_new(report, "snaplen", json_integer(s->snaplen));
+	json_object_set_new(report, "interfaces_added", json_integer((json_int_t)s->ifaces_added));
 	json_object_set_new(report, "ring", json_pack("{s:I, s:I}",
 		"bytes", (json_int_t)s->ring_bytes, "seconds", (json_int_t)(s->ring_ns / 1000000000ull)));
 	json_object_set_new(report, "around_ns", json_integer((json_int_t)s->around_ns));

@@ -13,6 +13,8 @@
 #    connections (2000, lab addresses only): the pcapng written stays under
 #    the limit, the bundle under the limit plus 1 MiB (the host facts and
 #    manifest), and the manifest says the capture was truncated.
+# 3. a pod recreated while recording: its new veth is captured, named by its
+#    new netns and pod UID.
 #
 # Needs root, BPF, tcpdump, tshark; skips (77) with the reason otherwise.
 set -u
@@ -162,6 +164,30 @@ check "truncation in the warnings" 1 "$(jq '[.warnings[]? | select(contains("pca
 [ "$(jq .sources.pcap.all.dropped_size "$F")" -gt 0 ] && ok || bad "no packet counted as dropped for the limit"
 mkdir "$T/f" && tar -xf "$T/flood.tar.zst" -C "$T/f" pcap/all.pcapng 2>/dev/null &&
 	tcpdump -r "$T/f/pcap/all.pcapng" >/dev/null 2>&1 && ok || bad "the continuous capture does not read"
+
+# ---- 3. a pod made while recording: its new veth is captured ------------------
+nsenter --net="$KTLAB_NODE_NETNS" "$B/ktcap" -q record -o "$T/churn.tar.zst" \
+	--sources host,pcap --node ktlab-node 2>"$T/churn.err" &
+REC=$!
+for _ in $(seq 100); do
+	jq -e '.sources.pcap.status == "running"' "$T/churn.tar.zst.spool/manifest.json" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ktlab recreate web-b >/dev/null || bad "cannot recreate web-b"
+sleep 7		# past the pcap source's rescan (5 s)
+ktlab exec client "$KTLAB_CLIENT" run --out "$T/churn-truth.json" --short 3 "$(pod web-b ip):80" ||
+	bad "no traffic to the new web-b"
+sleep 0.5
+kill -INT "$REC"
+wait "$REC" || { bad "ktcap record (churn) failed"; cat "$T/churn.err"; }
+REC=
+"$B/ktana" dump --file manifest.json "$T/churn.tar.zst" >"$T/churn.json"
+[ "$(jq .sources.pcap.interfaces_added "$T/churn.json")" -ge 1 ] && ok ||
+	bad "the new pod's veth was not picked up"
+check "the new web-b's veth: its netns and pod UID, packets seen" \
+	"$(pod web-b netns_inode) $(pod web-b uid) true" \
+	"$(jq -r --arg v "$(pod web-b node_veth)" '[.sources.pcap.interfaces[] | select(.name == $v)] | last |
+		"\(.peer_netns) \(.pod_uid) \(.packets > 0)"' "$T/churn.json")"
 
 echo "pcap_lab: $pass passed, $fail failed"
 [ "$fail" = 0 ]
