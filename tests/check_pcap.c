@@ -456,6 +456,33 @@ START_TEST(fragment_past_the_limit)
 }
 END_TEST
 
+START_TEST(fragment_of_a_host_pair)
+{
+	struct frag_env e;
+	struct kt_trouble t = refused(5010, NULL);
+	char path[512], flags[256];
+
+	/* a client retrying: three flows of one pair make one fragment of the
+	 * pair, without the packets of other hosts */
+	env_up(&e, 0);
+	push(&e, 5000, "198.18.0.16", 40000, "198.18.0.15", 80, 0x02);
+	push(&e, 5001, "198.18.0.16", 40001, "198.18.0.15", 80, 0x02);
+	push(&e, 5002, "198.18.0.17", 40001, "198.18.0.15", 80, 0x02);
+	push(&e, 5003, "198.18.0.16", 40002, "198.18.0.15", 80, 0x02);
+	for (uint16_t port = 40000; port <= 40002; port++) {
+		t.sport = port;
+		kt_pcap_frag_trouble(e.s, &t);
+	}
+	ck_assert_uint_eq(e.s->npending, 1);
+	ck_assert_int_eq(kt_pcap_frag_due(e.s, 0, true), 0);
+	ck_assert_uint_eq(e.s->frags_written, 1);
+	snprintf(path, sizeof(path), "%s/pcap/frag-000001.pcapng", e.dir);
+	read_flags(path, flags, sizeof(flags));
+	ck_assert_str_eq(flags, "40000:S 40001:S 40002:S");
+	env_down(&e);
+}
+END_TEST
+
 START_TEST(flow_events_that_are_trouble)
 {
 	struct kt_flow f = { .ts = 1000, .kind = KT_FLOW_FAIL, .cause = KT_CAUSE_REFUSED,
@@ -494,6 +521,7 @@ Suite *kt_pcap_suite(void)
 	tcase_add_test(tc, pcapng_reads_back);
 	tcase_add_test(tc, fragment_of_a_flow);
 	tcase_add_test(tc, fragment_past_the_limit);
+	tcase_add_test(tc, fragment_of_a_host_pair);
 	tcase_add_test(tc, flow_events_that_are_trouble);
 	suite_add_tcase(s, tc);
 	return s;

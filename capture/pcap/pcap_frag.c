@@ -29,7 +29,7 @@
 #include "pcap_int.h"
 #include "records.h"
 
-#define FRAG_MAX_BYTES	(256u << 20)	/* one fragment's buffer */
+#define FRAG_MAX_BYTES	(64u << 20)	/* one fragment's buffer: more is cut */
 #define ALL_FILE	"pcap/all.pcapng"
 #define INDEX_FILE	"pcap/fragments.jsonl"
 
@@ -82,10 +82,23 @@ static bool same_flow(const struct kt_trouble *a, const struct kt_trouble *b)
 	       !memcmp(a->saddr, b->daddr, 16) && !memcmp(a->daddr, b->saddr, 16);
 }
 
+/* Both ends the same, whatever the ports: a host pair. */
+static bool same_hosts(const struct kt_trouble *a, const struct kt_trouble *b)
+{
+	return a->proto == b->proto &&
+	       ((!memcmp(a->saddr, b->saddr, 16) && !memcmp(a->daddr, b->daddr, 16)) ||
+		(!memcmp(a->saddr, b->daddr, 16) && !memcmp(a->daddr, b->saddr, 16)));
+}
+
 void kt_pcap_frag_trouble(struct kt_pcap_src *s, const struct kt_trouble *t)
 {
-	uint64_t since = t->since_ns < s->ring_ns ? t->since_ns : s->ring_ns;
-	uint64_t from = t->ts - since - s->around_ns, to = t->ts + s->around_ns;
+	/* A failed connect's SYNs came its latency before (bounded by the
+	 * connect timeout); an established flow may be hours old: around it
+	 * is enough, and bounds the fragment. */
+	uint64_t cap = t->kind <= KT_TROUBLE_CONNECT ? s->ring_ns : s->around_ns;
+	uint64_t since = t->since_ns < cap ? t->since_ns : cap;
+	uint64_t from = t->ts > since + s->around_ns ? t->ts - since - s->around_ns : 0;
+	uint64_t to = t->ts + s->around_ns;
 	struct kt_pcap_frag *f = NULL;
 
 	if (s->stopped || t->kind >= KT_TROUBLE__KINDS)
@@ -97,9 +110,17 @@ void kt_pcap_frag_trouble(struct kt_pcap_src *s, const struct kt_trouble *t)
 	}
 	s->troubles++;
 	s->troubles_by_kind[t->kind]++;
-	for (unsigned k = 0; k < s->npending; k++)
+	for (unsigned k = 0; k < s->npending && !f; k++)
 		if (same_flow(&s->pending[k].t, t))
 			f = &s->pending[k];
+	/* Many flows of one host pair failing at once (a client retrying in
+	 * a loop): one fragment of the pair, not one per flow, bounds the work
+	 * (each fragment searches every ring). */
+	for (unsigned k = 0; k < s->npending && !f; k++)
+		if (same_hosts(&s->pending[k].t, t)) {
+			f = &s->pending[k];
+			f->t.sport = f->t.dport = f->t.orig_dport = 0;
+		}
 	if (f) {
 		if (from < f->from_ns)
 			f->from_ns = from;
@@ -263,7 +284,8 @@ static int index_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f,
 
 /* The packets of hits[0..n) that come from interfaces of link type dlt. */
 static int write_file(struct kt_pcap_src *s, const struct kt_pcap_frag *f, struct hit *v,
-		      size_t n, int dlt, const char *rel, uint64_t *packets, uint64_t *bytes)
+		      size_t n, int dlt, const char *rel, uint64_t *packets, uint64_t *bytes,
+		      bool *cut)
 {
 	uint32_t ids[KT_PCAP_MAX_IFACES];
 	struct kt_pcapng w;
@@ -272,7 +294,8 @@ static int write_file(struct kt_pcap_src *s, const struct kt_pcap_frag *f, struc
 	int err = 0;
 
 	*packets = *bytes = 0;
-	for (size_t k = 0; k < n; k++)
+	*cut = false;
+	for (size_t k = 0; k < n && need < FRAG_MAX_BYTES; k++)
 		if (s->ifs[v[k].iface].dlt == dlt)
 			need += kt_pcapng_epb_size(v[k].caplen);
 	for (unsigned k = 0; k < s->nifs; k++)
@@ -299,8 +322,13 @@ static int write_file(struct kt_pcap_src *s, const struct kt_pcap_frag *f, struc
 						 s->ifs[i].snaplen, s->ifs[i].name, desc, &ids[i])))
 				goto out;
 		}
-		if ((err = kt_pcapng_epb(&w, ids[i], v[k].ts, v[k].data, v[k].caplen,
-					 v[k].wirelen)))
+		err = kt_pcapng_epb(&w, ids[i], v[k].ts, v[k].data, v[k].caplen, v[k].wirelen);
+		if (err == -E2BIG) {	/* a busy flow: its first packets are kept */
+			*cut = true;
+			err = 0;
+			break;
+		}
+		if (err)
 			goto out;
 	}
 	if ((err = kt_spool_write_file(s->ctx->spool, rel, w.buf.p, w.buf.len)))
@@ -319,6 +347,7 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
 	uint64_t oldest = UINT64_MAX, packets, bytes;
 	int dlts[8], ndlt = 0, err = 0;
 	char rel[96], first[96] = "";
+	bool cut;
 
 	if (s->all)		/* everything is in the continuous file */
 		return index_fragment(s, f, ALL_FILE, 0, 0, true);
@@ -355,7 +384,7 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
 		else	/* readers want one link type per file */
 			snprintf(rel, sizeof(rel), "pcap/frag-%06" PRIu64 "-%d.pcapng",
 				 s->frag_seq, dlts[j]);
-		if ((err = write_file(s, f, c.v, c.n, dlts[j], rel, &packets, &bytes)))
+		if ((err = write_file(s, f, c.v, c.n, dlts[j], rel, &packets, &bytes, &cut)))
 			goto out;
 		if (!packets)
 			continue;
@@ -364,7 +393,7 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
 		s->frags_written++;
 		s->frag_packets += packets;
 		/* the ring held the whole window only if it reached back to from */
-		err = index_fragment(s, f, rel, packets, bytes, oldest <= f->from_ns);
+		err = index_fragment(s, f, rel, packets, bytes, oldest <= f->from_ns && !cut);
 		if (err)
 			goto out;
 	}
