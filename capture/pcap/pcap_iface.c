@@ -188,7 +188,9 @@ int kt_pcap_ifaces_open(struct kt_pcap_src *s, const char *const *names, const c
 		s->ring_per_if = (size_t)(s->snaplen + 128) * 16;
 	if (s->ring_per_if < 65536)
 		s->ring_per_if = 65536;
-	s->bufsize = n > 16 ? 1 << 20 : 4 << 20;
+	/* kernel buffer per interface: room for a scheduling hiccup on a busy
+	 * node with few interfaces, bounded with many */
+	s->bufsize = n > 16 ? 1 << 20 : n > 4 ? 4 << 20 : 8 << 20;
 	for (k = 0; k < n; k++) {
 		kt_err_clear();
 		if ((err = add_iface(s, found[k]))) {
