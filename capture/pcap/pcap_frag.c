@@ -114,13 +114,23 @@ void kt_pcap_frag_trouble(struct kt_pcap_src *s, const struct kt_trouble *t)
 		if (same_flow(&s->pending[k].t, t))
 			f = &s->pending[k];
 	/* Many flows of one host pair failing at once (a client retrying in
-	 * a loop): one fragment of the pair, not one per flow, bounds the work
-	 * (each fragment searches every ring). */
-	for (unsigned k = 0; k < s->npending && !f; k++)
-		if (same_hosts(&s->pending[k].t, t)) {
-			f = &s->pending[k];
+	 * a loop): past KT_PCAP_PAIR_FLOWS, one fragment of the pair takes the
+	 * rest, which bounds the work (each fragment searches every ring). */
+	if (!f) {
+		struct kt_pcap_frag *pair = NULL;
+		unsigned same = 0;
+
+		for (unsigned k = 0; k < s->npending; k++)
+			if (same_hosts(&s->pending[k].t, t)) {
+				same++;
+				if (!pair || !s->pending[k].t.sport)
+					pair = &s->pending[k];
+			}
+		if (same >= KT_PCAP_PAIR_FLOWS) {
+			f = pair;
 			f->t.sport = f->t.dport = f->t.orig_dport = 0;
 		}
+	}
 	if (f) {
 		if (from < f->from_ns)
 			f->from_ns = from;

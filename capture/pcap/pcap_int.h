@@ -24,6 +24,7 @@
 #define KT_PCAP_MAX_IFACES   256
 #define KT_PCAP_MAX_PENDING  1024	/* fragments waiting for their "after" */
 #define KT_PCAP_MAX_LISTED   1000	/* fragments listed in the manifest */
+#define KT_PCAP_PAIR_FLOWS   8		/* flows of a host pair with their own fragment */
 #define KT_PCAP_RETRANS_BURST 3		/* retransmits of a flow that make trouble */
 #define KT_PCAP_DEDUP	     1024	/* recent DNS transactions remembered */
 
