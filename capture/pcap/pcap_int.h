@@ -58,6 +58,7 @@ struct kt_pcap_iface {
 	uint64_t packets, bytes, not_decoded;
 	struct pcap_stat last;	/* latest pcap_stats */
 	bool stats_ok;
+	bool closed;		/* went away while recording */
 	uint32_t all_ifid;	/* its id in the continuous file */
 };
 
