@@ -35,6 +35,20 @@
 
 static const uint8_t zero16[16];
 
+/* (declared in source.h; defined here, with the one source that names
+ * trouble in files, so the pcap library stands alone) */
+const char *kt_trouble_name(int kind)
+{
+	static const char *const names[KT_TROUBLE__KINDS] = {
+		[KT_TROUBLE_REFUSED] = "refused", [KT_TROUBLE_TIMEOUT] = "timeout",
+		[KT_TROUBLE_UNREACHABLE] = "unreachable", [KT_TROUBLE_CONNECT] = "connect_error",
+		[KT_TROUBLE_RESET] = "reset", [KT_TROUBLE_RETRANS] = "retransmits",
+		[KT_TROUBLE_DNS_ERROR] = "dns_error", [KT_TROUBLE_DNS_TIMEOUT] = "dns_timeout",
+	};
+
+	return kind > 0 && kind < KT_TROUBLE__KINDS ? names[kind] : "unknown";
+}
+
 /* libpcap's DLT_ values are LINKTYPE_ values, but for raw IP (pcap/dlt.h). */
 uint16_t kt_pcap_linktype(int dlt)
 {

@@ -144,6 +144,9 @@ int kt_pcap_ident_collect(struct kt_pcap_src *s, unsigned from);
 /* Could packets of netns show on our interfaces (our own, a veth's peer)? */
 bool kt_pcap_netns_seen(const struct kt_pcap_src *s, uint64_t netns);
 void kt_pcap_ident_refresh_pods(struct kt_pcap_src *s);
+/* Index a pods List (kubectl JSON, any shape at all) into map: uid ->
+ * {pod, uid, containers{id: name}}, and "ip:ADDR" -> the same. */
+void kt_pcap_pods_add(json_t *map, json_t *list);
 /* "node=N netns=I peer_netns=J pod=NS/NAME pod_uid=U container=C ..." */
 void kt_pcap_ident_describe(const struct kt_pcap_src *s, const struct kt_pcap_iface *i,
 			    char *buf, size_t len);
