@@ -62,5 +62,6 @@ int main(int argc, char **argv)
 		agclose(g);
 	}
 	json_decref(topo);
+	kt_diagram_cleanup();
 	return 0;
 }

@@ -18,6 +18,26 @@
 #define DOT_NODES_MAX 300
 #define DOT_EDGES_MAX 1200
 
+/* One graphviz context for the process, made before the first graph:
+ * gvContext() sets up the records and attribute defaults that graphs
+ * opened afterwards get; a graph opened before it is freed twice by
+ * gvFreeLayout() (graphviz 2.42, seen under ASan). */
+static GVC_t *gvc_ctx;
+
+static GVC_t *context(void)
+{
+	if (!gvc_ctx)
+		gvc_ctx = gvContext();
+	return gvc_ctx;
+}
+
+void kt_diagram_cleanup(void)
+{
+	if (gvc_ctx)
+		gvFreeContext(gvc_ctx);
+	gvc_ctx = NULL;
+}
+
 /* Graphviz reads backslash escapes (\n, \N, \G...) in labels: names from
  * the bundle must not. */
 static void lbl_append(char *buf, size_t len, size_t *n, const char *s)
@@ -99,7 +119,8 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 	int err = 0;
 
 	*out = NULL;
-	if (!names || !clusters || !gone || !(g = agopen("topology", Agdirected, NULL))) {
+	if (!context() || !names || !clusters || !gone ||
+	    !(g = agopen("topology", Agdirected, NULL))) {
 		err = kt_err_set(-ENOMEM, "cannot create the graph");
 		goto out;
 	}
@@ -118,6 +139,9 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 	agattr(g, AGRAPH, "style", "rounded");
 	agattr(g, AGRAPH, "color", "#9aa5b1");
 	agattr(g, AGRAPH, "outputorder", "edgesfirst");
+	/* one ranking over all clusters: also keeps dot 2.42 from freeing its
+	 * cluster edge lists twice in gvFreeLayout (seen under ASan) */
+	agattr(g, AGRAPH, "newrank", "true");
 	agattr(g, AGRAPH, "size", "30,30");	/* inches, only ever scaled down */
 	if (big) {
 		agattr(g, AGRAPH, "splines", "false");
@@ -281,11 +305,10 @@ static int quiet(char *msg)
 int kt_diagram_render(Agraph_t *g, const char *engine, const char *const *formats, size_t n,
 		      char **data, size_t *len)
 {
-	GVC_t *gvc;
+	GVC_t *gvc = context();
 	int err = 0;
 
 	agseterrf(quiet);
-	gvc = gvContext();
 
 	for (size_t i = 0; i < n; i++) {
 		data[i] = NULL;
@@ -322,7 +345,6 @@ int kt_diagram_render(Agraph_t *g, const char *engine, const char *const *format
 	}
 	gvFreeLayout(gvc, g);
 out:
-	gvFreeContext(gvc);
 	if (err)
 		for (size_t i = 0; i < n; i++) {
 			free(data[i]);

@@ -576,6 +576,7 @@ int kt_report_write(const char *path, const char *dir, const struct kt_report_op
 	    (err = write_doc(&r, "report.md", kt_report_markdown)))
 		goto out;
 out:
+	kt_diagram_cleanup();
 	json_decref(r.ctx);
 	kt_bundle_close(b);
 	return err;

@@ -143,6 +143,9 @@ const char *kt_diagram_engine(Agraph_t *g);
  * (NULL when formats[i] is NULL). The graph's layout is freed after. */
 int kt_diagram_render(Agraph_t *g, const char *engine, const char *const *formats,
 		      size_t n, char **data, size_t *len);
+/* Free the graphviz context the functions above share (made on first use;
+ * kt_report_write() frees it when done). */
+void kt_diagram_cleanup(void);
 /* The graph as DOT, without layout (caller frees). */
 int kt_diagram_dot(Agraph_t *g, char **data, size_t *len);
 
