@@ -187,8 +187,8 @@ static int run(int argc, char **argv)
 	err = kt_report_write(path, dir, &ro);
 	if (kt_cli_tty())
 		fputs("\r\033[K", stderr);
-	if (err)
-		return kt_cli_fail_err(KT_EXIT_USAGE, err, path);
+	if (err)	/* the messages name the bundle, the entry or the directory */
+		return kt_cli_fail_err(KT_EXIT_USAGE, err, NULL);
 	if (kt_cli.json) {
 		json_t *o = json_pack("{s:s, s:s+, s:s+}", "dir", dir, "index", dir, "/index.html",
 				      "markdown", dir, "/report.md");

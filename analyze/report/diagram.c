@@ -38,6 +38,115 @@ void kt_diagram_cleanup(void)
 	gvc_ctx = NULL;
 }
 
+/* Object ids. cgraph's default discipline makes a name's id the address of
+ * its interned string, and keeps subgraphs ordered by id: clusters came out
+ * (and were laid out) in a different order from run to run. Here a name's
+ * id is its order of first use, so the same topology gives the same graph. */
+struct ids {
+	json_t *byname;		/* name -> id */
+	char **names;		/* id / 2 - 1 -> name, agstrdup'd: agwrite asks
+				 * aghtmlstr() of it, which reads the refstr header */
+	size_t n, cap;
+	IDTYPE anon;		/* odd ids for anonymous objects (edges) */
+};
+
+static void *ids_open(Agraph_t *g, Agdisc_t *disc)
+{
+	struct ids *s = calloc(1, sizeof(*s));
+
+	(void)g;
+	(void)disc;
+	if (!s || !(s->byname = json_object())) {
+		free(s);
+		return NULL;
+	}
+	s->anon = 1;
+	return s;
+}
+
+static long ids_map(void *state, int objtype, char *str, IDTYPE *id, int create)
+{
+	struct ids *s = state;
+	json_t *v;
+
+	(void)objtype;
+	if (!str) {
+		*id = s->anon;
+		s->anon += 2;
+		return 1;
+	}
+	if ((v = json_object_get(s->byname, str))) {
+		*id = (IDTYPE)json_integer_value(v);
+		return 1;
+	}
+	if (!create)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		char **nn = realloc(s->names, cap * sizeof(*nn));
+
+		if (!nn)
+			return 0;
+		s->names = nn;
+		s->cap = cap;
+	}
+	*id = 2 * ((IDTYPE)s->n + 1);
+	if (!(s->names[s->n] = agstrdup(NULL, str)))
+		return 0;
+	s->n++;
+	if (json_object_set_new(s->byname, str, json_integer((json_int_t)*id)))
+		return 0;
+	return 1;
+}
+
+static long ids_alloc(void *state, int objtype, IDTYPE id)
+{
+	(void)state;
+	(void)objtype;
+	(void)id;
+	return 0;	/* ids are only ever given by map */
+}
+
+static void ids_free(void *state, int objtype, IDTYPE id)
+{
+	(void)state;
+	(void)objtype;
+	(void)id;	/* names live as long as the graph */
+}
+
+static char *ids_print(void *state, int objtype, IDTYPE id)
+{
+	struct ids *s = state;
+
+	(void)objtype;
+	if (id & 1 || !id || id / 2 > s->n)
+		return NULL;
+	return s->names[id / 2 - 1];
+}
+
+static void ids_close(void *state)
+{
+	struct ids *s = state;
+
+	json_decref(s->byname);
+	for (size_t i = 0; i < s->n; i++)
+		agstrfree(NULL, s->names[i]);
+	free(s->names);
+	free(s);
+}
+
+static void ids_register(void *state, int objtype, void *obj)
+{
+	(void)state;
+	(void)objtype;
+	(void)obj;
+}
+
+static Agiddisc_t ids_disc = {
+	ids_open, ids_map, ids_alloc, ids_free, ids_print, ids_close, ids_register,
+};
+static Agdisc_t graph_disc = { &AgMemDisc, &ids_disc, &AgIoDisc };
+
 /* Graphviz reads backslash escapes (\n, \N, \G...) in labels: names from
  * the bundle must not. */
 static void lbl_append(char *buf, size_t len, size_t *n, const char *s)
@@ -120,7 +229,7 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 
 	*out = NULL;
 	if (!context() || !names || !clusters || !gone ||
-	    !(g = agopen("topology", Agdirected, NULL))) {
+	    !(g = agopen("topology", Agdirected, &graph_disc))) {
 		err = kt_err_set(-ENOMEM, "cannot create the graph");
 		goto out;
 	}
@@ -243,14 +352,14 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 				 json_string_value(json_object_get(e, "dst"))));
 		const json_t *failed = json_object_get(e, "failed");
 		uint64_t nfail = kt_report_failed_total(failed);
-		char label[400], fb[200], ename[32], url[96], k[32];
+		char label[400], fb[200], ename[32], url[96], k[32];	/* edges anonymous: see ids */
 		Agnode_t *s, *d;
 		Agedge_t *ed;
 
 		if (!sn || !dn || !(s = agnode(g, (char *)sn, 0)) || !(d = agnode(g, (char *)dn, 0)))
 			continue;
 		snprintf(ename, sizeof(ename), "e%zu", i);
-		if (!(ed = agedge(g, s, d, ename, 1))) {
+		if (!(ed = agedge(g, s, d, NULL, 1))) {
 			err = kt_err_set(-ENOMEM, "cannot add an edge");
 			goto out;
 		}

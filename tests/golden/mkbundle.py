@@ -156,6 +156,9 @@ frag = {"file": "pcap/000001.pcap", "proto": "tcp", "src": ref["src_ip"], "sport
 gone = dict(frag, file="pcap/000002.pcap", reason='lost <b onmouseover="alert(1)">')
 man["sources"]["pcap"] = {"status": "ok", "message": "fragments around failures",
                           "fragments": [frag, gone], "lost": 0}
+# the host facts of the machine that made it stay out of the repository
+man["host"].update(hostname="golden-host", kernel="6.1.0", kernel_version="#1 SMP",
+                   boot_id="00000000-0000-4000-8000-000000000000")
 man["sources"]["k8s"] = {"status": "partial", "message": "events: forbidden", "denied": 1}
 with open(man_path, "w") as f:
     json.dump(man, f, indent=1, sort_keys=True)
