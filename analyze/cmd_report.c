@@ -2,6 +2,7 @@
  * (analyze/report/, docs/report.md). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,8 +166,16 @@ static int run(int argc, char **argv)
 	if (optind + 1 != argc)
 		return kt_cli_usage(&kt_cmd_report, "expected one BUNDLE");
 	path = argv[optind];
-	if (ro.engine && !strchr("dot sfdp neato fdp twopi circo osage patchwork", ro.engine[0]))
-		return kt_cli_usage(&kt_cmd_report, "unknown --engine '%s'", ro.engine);
+	if (ro.engine) {
+		static const char *const engines[] = { "dot", "sfdp", "neato", "fdp", "twopi", "circo" };
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+			known |= !strcmp(ro.engine, engines[i]);
+		if (!known)
+			return kt_cli_usage(&kt_cmd_report, "unknown --engine '%s': dot, sfdp, neato, fdp, "
+					    "twopi or circo", ro.engine);
+	}
 	if (!dir) {
 		default_dir(path, dbuf, sizeof(dbuf));
 		dir = dbuf;
