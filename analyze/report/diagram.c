@@ -352,7 +352,7 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 				 json_string_value(json_object_get(e, "dst"))));
 		const json_t *failed = json_object_get(e, "failed");
 		uint64_t nfail = kt_report_failed_total(failed);
-		char label[400], fb[200], ename[32], url[96], k[32];	/* edges anonymous: see ids */
+		char label[600], fb[200], ename[32], url[96], k[32], ports[260];	/* edges anonymous: see ids */
 		Agnode_t *s, *d;
 		Agedge_t *ed;
 
@@ -363,9 +363,13 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 			err = kt_err_set(-ENOMEM, "cannot add an edge");
 			goto out;
 		}
-		snprintf(label, sizeof(label), "%s:%" JSON_INTEGER_FORMAT " x%" JSON_INTEGER_FORMAT "%s%s",
-			 json_string_value(json_object_get(e, "protocol")),
-			 json_integer_value(json_object_get(e, "port")),
+		if (json_is_string(json_object_get(e, "ports")))	/* edges folded per pair */
+			snprintf(ports, sizeof(ports), "%s", json_string_value(json_object_get(e, "ports")));
+		else
+			snprintf(ports, sizeof(ports), "%s:%" JSON_INTEGER_FORMAT,
+				 json_string_value(json_object_get(e, "protocol")),
+				 json_integer_value(json_object_get(e, "port")));
+		snprintf(label, sizeof(label), "%s x%" JSON_INTEGER_FORMAT "%s%s", ports,
 			 json_integer_value(json_object_get(e, "connections")),
 			 nfail ? "\\nfailed " : "", nfail ? kt_report_failed_str(failed, fb, sizeof(fb)) : "");
 		set(ed, big ? "tooltip" : "label", label);

@@ -117,6 +117,84 @@ fail:
 	return NULL;
 }
 
+/* The edges of topo folded per (src, dst): one arrow per pair of nodes, for
+ * the overview, where each pair has many ports. "ports" says which (the
+ * diagram shows it instead of protocol:port); the figures add up. */
+static json_t *merge_pairs(const json_t *topo)
+{
+	json_t *t = json_deep_copy(topo), *edges = json_array(), *byk = json_object();
+	const json_t *e;
+	size_t i;
+
+	if (!t || !edges || !byk)
+		goto fail;
+	json_array_foreach(json_object_get(topo, "edges"), i, e) {
+		const char *src = json_string_value(json_object_get(e, "src"));
+		const char *dst = json_string_value(json_object_get(e, "dst"));
+		char key[1200], port[40];
+		json_t *m = NULL, *pos;
+
+		snprintf(key, sizeof(key), "%s %s", src ? src : "", dst ? dst : "");
+		snprintf(port, sizeof(port), "%s:%" JSON_INTEGER_FORMAT,
+			 json_string_value(json_object_get(e, "protocol")),
+			 json_integer_value(json_object_get(e, "port")));
+		if ((pos = json_object_get(byk, key))) {
+			const char *k;
+			json_t *v, *failed;
+			size_t np;
+
+			m = json_array_get(edges, (size_t)json_integer_value(pos));
+			np = (size_t)json_integer_value(json_object_get(m, "nports")) + 1;
+			json_object_set_new(m, "nports", json_integer((json_int_t)np));
+			json_object_set_new(m, "connections", json_integer(
+				json_integer_value(json_object_get(m, "connections")) +
+				json_integer_value(json_object_get(e, "connections"))));
+			failed = json_object_get(m, "failed");
+			json_object_foreach((json_t *)json_object_get(e, "failed"), k, v)
+				json_object_set_new(failed, k, json_integer(
+					json_integer_value(json_object_get(failed, k)) + json_integer_value(v)));
+			if (np <= 3) {
+				char ports[200];
+
+				snprintf(ports, sizeof(ports), "%s, %s",
+					 json_string_value(json_object_get(m, "ports")), port);
+				json_object_set_new(m, "ports", json_string(ports));
+			}
+			continue;
+		}
+		m = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:i}", "src", json_object_get(e, "src"),
+			      "dst", json_object_get(e, "dst"), "protocol", json_object_get(e, "protocol"),
+			      "port", json_object_get(e, "port"), "connections",
+			      json_object_get(e, "connections"), "failed", json_object_get(e, "failed"),
+			      "ports", port, "nports", 1);
+		if (!m)
+			goto fail;
+		/* a copy of its own: the sums must not write into topo */
+		json_object_set_new(m, "failed", json_deep_copy(json_object_get(e, "failed")));
+		json_object_set_new(byk, key, json_integer((json_int_t)json_array_size(edges)));
+		json_array_append_new(edges, m);
+	}
+	json_array_foreach(edges, i, e) {
+		json_int_t np = json_integer_value(json_object_get(e, "nports"));
+
+		if (np > 3) {
+			char ports[240];
+
+			snprintf(ports, sizeof(ports), "%s +%" JSON_INTEGER_FORMAT,
+				 json_string_value(json_object_get(e, "ports")), np - 3);
+			json_object_set_new((json_t *)e, "ports", json_string(ports));
+		}
+	}
+	json_object_set_new(t, "edges", edges);
+	json_decref(byk);
+	return t;
+fail:
+	json_decref(t);
+	json_decref(edges);
+	json_decref(byk);
+	return NULL;
+}
+
 /* Draw topo into base.svg (+ .dot, + .png when asked); the SVG also goes
  * into the context's diagram object for inlining. */
 static int draw(struct run *r, const json_t *topo, const char *base, const char *title,
@@ -396,15 +474,19 @@ static int build(struct run *r, const char *path, struct kt_bundle *b)
 		const json_t *ns;
 		size_t i;
 
-		if ((err = kt_model_view(m, &nvo, &ov)) ||
-		    (err = kt_report_trouble(ov, kt_model_k8s(m), &ntr)) ||
+		if ((err = kt_model_view(m, &nvo, &nt)) ||
+		    (err = kt_report_trouble(nt, kt_model_k8s(m), &ntr)) ||
+		    (!(ov = merge_pairs(nt)) && (err = kt_err_set(-ENOMEM, "out of memory"))) ||
 		    (err = draw(r, ov, "topology", "all namespaces", ntr, NULL, o->png, NULL, &d))) {
 			json_decref(ov);
+			json_decref(nt);
 			json_decref(ntr);
 			json_decref(nss);
 			goto out;
 		}
 		json_decref(ov);
+		json_decref(nt);
+		nt = NULL;
 		json_decref(ntr);
 		json_array_append_new(diagrams, d);
 		d = NULL;
