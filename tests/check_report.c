@@ -314,14 +314,16 @@ START_TEST(evidence_without_pcap)
 	json_t *man = json_pack("{s:{s:{s:s}}}", "sources", "pcap", "status", "skipped");
 	json_t *topo = windowed(), *ev = NULL;
 
-	ck_assert_int_eq(kt_report_evidence(man, topo, NULL, &ev), 0);
+	ck_assert_int_eq(kt_report_evidence(json_object_get(json_object_get(json_object_get(man,
+			 "sources"), "pcap"), "fragments"), topo, NULL, &ev), 0);
 	ck_assert_uint_eq(json_object_size(ev), 0);
 	json_decref(ev);
 	/* hostile fragments: not objects, no file, huge ports: ignored */
 	json_object_set_new(json_object_get(json_object_get(man, "sources"), "pcap"), "fragments",
 			    json_pack("[i, {}, {s:s, s:I}]", 3, "file", "../../x", "dport",
 				      (json_int_t)1 << 40));
-	ck_assert_int_eq(kt_report_evidence(man, topo, NULL, &ev), 0);
+	ck_assert_int_eq(kt_report_evidence(json_object_get(json_object_get(json_object_get(man,
+			 "sources"), "pcap"), "fragments"), topo, NULL, &ev), 0);
 	ck_assert_uint_eq(json_object_size(ev), 0);
 	json_decref(ev);
 	json_decref(man);

@@ -1,16 +1,20 @@
-/* evidence.c - the packets behind an edge. The pcap source lists the
- * fragments it kept in the manifest, under sources.pcap.fragments (see
- * docs/report.md, "Evidence"):
+/* evidence.c - the packets behind an edge. The pcap source (docs/pcap.md)
+ * writes one line per fragment to pcap/fragments.jsonl and lists the first
+ * ones in the manifest, under sources.pcap.fragments (see docs/report.md,
+ * "Evidence"):
  *
- *   {"file": "pcap/000001.pcapng", "proto": "tcp", "src": "198.18.0.16",
- *    "sport": 40312, "dst": "198.19.0.20", "dport": 80, "reason": "refused",
- *    "first_ns": N, "last_ns": N, "packets": N}
+ *   {"file": "pcap/frag-000003.pcapng", "reasons": ["refused"],
+ *    "flow": {"proto": "tcp", "src": "198.18.0.16", "sport": 44413,
+ *             "dst": "198.18.0.15", "dport": 9002},
+ *    "start_ns": N, "end_ns": N, "packets": 4, "complete": true}
  *
- * A fragment belongs to an edge of the same protocol and port whose source
+ * (the 5-tuple and a "reason" string at the top level are read too). A
+ * fragment belongs to an edge of the same protocol and port whose source
  * or destination is what one of its addresses was attributed to (at any
  * level: the pod, its workload, namespace or node; a ClusterIP's service;
- * an external's address). The manifest is untrusted like the rest: only
- * its strings and integers are used, and they are escaped on output. */
+ * an external's address); a fragment of a host pair (ports 0) to every
+ * edge between them. Both files are untrusted like the rest of the bundle:
+ * only their strings and integers are used, escaped on output. */
 #include "report.h"
 
 #include <errno.h>
@@ -18,10 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "error.h"
 #include "k8s.h"
 
 #define FRAGMENTS_MAX 100000u
+#define FRAGMENTS_FILE_MAX (64u << 20)
+#define FRAGMENTS_FILE "pcap/fragments.jsonl"
 
 static int add_cand(json_t *cands, const char *ip, const char *id)
 {
@@ -74,6 +81,24 @@ static bool cand_has(const json_t *cands, const char *ip, const char *id)
 	return json_object_get(json_object_get(cands, c), id) != NULL;
 }
 
+/* Does address a stand for entity ea and b for eb? An address the bundle
+ * does not attribute at all matches anything, as long as the other one is
+ * attributed and matches. */
+static bool ends(const json_t *cands, const char *a, const char *ea, const char *b,
+		 const char *eb)
+{
+	char c[64];
+	uint8_t ip[16];
+	bool ka = a && !kt_k8s_ip_parse(a, ip) && kt_k8s_ip_str(ip, c, sizeof(c)) &&
+		  json_object_get(cands, c);
+	bool kb = b && !kt_k8s_ip_parse(b, ip) && kt_k8s_ip_str(ip, c, sizeof(c)) &&
+		  json_object_get(cands, c);
+
+	if (!ka && !kb)
+		return false;
+	return (!ka || cand_has(cands, a, ea)) && (!kb || cand_has(cands, b, eb));
+}
+
 static const char *proto_name(const json_t *p)
 {
 	if (json_is_string(p))
@@ -85,11 +110,67 @@ static const char *proto_name(const json_t *p)
 	return "";
 }
 
-int kt_report_evidence(const json_t *manifest, const json_t *topo, const struct kt_model *m,
+int kt_report_fragments(struct kt_bundle *b, json_t **out)
+{
+	const json_t *man = kt_bundle_manifest(b);
+	const json_t *listed = json_object_get(json_object_get(json_object_get(man, "sources"),
+								"pcap"), "fragments");
+	const struct kt_entry *e;
+	char *data = NULL;
+	size_t len = 0;
+	json_t *list;
+	int n, err = 0;
+
+	*out = NULL;
+	if (!(list = json_array()))
+		return kt_err_set(-ENOMEM, "out of memory");
+	if ((err = kt_bundle_rewind(b)))
+		goto out;
+	while ((n = kt_bundle_next(b, &e)) == 1) {
+		if (strcmp(e->path, FRAGMENTS_FILE))
+			continue;
+		if ((err = kt_bundle_read_all(b, FRAGMENTS_FILE_MAX, &data, &len)))
+			goto out;
+		for (const char *p = data; p < data + len && json_array_size(list) < FRAGMENTS_MAX;) {
+			const char *nl = memchr(p, '\n', (size_t)(data + len - p));
+			size_t l = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
+			json_t *f = json_loadb(p, l, 0, NULL);
+
+			/* a line that is not an object is skipped, not fatal */
+			if (json_is_object(f))
+				json_array_append(list, f);
+			json_decref(f);
+			p += l + 1;
+		}
+		break;
+	}
+	if (n < 0) {
+		err = n;
+		goto out;
+	}
+	/* no index file (an older pcap source): the manifest's list */
+	if (!data && json_is_array(listed))
+		for (size_t i = 0; i < json_array_size(listed) && i < FRAGMENTS_MAX; i++)
+			json_array_append(list, json_array_get(listed, i));
+	*out = list;
+	list = NULL;
+out:
+	free(data);
+	json_decref(list);
+	return err;
+}
+
+/* The fragment's 5-tuple: under "flow", or at the top level. */
+static const json_t *tuple(const json_t *f)
+{
+	const json_t *t = json_object_get(f, "flow");
+
+	return json_is_object(t) ? t : f;
+}
+
+int kt_report_evidence(const json_t *frags, const json_t *topo, const struct kt_model *m,
 		       json_t **out)
 {
-	const json_t *frags = json_object_get(json_object_get(json_object_get(manifest, "sources"),
-							       "pcap"), "fragments");
 	json_t *res = json_object(), *cands = json_object(), *byport = json_object();
 	const json_t *e, *f;
 	size_t i, j;
@@ -98,7 +179,7 @@ int kt_report_evidence(const json_t *manifest, const json_t *topo, const struct 
 	*out = NULL;
 	if (!res || !cands || !byport)
 		goto nomem;
-	if (!json_is_array(frags) || !json_array_size(frags)) {
+	if (!json_array_size(frags)) {
 		*out = res;
 		res = NULL;
 		goto out;
@@ -119,10 +200,13 @@ int kt_report_evidence(const json_t *manifest, const json_t *topo, const struct 
 			goto nomem;
 	}
 	json_array_foreach(frags, i, f) {
+		const json_t *t = tuple(f);
 		const char *file = json_string_value(json_object_get(f, "file"));
-		const char *src = json_string_value(json_object_get(f, "src"));
-		const char *dst = json_string_value(json_object_get(f, "dst"));
-		const char *proto = proto_name(json_object_get(f, "proto"));
+		const char *src = json_string_value(json_object_get(t, "src"));
+		const char *dst = json_string_value(json_object_get(t, "dst"));
+		const char *proto = proto_name(json_object_get(t, "proto"));
+		bool pair = !json_integer_value(json_object_get(t, "sport")) &&
+			    !json_integer_value(json_object_get(t, "dport"));
 		const json_t *idx;
 		char k[64], base[120], copy[160];
 		const char *slash;
@@ -135,23 +219,29 @@ int kt_report_evidence(const json_t *manifest, const json_t *topo, const struct 
 		slash = strrchr(file, '/');
 		kt_safe_filename(slash ? slash + 1 : file, base, sizeof(base));
 		snprintf(copy, sizeof(copy), "%06zu-%s", i + 1, base);
-		for (int dir = 0; dir < 2; dir++) {
+		for (int dir = 0; dir < (pair ? 1 : 2); dir++) {
+			const json_t *cands_of;
+
 			snprintf(k, sizeof(k), "%s/%" JSON_INTEGER_FORMAT, proto,
-				 json_integer_value(json_object_get(f, dir ? "sport" : "dport")));
-			json_array_foreach(json_object_get(byport, k), j, idx) {
-				const json_t *ed = json_array_get(json_object_get(topo, "edges"),
-								  (size_t)json_integer_value(idx));
+				 json_integer_value(json_object_get(t, dir ? "sport" : "dport")));
+			cands_of = pair ? json_object_get(topo, "edges") : json_object_get(byport, k);
+			json_array_foreach(cands_of, j, idx) {
+				size_t ei = pair ? j : (size_t)json_integer_value(idx);
+				const json_t *ed = json_array_get(json_object_get(topo, "edges"), ei);
 				const char *es = json_string_value(json_object_get(ed, "src"));
 				const char *edst = json_string_value(json_object_get(ed, "dst"));
+				const char *ep = json_string_value(json_object_get(ed, "protocol"));
 				/* dir 1: the fragment seen from the server's side */
-				bool hit = dir ? (cand_has(cands, dst, es) || cand_has(cands, src, edst))
-					       : (cand_has(cands, src, es) || cand_has(cands, dst, edst));
+				bool hit = (!ep || !strcmp(ep, proto)) &&
+					   (dir ? ends(cands, dst, es, src, edst) :
+						  ends(cands, src, es, dst, edst) ||
+						  (pair && ends(cands, dst, es, src, edst)));
 				char ek[32];
 				json_t *a;
 
 				if (!hit)
 					continue;
-				snprintf(ek, sizeof(ek), "%" JSON_INTEGER_FORMAT, json_integer_value(idx));
+				snprintf(ek, sizeof(ek), "%zu", ei);
 				if (!fo) {
 					if (!(fo = json_deep_copy(f)) ||
 					    json_object_set_new(fo, "copy", json_string(copy)))
@@ -160,6 +250,9 @@ int kt_report_evidence(const json_t *manifest, const json_t *topo, const struct 
 				if (!(a = json_object_get(res, ek)) &&
 				    (!(a = json_array()) || json_object_set_new(res, ek, a)))
 					goto nomem_fo;
+				/* found from both ports: once */
+				if (json_array_size(a) && json_array_get(a, json_array_size(a) - 1) == fo)
+					continue;
 				if (json_array_append(a, fo))
 					goto nomem_fo;
 			}

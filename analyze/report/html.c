@@ -268,13 +268,34 @@ static void timeline(FILE *f, const json_t *ctx)
 	fputs("</table>\n", f);
 }
 
+/* "tcp 198.18.0.16:44413 -> 198.18.0.15:9002 refused, reset (4 packets)" */
+static void fragment_detail(FILE *f, const json_t *x)
+{
+	const json_t *t = json_is_object(json_object_get(x, "flow")) ? json_object_get(x, "flow") : x;
+	const json_t *r = json_object_get(x, "reasons"), *v;
+	size_t i;
+
+	h(f, S(t, "src"));
+	fprintf(f, ":%" JSON_INTEGER_FORMAT " &rarr; ", I(t, "sport"));
+	h(f, S(t, "dst"));
+	fprintf(f, ":%" JSON_INTEGER_FORMAT " ", I(t, "dport"));
+	h(f, S(x, "reason"));
+	json_array_foreach(r, i, v) {
+		if (i)
+			fputs(", ", f);
+		h(f, json_string_value(v));
+	}
+	if (I(x, "packets"))
+		fprintf(f, " (%" JSON_INTEGER_FORMAT " packets)", I(x, "packets"));
+	if (json_is_false(json_object_get(x, "complete")))
+		fputs(" (incomplete: the ring no longer reached back to its start)", f);
+}
+
 static void evidence(FILE *f, const json_t *ctx)
 {
 	const json_t *topo = json_object_get(ctx, "topology"), *e, *x;
 	const json_t *ev = json_object_get(ctx, "evidence");
-	const json_t *pcap = json_object_get(json_object_get(json_object_get(ctx, "manifest"),
-							     "sources"), "pcap");
-	bool have_pcap = json_array_size(json_object_get(pcap, "fragments")) > 0;
+	bool have_pcap = I(ctx, "fragments") > 0;
 	size_t i, j;
 	char fb[200], key[32];
 
@@ -326,11 +347,7 @@ static void evidence(FILE *f, const json_t *ctx)
 				fputs("</a>", f);
 			}
 			fputs(" <span class=\"muted\">", f);
-			h(f, S(x, "src"));
-			fprintf(f, ":%" JSON_INTEGER_FORMAT " &rarr; ", I(x, "sport"));
-			h(f, S(x, "dst"));
-			fprintf(f, ":%" JSON_INTEGER_FORMAT " ", I(x, "dport"));
-			h(f, S(x, "reason"));
+			fragment_detail(f, x);
 			fputs("</span><br>", f);
 		}
 		if (!json_array_size(frags))

@@ -386,7 +386,7 @@ static int build(struct run *r, const char *path, struct kt_bundle *b)
 	struct kt_view_opts vo = { .level = o->level, .ns = o->ns };
 	struct kt_model *m = NULL;
 	json_t *topo = NULL, *changes = NULL, *timeline = NULL, *trouble = NULL, *evidence = NULL;
-	json_t *diagrams = NULL, *d = NULL, *ats = NULL, *wins = NULL, *gone;
+	json_t *diagrams = NULL, *d = NULL, *ats = NULL, *wins = NULL, *gone, *frags = NULL;
 	struct kt_model_stats st;
 	const char *slash = strrchr(path, '/');
 	char *json = NULL, title[300], ts[40];
@@ -408,7 +408,8 @@ static int build(struct run *r, const char *path, struct kt_bundle *b)
 	}
 	if ((err = kt_report_k8s_timeline(kt_model_k8s(m), start, end, timeline)) ||
 	    (err = kt_report_trouble(topo, kt_model_k8s(m), &trouble)) ||
-	    (err = kt_report_evidence(man, topo, m, &evidence)))
+	    (err = kt_report_fragments(b, &frags)) ||
+	    (err = kt_report_evidence(frags, topo, m, &evidence)))
 		goto out;
 	/* the windows' changes and first failures, as timeline entries */
 	{
@@ -598,6 +599,8 @@ static int build(struct run *r, const char *path, struct kt_bundle *b)
 			   "timeline", timeline, "trouble", trouble, "evidence", evidence,
 			   "diagrams", diagrams, "at", ats, "windows", wins,
 			   "spool", kt_bundle_is_spool(b), "window_ns", (json_int_t)mo.window_ns);
+	if (r->ctx)
+		json_object_set_new(r->ctx, "fragments", json_integer((json_int_t)json_array_size(frags)));
 	if (!r->ctx) {
 		err = kt_err_set(-ENOMEM, "out of memory");
 		goto out;
@@ -616,6 +619,7 @@ out:
 	json_decref(ats);
 	json_decref(diagrams);
 	json_decref(evidence);
+	json_decref(frags);
 	json_decref(trouble);
 	json_decref(timeline);
 	json_decref(changes);

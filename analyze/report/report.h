@@ -27,6 +27,7 @@
 
 #include "model.h"
 
+struct kt_bundle;
 struct kt_k8s_index;
 struct kt_k8s_object;
 
@@ -115,12 +116,16 @@ uint64_t kt_report_failed_total(const json_t *failed);
 
 /* ---- evidence.c --------------------------------------------------------- */
 
-/* The pcap fragments of the manifest (sources.pcap.fragments, see
- * docs/report.md) behind each edge of topo: {"<edge i>": [fragment...]}, a
- * fragment being the manifest's object plus "copy" (the file name inside
- * the report's pcap/ directory). entities: the model's, to match addresses
- * to the view's ids. Caller owns *out. */
-int kt_report_evidence(const json_t *manifest, const json_t *topo,
+/* The pcap fragments of the bundle: the lines of pcap/fragments.jsonl,
+ * else the manifest's sources.pcap.fragments (docs/report.md, "Evidence").
+ * Rewinds b. Caller owns *out (an array, maybe empty). */
+int kt_report_fragments(struct kt_bundle *b, json_t **out);
+
+/* The fragments behind each edge of topo: {"<edge i>": [fragment...]}, a
+ * fragment being its object plus "copy" (the file name inside the report's
+ * pcap/ directory). m: the model whose entities match addresses to the
+ * view's ids (NULL: nothing matches). Caller owns *out. */
+int kt_report_evidence(const json_t *fragments, const json_t *topo,
 		       const struct kt_model *m, json_t **out);
 
 /* ---- diagram.c ---------------------------------------------------------- */

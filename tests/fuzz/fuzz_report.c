@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kt_report_changes(topo, (uint64_t)json_integer_value(json_object_get(win, "start_ns")),
 				  (uint64_t)json_integer_value(json_object_get(win, "end_ns")), &changes);
 	kt_report_trouble(topo, NULL, &trouble);
-	kt_report_evidence(man, topo, NULL, &evidence);
+	kt_report_evidence(json_object_get(json_object_get(json_object_get(man, "sources"), "pcap"),
+					   "fragments"), topo, NULL, &evidence);
 	tl = json_deep_copy(json_object_get(in, "timeline"));
 	if (json_is_array(tl))
 		kt_report_timeline_sort(tl, 100);

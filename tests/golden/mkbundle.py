@@ -143,19 +143,30 @@ def pkt(src, dst, sport, dport, flags, seq, ack):
     return b"\x0a\x58\xc6\x12\x01\x03\x0a\x58\xc6\x12\x01\x02\x08\x00" + iph + tcp
 
 os.makedirs(os.path.join(spool, "pcap"), exist_ok=True)
-with open(os.path.join(spool, "pcap", "000001.pcap"), "wb") as f:
+with open(os.path.join(spool, "pcap", "frag-000001.pcap"), "wb") as f:
     f.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 262144, 1))
     t = ref["start_ns"]
     for i, p in enumerate((pkt(ref["src_ip"], ref["dst_ip"], ref["src_port"], ref["dst_port"], 0x02, 1000, 0),
                            pkt(ref["dst_ip"], ref["src_ip"], ref["dst_port"], ref["src_port"], 0x14, 0, 1001))):
         ts = t + i * 50000
         f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(p), len(p)) + p)
-frag = {"file": "pcap/000001.pcap", "proto": "tcp", "src": ref["src_ip"], "sport": ref["src_port"],
-        "dst": ref["dst_ip"], "dport": ref["dst_port"], "reason": "refused",
-        "first_ns": ref["start_ns"], "last_ns": ref["start_ns"] + 50000, "packets": 2}
-gone = dict(frag, file="pcap/000002.pcap", reason='lost <b onmouseover="alert(1)">')
+# as the pcap source writes them (docs/pcap.md): every fragment in
+# pcap/fragments.jsonl, the first ones in the manifest
+frag = {"file": "pcap/frag-000001.pcap", "reasons": ["refused"],
+        "flow": {"proto": "tcp", "src": ref["src_ip"], "sport": ref["src_port"],
+                 "dst": ref["dst_ip"], "dport": ref["dst_port"], "netns": 4026532000},
+        "trouble_ns": ref["start_ns"], "start_ns": ref["start_ns"] - 1000,
+        "end_ns": ref["start_ns"] + 50000, "packets": 2, "bytes": 108, "source": "bpf",
+        "complete": True, "errno": 111}
+# a fragment of the host pair (ports 0) whose file is not in the bundle,
+# with a reason no pcap source writes
+gone = dict(frag, file="pcap/frag-000002.pcapng", complete=False,
+            reasons=['lost <b onmouseover="alert(1)">'], flow=dict(frag["flow"], sport=0, dport=0))
+with open(os.path.join(spool, "pcap", "fragments.jsonl"), "w") as f:
+    for x in (frag, gone):
+        f.write(json.dumps(x, sort_keys=True) + "\n")
 man["sources"]["pcap"] = {"status": "ok", "message": "fragments around failures",
-                          "fragments": [frag, gone], "lost": 0}
+                          "fragments": [frag], "fragments_written": 2, "lost": 0}
 # the host facts of the machine that made it stay out of the repository
 man["host"].update(hostname="golden-host", kernel="6.1.0", kernel_version="#1 SMP",
                    boot_id="00000000-0000-4000-8000-000000000000")
