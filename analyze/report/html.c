@@ -134,8 +134,47 @@ static void summary(FILE *f, const json_t *ctx)
 				fputs(json_is_true(v) ? "yes" : "no", f);
 			fputs("</span><br>", f);
 		}
-		if (json_is_array(json_object_get(src, "fragments")))
-			fprintf(f, "fragments: %zu<br>", json_array_size(json_object_get(src, "fragments")));
+		/* lists (errors of calls denied or failed, interfaces...): the first
+		 * few, each as its scalar fields */
+		json_object_foreach((json_t *)src, kk, v) {
+			const json_t *item;
+			size_t j;
+
+			if (!json_is_array(v))
+				continue;
+			fprintf(f, "<span%s>", strstr(kk, "error") || strstr(kk, "denied") ?
+				" class=\"bad\"" : "");
+			h(f, kk);
+			fprintf(f, ": %zu</span><br>", json_array_size(v));
+			if (!strcmp(kk, "fragments"))
+				continue;
+			json_array_foreach(v, j, item) {
+				const char *ik;
+				const json_t *iv;
+				bool first = true;
+
+				if (j == 10) {
+					fprintf(f, "&hellip; %zu more<br>", json_array_size(v) - 10);
+					break;
+				}
+				fputs("<span class=\"muted\">&middot; ", f);
+				if (json_is_string(item))
+					h(f, json_string_value(item));
+				json_object_foreach((json_t *)item, ik, iv) {
+					if (!strcmp(ik, "ts_ns") || !(json_is_string(iv) || json_is_integer(iv)))
+						continue;
+					fputs(first ? "" : ", ", f);
+					first = false;
+					h(f, ik);
+					fputc('=', f);
+					if (json_is_string(iv))
+						h(f, json_string_value(iv));
+					else
+						fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(iv));
+				}
+				fputs("</span><br>", f);
+			}
+		}
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);

@@ -170,6 +170,9 @@ man["sources"]["pcap"] = {"status": "ok", "message": "fragments around failures"
 # the host facts of the machine that made it stay out of the repository
 man["host"].update(hostname="golden-host", kernel="6.1.0", kernel_version="#1 SMP",
                    boot_id="00000000-0000-4000-8000-000000000000")
-man["sources"]["k8s"] = {"status": "partial", "message": "events: forbidden", "denied": 1}
+man["sources"]["k8s"] = {"status": "partial", "message": "events: forbidden", "denied": 1,
+                         "errors": [{"resource": "events", "call": "list", "class": "denied",
+                                     "message": "Error from server (Forbidden): <script>x</script>",
+                                     "snapshot": 1, "ts_ns": start}]}
 with open(man_path, "w") as f:
     json.dump(man, f, indent=1, sort_keys=True)
