@@ -652,10 +652,13 @@ int kt_report_write(const char *path, const char *dir, const struct kt_report_op
 	struct kt_bundle *b = NULL;
 	int err;
 
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return kt_err_set(-errno, "cannot create '%s': %s", dir, strerror(errno));
+	/* a bundle that cannot be opened leaves no directory behind */
 	if ((err = kt_bundle_open(&b, path)))
 		goto out;
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		err = kt_err_set(-errno, "cannot create '%s': %s", dir, strerror(errno));
+		goto out;
+	}
 	if ((err = build(&r, path, b)))
 		goto out;
 	if ((err = write_doc(&r, "index.html", kt_report_html)) ||
