@@ -2,7 +2,9 @@
 # Golden tests of `ktana report` (TESTLIST: name, bundle, flags). For each:
 #   1. the report, twice, into two directories: every file byte for byte
 #      the same (the report is a function of the bundle and the options);
-#   2. index.html, report.md, topology.json, topology.svg and topology.dot,
+#   2. topology.json byte for byte what `ktana topo --json` prints for the
+#      same level, namespace and window;
+#   3. index.html, report.md, topology.json, topology.svg and topology.dot,
 #      normalized (normalize.py), against expected/NAME/.
 #   run.sh BUILD_DIR            compare
 #   run.sh BUILD_DIR --update   rewrite expected/ from this build
@@ -28,6 +30,20 @@ while read -r name bundle flags; do
 		echo "FAIL $name: two runs differ:"; head -20 "$T/$name.det"; fail=$((fail + 1)); continue
 	fi
 	grep -q "index.html" "$T/$name.out" || { echo "FAIL $name: no 'index.html' printed"; fail=$((fail + 1)); }
+	# topology.json is what `ktana topo --json` prints for the same view
+	topo=() prev=
+	for a in $flags; do
+		case $prev in -n|--namespace) topo+=("$prev" "$a") ;; esac
+		prev=$a
+	done
+	read -r w level < <(python3 -c 'import json,sys; t = json.load(open(sys.argv[1]))
+print(t["window_ns"], t["level"])' "$T/$name.1/topology.json")
+	topo+=(--level "$level")
+	if "$B/ktana" topo --json "${topo[@]}" --window "${w}ns" "$root/$bundle" | cmp -s - "$T/$name.1/topology.json"; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name: topology.json is not 'ktana topo --json ${topo[*]} --window ${w}ns'"; fail=$((fail + 1))
+	fi
 	mkdir -p "$here/expected/$name"
 	for f in $files; do
 		python3 "$here/normalize.py" "$T/$name.1/$f" >"$T/$name.$f" || { fail=$((fail + 1)); continue; }
