@@ -463,9 +463,34 @@ int kt_report_html(FILE *f, const json_t *ctx)
 	if (json_array_size(json_object_get(ctx, "windows"))) {
 		fputs("<h2 id=\"windows\">Window by window</h2>\n", f);
 		json_array_foreach(json_object_get(ctx, "windows"), i, d) {
+			const json_t *w = json_object_get(d, "window"), *x2;
+			size_t j;
+
 			fputs("<details><summary>", f);
 			h(f, S(d, "title"));
-			fputs("</summary>\n", f);
+			fprintf(f, ": %" JSON_INTEGER_FORMAT " connections, %" JSON_INTEGER_FORMAT
+				" failed, %zu edges new, %zu gone</summary>\n", I(w, "connections"),
+				I(w, "failed"), json_array_size(json_object_get(w, "new")),
+				json_array_size(json_object_get(w, "gone")));
+			/* what changed from the window before */
+			json_array_foreach(json_object_get(w, "new"), j, x2) {
+				const json_t *e = json_array_get(json_object_get(topo, "edges"),
+								 (size_t)json_integer_value(x2));
+
+				fprintf(f, "<p class=\"muted\">new: <a href=\"#edge-%" JSON_INTEGER_FORMAT "\">",
+					json_integer_value(x2));
+				edge_cell(f, e);
+				fputs("</a></p>\n", f);
+			}
+			json_array_foreach(json_object_get(w, "gone"), j, x2) {
+				const json_t *e = json_array_get(json_object_get(topo, "edges"),
+								 (size_t)json_integer_value(x2));
+
+				fprintf(f, "<p class=\"muted\">gone: <a href=\"#edge-%" JSON_INTEGER_FORMAT "\">",
+					json_integer_value(x2));
+				edge_cell(f, e);
+				fputs("</a></p>\n", f);
+			}
 			diagram(f, d);
 			fputs("</details>\n", f);
 		}
