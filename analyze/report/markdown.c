@@ -53,7 +53,14 @@ int kt_report_markdown(FILE *f, const json_t *ctx)
 		}
 		fputs(";", f);
 	}
-	fputs("\n\nDiagram: `topology.svg` (also `.png`, `.dot`); full report: `index.html`.\n", f);
+	fputs("\n\nDiagram:", f);
+	json_array_foreach(json_object_get(json_array_get(json_object_get(ctx, "diagrams"), 0), "files"),
+			   i, v) {
+		fputs(" `", f);
+		m(f, json_string_value(v));
+		fputs("`", f);
+	}
+	fputs("; full report: `index.html`.\n", f);
 
 	fputs("\n## Failing edges\n\n", f);
 	json_array_foreach(json_object_get(topo, "edges"), i, e) {
