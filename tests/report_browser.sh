@@ -17,7 +17,10 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 B=$(cd "${1:?usage: report_browser.sh BUILD_DIR}" && pwd)
-bundle=$here/golden/bundles/shop-mini.tar.zst
+# KT_REPORT_BUNDLE: another bundle (the recorded sample); the check that the
+# golden bundle's hostile names stayed text is then left out
+bundle=${KT_REPORT_BUNDLE:-$here/golden/bundles/shop-mini.tar.zst}
+export KT_HOSTILE_NAMES=$([ -z "${KT_REPORT_BUNDLE:-}" ] && echo 1)
 
 if ! command -v chromium >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -61,7 +64,7 @@ rc=$?
 [ "$rc" = 0 ] || { bad "chromium exited $rc"; tail -20 "$T/chromium.err"; }
 
 python3 - "$T/dom.html" "$T/r/topology.json" "$T/chromium.err" "$T/netlog.json" "$T/probe.netlog" <<'PY'
-import json, re, sys
+import json, os, re, sys
 from html.parser import HTMLParser
 
 dom_path, topo_path, err_path, netlog_path, probe_path = sys.argv[1:6]
@@ -119,13 +122,13 @@ if p.gnodes != len(topo["nodes"]):
     fails.append("svg nodes %d, topology nodes %d" % (p.gnodes, len(topo["nodes"])))
 if p.gedges != len(topo["edges"]):
     fails.append("svg edges %d, topology edges %d" % (p.gedges, len(topo["edges"])))
-if nfail == 0 or p.failing_rows != nfail:
+if p.failing_rows != nfail or (nfail == 0 and os.environ.get("KT_HOSTILE_NAMES")):
     fails.append("failing-edge rows %d, failing edges %d" % (p.failing_rows, nfail))
 if p.bad_tags:
     fails.append("elements made from bundle text: %s" % sorted(set(p.bad_tags)))
 if p.handlers:
     fails.append("event handler attributes: %s" % sorted(set(p.handlers)))
-if "shipping\"&gt;&lt;script&gt;" not in dom and 'shipping"&gt;&lt;script&gt;' not in dom:
+if os.environ.get("KT_HOSTILE_NAMES") and 'shipping"&gt;&lt;script&gt;' not in dom:
     fails.append("the hostile pod name is not shown as text")
 for line in open(err_path, encoding="utf-8", errors="replace"):
     if re.search(r"CONSOLE|Uncaught|Content Security Policy|Refused to", line):

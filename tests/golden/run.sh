@@ -8,7 +8,8 @@
 #      normalized (normalize.py), against expected/NAME/.
 #   run.sh BUILD_DIR            compare
 #   run.sh BUILD_DIR --update   rewrite expected/ from this build
-# To point it at another bundle, add a line to TESTLIST and run --update.
+# To point it at another bundle, add a line to TESTLIST and run --update
+# (tests/report_browser.sh takes it from KT_REPORT_BUNDLE).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
