@@ -59,30 +59,6 @@ static const char usage[] =
 	"  ktana report --level pod --window 1m --at +90s case-123.tar.zst\n"
 	"  ktana report -n shop --no-png case-123.tar.zst\n";
 
-static int parse_time(const char *s, const json_t *man, uint64_t *out)
-{
-	const json_t *win = json_object_get(man, "window");
-	uint64_t start = (uint64_t)json_integer_value(json_object_get(win, "start_ns"));
-	uint64_t end = (uint64_t)json_integer_value(json_object_get(win, "end_ns"));
-	unsigned long long d;
-
-	if (!strcmp(s, "start") || !strcmp(s, "end") || s[0] == '+' || s[0] == '-') {
-		if (!start || !end)
-			return kt_err_set(-EINVAL, "the bundle has no capture window for '%s'", s);
-		if (!strcmp(s, "start") || !strcmp(s, "end")) {
-			*out = s[0] == 's' ? start : end;
-			return 0;
-		}
-		if (kt_parse_duration(s + 1, &d))
-			return kt_err_set(-EINVAL, "bad duration in '%s'", s);
-		*out = s[0] == '+' ? start + d : (end > d ? end - d : 0);
-		return 0;
-	}
-	if (kt_time_parse(s, out))
-		return kt_err_set(-EINVAL, "bad time '%s': RFC 3339, start, end, +DUR or -DUR", s);
-	return 0;
-}
-
 static void progress(void *arg, const char *what)
 {
 	(void)arg;
@@ -185,7 +161,7 @@ static int run(int argc, char **argv)
 		if ((err = kt_bundle_open(&b, path)))
 			return kt_cli_fail_err(KT_EXIT_USAGE, err, NULL);
 		for (uint32_t i = 0; i < nat; i++) {
-			if ((err = parse_time(at[i], kt_bundle_manifest(b), &ro.at[i]))) {
+			if ((err = kt_manifest_time_arg(kt_bundle_manifest(b), at[i], &ro.at[i]))) {
 				kt_bundle_close(b);
 				return kt_cli_fail_err(KT_EXIT_USAGE, err, NULL);
 			}
