@@ -84,6 +84,13 @@ const struct kt_schema *kt_stream_reader_schema(const struct kt_stream_reader *r
 /* The record type named in the header ("flow"). Borrowed. */
 const char *kt_stream_reader_name(const struct kt_stream_reader *r);
 
+/* Decode only the fields named in 'fields' (NULL-terminated, borrowed for
+ * the call) of kt_stream_reader_schema(r); the others read as zero. Columns
+ * are most of the cost of a read: a consumer that uses a few fields of a
+ * record names them. Call before the first kt_stream_reader_next();
+ * -EINVAL after it. */
+int kt_stream_reader_project(struct kt_stream_reader *r, const char *const *fields);
+
 /* Decode the next block. On success *recs points at *n records of
  * kt_stream_reader_schema(r)->size bytes each, valid until the next call;
  * *n == 0 means the end of the segment. Errors name the segment, block

@@ -260,6 +260,23 @@ const char *kt_stream_reader_name(const struct kt_stream_reader *r)
 	return r->name;
 }
 
+int kt_stream_reader_project(struct kt_stream_reader *r, const char *const *fields)
+{
+	if (r->blocks || r->recs)
+		return kt_err_set(-EINVAL, "'%s': projection after the first block", r->label);
+	for (unsigned c = 0; c < r->ncols; c++) {
+		const char *const *f = fields;
+
+		if (!r->bind[c])
+			continue;
+		while (*f && strcmp(*f, r->bind[c]->name))
+			f++;
+		if (!*f)
+			r->bind[c] = NULL;
+	}
+	return 0;
+}
+
 #define CHUNK 256
 
 static int decode_block(struct kt_stream_reader *r, uint32_t count, uint32_t raw_len)
@@ -271,15 +288,16 @@ static int decode_block(struct kt_stream_reader *r, uint32_t count, uint32_t raw
 	struct kt_cursor cur;
 	int err = 0;
 
+	/* Zeroed once: every bound field of every record is written by its
+	 * column's decoder, so only unbound fields (and padding) keep the zero
+	 * they read as, and no block needs the records cleared again. */
 	if (count > r->recs_cap) {
-		uint8_t *p = realloc(r->recs, (size_t)count * s->size);
-
-		if (!p)
+		free(r->recs);
+		r->recs_cap = 0;
+		if (!(r->recs = calloc(count, s->size)))
 			return kt_err_set(-ENOMEM, "out of memory");
-		r->recs = p;
 		r->recs_cap = count;
 	}
-	memset(r->recs, 0, (size_t)count * s->size);
 	kt_cursor_init(&cur, r->raw.p, raw_len);
 	for (c = 0; c < r->ncols; c++) {
 		struct kt_cursor col;

@@ -393,6 +393,16 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	return 0;
 }
 
+/* Every field of struct kt_flow this file reads: the model's reader
+ * decodes only these (kt_stream_reader_project), the rest read as zero.
+ * A field used here must be listed here. */
+const char *const kt_model_flow_fields[] = {
+	"ts", "kind", "proto", "role", "cause", "saddr", "daddr", "sport", "dport",
+	"orig_daddr", "orig_dport", "netns", "cgroup_id", "pid", "comm",
+	"duration_ns", "latency_ns", "bytes_sent", "bytes_recv", "retrans", "count",
+	NULL
+};
+
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 {
 	struct kt_pconn *c;

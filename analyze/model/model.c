@@ -161,6 +161,10 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 
 	if ((err = kt_stream_reader_open(&r, kt_bundle_read, b, sc, e->path)))
 		return err;
+	if (sc == &kt_flow_schema && (err = kt_stream_reader_project(r, kt_model_flow_fields))) {
+		kt_stream_reader_free(r);
+		return err;
+	}
 	while (!(err = kt_stream_reader_next(r, &recs, &n)) && n) {
 		for (size_t i = 0; i < n && !err; i++) {
 			const char *rec = (const char *)recs + i * sc->size;
