@@ -98,6 +98,17 @@ int kt_stream_reader_project(struct kt_stream_reader *r, const char *const *fiel
  * 12345: checksum mismatch". */
 int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t *n);
 
+/* The same, up to max records at a time (a consumer's cache-sized share),
+ * decoding only those: *recs points at *n records, valid until the next
+ * call; *n == 0 at the end. A block is taken in as many calls as it needs;
+ * its records all come from blocks whose checksum held, but a malformed
+ * column found late in a block fails the call after some of the block's
+ * records were returned (kt_stream_reader_next() returns none of such a
+ * block). The two calls may be mixed: next() returns the rest of a block
+ * read() began. */
+int kt_stream_reader_read(struct kt_stream_reader *r, size_t max, const void **recs,
+			  size_t *n);
+
 /* Position after the last block decoded without error: where a torn segment
  * can be cut. */
 uint64_t kt_stream_reader_good_offset(const struct kt_stream_reader *r);
