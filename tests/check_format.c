@@ -411,6 +411,22 @@ START_TEST(read_in_pieces_and_projection)
 		close(ctx.fd);
 	}
 
+	/* whole blocks after pieces: the rest of the block begun, then blocks */
+	ctx.fd = open(path, O_RDONLY);
+	ck_assert_int_eq(kt_stream_reader_open(&r, read_fd_fn, &ctx, &kt_flow_schema, path), 0);
+	ck_assert_int_eq(kt_stream_reader_read(r, 100, &recs, &n), 0);
+	ck_assert_uint_eq(n, 100);
+	ck_assert_int_eq(kt_stream_reader_next(r, &recs, &n), 0);
+	ck_assert_uint_eq(n, 900);
+	ck_assert_uint_eq(((const struct kt_flow *)recs)[0].ts, all[100].ts);
+	ck_assert_uint_eq(((const struct kt_flow *)recs)[899].pid, all[999].pid);
+	ck_assert_int_eq(kt_stream_reader_next(r, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_uint_eq(((const struct kt_flow *)recs)[0].sock_id, all[1000].sock_id);
+	ck_assert_int_eq(kt_stream_reader_read(r, 0, &recs, &n), -EINVAL);
+	kt_stream_reader_free(r);
+	close(ctx.fd);
+
 	ctx.fd = open(path, O_RDONLY);
 	ck_assert_int_eq(kt_stream_reader_open(&r, read_fd_fn, &ctx, &kt_flow_schema, path), 0);
 	ck_assert_int_eq(kt_stream_reader_project(r, some), 0);
