@@ -710,6 +710,70 @@ START_TEST(folded_udp_sends)
 }
 END_TEST
 
+static void reply(struct fx *f, uint16_t port, uint64_t ts)
+{
+	struct kt_flow fl = { .ts = ts, .kind = KT_FLOW_UDP_SEND, .proto = IPPROTO_UDP,
+			      .role = KT_ROLE_CLIENT, .sport = 53, .dport = port, .cgroup_id = 300,
+			      .netns = 5003, .count = 1, .bytes_sent = 80 };
+
+	ip(fl.saddr, WEB_B);
+	ip(fl.daddr, CLIENT);
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_flow_schema, &fl), 0);
+}
+
+/* DNS through a ClusterIP: the capture folded the client's two queries
+ * into one event under its last port; the server's replies go to both
+ * ports. The reply to the folded port is part of the client's flow, not a
+ * flow from the server to the client's ephemeral port. */
+START_TEST(udp_reply_to_folded_port)
+{
+	struct kt_flow fl = { .kind = KT_FLOW_UDP_SEND, .proto = IPPROTO_UDP,
+			      .role = KT_ROLE_CLIENT, .cgroup_id = 100, .netns = 5001, .count = 1 };
+	struct kt_conntrack c = { .kind = KT_CT_NEW, .proto = IPPROTO_UDP, .orig_dport = 53,
+				  .reply_sport = 53 };
+	struct kt_model_stats st;
+	struct fx f;
+	json_t *t, *e;
+	size_t i;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	fx_host(&f);
+	fx_procs(&f);
+	ip(c.orig_src, CLIENT);
+	ip(c.orig_dst, "198.19.0.10");
+	ip(c.reply_src, WEB_B);
+	ip(c.reply_dst, CLIENT);
+	for (uint16_t port = 40000; port <= 40001; port++) {
+		c.ts = AT(10) + port;
+		c.orig_sport = c.reply_dport = port;
+		ck_assert_int_eq(kt_spool_append(f.sp, &kt_conntrack_schema, &c), 0);
+	}
+	/* the first reply, the client's folded sends, the second reply: the
+	 * order the ring delivered them in the lab */
+	reply(&f, 40000, AT(10));
+	ip(fl.saddr, CLIENT);
+	ip(fl.daddr, "198.19.0.10");
+	fl.ts = AT(10) + 1000;
+	fl.sport = 40001;
+	fl.dport = 53;
+	fl.count = 2;
+	fl.bytes_sent = 60;
+	ck_assert_int_eq(kt_spool_append(f.sp, &kt_flow_schema, &fl), 0);
+	reply(&f, 40001, AT(10) + 2000);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	e = edge(t, C, "service:198.19.0.10:53", 53);
+	ck_assert_int_eq(num(e, "connections"), 2);
+	ck_assert_int_eq(num(e, "bytes_received"), 80);
+	json_array_foreach(json_object_get(t, "edges"), i, e)
+		ck_assert_str_eq(json_string_value(json_object_get(e, "src")), C);
+	ck_assert_int_eq(st.connections, 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -725,6 +789,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, wire_two_interfaces);
 	tcase_add_test(tc, late_server_close);
 	tcase_add_test(tc, folded_udp_sends);
+	tcase_add_test(tc, udp_reply_to_folded_port);
 	suite_add_tcase(s, tc);
 	return s;
 }
