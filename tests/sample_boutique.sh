@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# sample_boutique.sh BUILD_DIR - samples/boutique.tar.zst (recorded from the
-# lab by samples/record-boutique.sh) is a valid bundle and still shows what
-# it was recorded to show: the application's edges with their exact counts,
+# sample_boutique.sh BUILD_DIR [BUNDLE] - samples/boutique.tar.zst (recorded
+# from the lab by samples/record-boutique.sh), or a fresh recording of it
+# (tests/lab/boutique_lab.sh), is a valid bundle and shows what it was
+# recorded to show: the application's edges with their exact counts,
 # the refused and timed-out dependencies, the pod recreated with the same
 # IP, the restarted container, the external host, the Kubernetes objects.
 set -u
 B=${1:?usage: sample_boutique.sh BUILD_DIR}
-S=$(cd "$(dirname "$0")/.." && pwd)/samples/boutique.tar.zst
+S=${2:-$(cd "$(dirname "$0")/.." && pwd)/samples/boutique.tar.zst}
 T=$(mktemp -d /tmp/kt-sample-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
