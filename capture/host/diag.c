@@ -13,14 +13,13 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "error.h"
 
-#define DUMP_BUF (64u << 10)
 
 static const char *const tcp_states[] = {
 	"", "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait",
@@ -83,38 +82,14 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 
 static int dump(struct mnl_socket *nl, uint8_t af, uint8_t proto, struct diag_ctx *c)
 {
-	char *buf = malloc(DUMP_BUF);
 	struct inet_diag_req_v2 req = { .sdiag_family = af, .sdiag_protocol = proto };
-	struct nlmsghdr *nlh;
-	uint32_t seq = (uint32_t)time(NULL), portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int ret = 0, err = 0;
+	char what[64];
 
-	if (!buf)
-		return kt_err_set(-ENOMEM, "cannot allocate a netlink buffer");
 	/* every state but TIME_WAIT (6) */
 	req.idiag_states = ~(1u << 6) & 0xfffu;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(req)), &req, sizeof(req));
 	c->proto = proto;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = kt_err_set(-errno, "cannot send a sock_diag request: %s", strerror(errno));
-		goto out;
-	}
-	while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0) {
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, diag_cb, c);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	if (n < 0 || ret < 0)
-		err = kt_err_set(-errno ? -errno : -EIO, "sock_diag dump (family %u, protocol %u) failed: %s",
-				 af, proto, strerror(errno));
-out:
-	free(buf);
-	return err;
+	snprintf(what, sizeof(what), "sock_diag dump (family %u, protocol %u)", af, proto);
+	return kt_nl_dump(nl, SOCK_DIAG_BY_FAMILY, &req, sizeof(req), diag_cb, c, what);
 }
 
 int kt_host_sockets(const struct kt_sockmap *socks, uint32_t max, json_t *sockets,

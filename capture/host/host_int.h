@@ -3,6 +3,8 @@
 #define KT_HOST_INT_H
 
 #include <jansson.h>
+#include <libmnl/libmnl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -51,6 +53,12 @@ void kt_host_named_netns(const struct kt_host_opts *o, struct kt_netns_set *nss,
 int kt_host_netns(const struct kt_host_opts *o, struct kt_netns_set *nss,
 		  const struct kt_sockmap *socks, json_t *netns_doc, json_t *sockets_doc,
 		  json_t *conntrack_doc);
+
+/* nl_dump.c: send one NLM_F_DUMP request of 'type' carrying 'extra', run
+ * the replies through 'cb'. 0, or a negative errno with kt_err_set() naming
+ * 'what'. */
+int kt_nl_dump(struct mnl_socket *nl, uint16_t type, const void *extra, size_t extra_len,
+	       mnl_cb_t cb, void *data, const char *what);
 
 /* rtnl.c, diag.c, conntrack.c: the calling thread's current netns (netns.c
  * enters each in turn). Each appends to its array and returns 0 or a

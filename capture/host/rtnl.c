@@ -16,11 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 
-#define DUMP_BUF (64u << 10)
 
 json_t *kt_host_ip_json(int af, const void *addr)
 {
@@ -151,44 +149,11 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump(struct mnl_socket *nl, uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
-{
-	char *buf = malloc(DUMP_BUF);
-	struct nlmsghdr *nlh;
-	uint32_t seq = (uint32_t)time(NULL), portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int ret = 0, err = 0;
-
-	if (!buf)
-		return kt_err_set(-ENOMEM, "cannot allocate a netlink buffer");
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	{
-		/* ifinfomsg and ifaddrmsg both start with the family */
-		struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, hdrlen);
-
-		g->rtgen_family = AF_UNSPEC;
-	}
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		err = kt_err_set(-errno, "cannot send an rtnetlink dump request: %s", strerror(errno));
-		goto out;
-	}
-	while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0) {
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	if (n < 0 || ret < 0)
-		err = kt_err_set(-errno ? -errno : -EIO, "rtnetlink dump failed: %s", strerror(errno));
-out:
-	free(buf);
-	return err;
-}
-
 int kt_host_links(json_t *links)
 {
+	/* dump every family: both requests start with it */
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
 	int err = 0;
 
@@ -198,9 +163,10 @@ int kt_host_links(json_t *links)
 		err = kt_err_set(-errno, "cannot bind rtnetlink: %s", strerror(errno));
 		goto out;
 	}
-	err = dump(nl, RTM_GETLINK, sizeof(struct ifinfomsg), link_cb, links);
+	err = kt_nl_dump(nl, RTM_GETLINK, &ifi, sizeof(ifi), link_cb, links, "rtnetlink link dump");
 	if (!err)
-		err = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), addr_cb, links);
+		err = kt_nl_dump(nl, RTM_GETADDR, &ifa, sizeof(ifa), addr_cb, links,
+				 "rtnetlink address dump");
 out:
 	mnl_socket_close(nl);
 	return err;
