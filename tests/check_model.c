@@ -710,6 +710,72 @@ START_TEST(folded_udp_sends)
 }
 END_TEST
 
+static void cgroup(struct fx *f, uint64_t cg, const char *uid, const char *cid)
+{
+	struct kt_proc p = { .ts = AT(0), .kind = KT_PROC_CGROUP, .cgroup_id = cg };
+	char path[200];
+
+	snprintf(path, sizeof(path), "/kubepods.slice/pod-a/cri-containerd-%s.scope", cid);
+	p.path = (struct kt_str){ path, (uint32_t)strlen(path) };
+	p.pod_uid = (struct kt_str){ uid, (uint32_t)strlen(uid) };
+	p.container_id = (struct kt_str){ cid, (uint32_t)strlen(cid) };
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_proc_schema, &p), 0);
+}
+
+static json_t *with_container(json_t *pod, const char *name, const char *cid, int restarts)
+{
+	char id[100];
+
+	/* a new version of the object: the API server's next resourceVersion */
+	json_object_set_new(json_object_get(pod, "metadata"), "resourceVersion",
+			    json_sprintf("%d", 1 + restarts));
+	snprintf(id, sizeof(id), "containerd://%s", cid);
+	json_object_set_new(json_object_get(pod, "spec"), "containers",
+			    json_pack("[{s:s, s:s}]", "name", name, "image", "nginx"));
+	json_object_set_new(json_object_get(pod, "status"), "containerStatuses",
+			    json_pack("[{s:s, s:s, s:i, s:b}]", "name", name, "containerID", id,
+				      "restartCount", restarts, "ready", 1));
+	return pod;
+}
+
+/* web-a's container restarts at +100 s: a new container ID under the same
+ * name, in the pod's status from then on. Both IDs served; both are listed. */
+START_TEST(container_restart)
+{
+	static const char cid1[] = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+	static const char cid2[] = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
+	const char *created = "2025-12-31T23:00:00Z";
+	struct fx f;
+	json_t *t, *cs;
+
+	fx_open(&f);
+	fx_file(&f, "k8s/snapshots/000001/pods/shop.json", snapshot_list(1, AT(1), "pods",
+		json_pack("[o, o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  with_container(pod("web-a", UID_A, WEB_A, created, NULL, NULL), "nginx",
+					 cid1, 0))));
+	fx_line(&f, "k8s/watch/pods.jsonl", json_pack("{s:I, s:s, s:o}", "ts_ns", (json_int_t)AT(100),
+		"type", "MODIFIED", "object",
+		with_container(pod("web-a", UID_A, WEB_A, created, NULL, NULL), "nginx", cid2, 1)));
+	fx_host(&f);
+	fx_procs(&f);
+	cgroup(&f, 200, UID_A, cid1);
+	cgroup(&f, 210, UID_A, cid2);
+	conn(&f, AT(50), WEB_A, 40001, 80, WEB_A, 200);
+	conn(&f, AT(150), WEB_A, 40002, 80, WEB_A, 210);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-a", 80), "connections"), 2);
+	cs = json_object_get(node(t, "pod:shop/web-a"), "containers");
+	ck_assert_int_eq(json_array_size(cs), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 0), "name")), "nginx");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 0), "container_id")), cid1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 1), "name")), "nginx");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 1), "container_id")), cid2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 static void reply(struct fx *f, uint16_t port, uint64_t ts)
 {
 	struct kt_flow fl = { .ts = ts, .kind = KT_FLOW_UDP_SEND, .proto = IPPROTO_UDP,
@@ -790,6 +856,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, late_server_close);
 	tcase_add_test(tc, folded_udp_sends);
 	tcase_add_test(tc, udp_reply_to_folded_port);
+	tcase_add_test(tc, container_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -42,6 +42,9 @@ check "currency: the old pod, then the one recreated with its IP" "2 2" \
 check "the two currency pods share an IP, with their own containers" "2 198.18.0.15 2" \
 	"$(jq -r '[.nodes[] | select(.id | startswith("pod:'$N'/currencyservice-"))] |
 		"\(length) \(map(.address) | unique | join(",")) \(map(.containers[0].container_id) | unique | length)"' "$T/pod.json")"
+check "cartservice served before and after its container restarted" "server server 2" \
+	"$(jq -r '.nodes[] | select(.id | startswith("pod:'$N'/cartservice-")) | .containers |
+		"\(map(.name) | join(" ")) \(map(.container_id) | unique | length)"' "$T/pod.json")"
 check "cart -> redis-cart, through its Service" "2" \
 	"$(edge pod:$N/cartservice-7f9c8d6b4-m5q2z service:$N/redis-cart 6379 .connections)"
 check "productcatalog -> postgres" "2 2" \

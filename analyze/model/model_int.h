@@ -31,6 +31,8 @@ struct kt_nsinfo {
 	char uid[37];
 };
 
+#define KT_CONTAINER_IDS_MAX 16	/* IDs kept per container (restarts) */
+
 struct kt_nat {
 	uint8_t proto;
 	uint8_t osrc[16], odst[16], rsrc[16], rdst[16];
