@@ -16,6 +16,7 @@
 #include "check_features.h"
 #include "error.h"
 #include "records.h"
+#include "trouble.h"
 
 #define KT_BPF_STATS_DEFAULT_NS 10000000000ULL
 #define KT_BPF_PRUNE_NS 10000000000ULL	/* fold entries idle this long go */
@@ -49,12 +50,15 @@ static int on_event(void *arg, const void *data, size_t len)
 	if (t == KT_EV_FLOW) {
 		struct kt_ev_flow ev;
 		struct kt_flow rec;
+		struct kt_trouble tr;
 
 		err = kt_bpf_flow_convert(&rec, &ev, data, len, s->ctx->boot_to_utc_ns);
 		if (!err)
 			err = kt_spool_append(s->ctx->spool, &kt_flow_schema, &rec);
 		if (!err)
 			s->flows++;
+		if (!err && kt_trouble_from_flow(&rec, &tr))
+			kt_record_trouble(s->ctx, &tr);	/* packets around it (pcap) */
 		return err;
 	}
 	if (t == KT_EV_PROC) {

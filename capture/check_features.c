@@ -339,6 +339,26 @@ static int check_interfaces(struct kt_check_list *l)
 	return err;
 }
 
+/* From pcap/pcap.h, which cannot be included beside linux/bpf.h: both
+ * define struct bpf_insn. */
+const char *pcap_lib_version(void);
+
+/* libpcap captures with a packet socket (CAP_NET_RAW); the pcap source
+ * writes pcapng itself, reads and filters through libpcap. */
+static int check_pcap(struct kt_check_list *l)
+{
+	bool raw = kt_has_cap(13);	/* CAP_NET_RAW */
+	int err = add(l, "pcap", "libpcap", KT_CHECK_OK, "%s", pcap_lib_version());
+
+	if (!err)
+		err = add(l, "pcap", "packet capture", raw ? KT_CHECK_OK : KT_CHECK_MISSING,
+			  "CAP_NET_RAW %s", raw ? "yes" : "no");
+	if (!err && !raw)
+		fix(l, "run as root, or grant CAP_NET_RAW, for packets around failures and "
+		       "DNS records; the other sources still run");
+	return err;
+}
+
 int kt_check_features(struct kt_check_list *l)
 {
 	int err;
@@ -348,7 +368,8 @@ int kt_check_features(struct kt_check_list *l)
 	    (err = check_btf(l)) || (err = check_probes(l)) ||
 	    (err = check_tracepoints(l)) || (err = check_cgroups(l)) ||
 	    (err = check_host_privileges(l)) ||
-	    (err = check_kubectl(l)) || (err = check_interfaces(l)))
+	    (err = check_kubectl(l)) || (err = check_pcap(l)) ||
+	    (err = check_interfaces(l)))
 		return err;
 	return 0;
 }

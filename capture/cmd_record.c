@@ -43,12 +43,21 @@ static const char usage[] =
 	"      --k8s-interval D  time between full snapshots (default 60s)\n"
 	"      --k8s-from PATH   import existing dumps (repeatable)\n"
 	"      --no-redact       keep ConfigMap data and env values (never Secrets)\n"
-	"  Packet source:\n"
-	"      --iface NAME      capture on NAME (repeatable; default: pod-facing)\n"
-	"      --pcap-filter F   a BPF filter expression\n"
-	"      --snaplen N       bytes kept per packet (default 256)\n"
-	"      --pcap-max-size S bytes of packets kept on disk\n"
-	"      --pcap-all        keep every packet, not just those around trouble\n"
+	"  Packet source (pcap; see docs/pcap.md):\n"
+	"      --iface NAME      capture on NAME (repeatable; 'any' for all at once);\n"
+	"                        default: every interface up but loopback and\n"
+	"                        bridges with ports (pods' veths, the uplink)\n"
+	"      --pcap-filter F   a BPF filter expression (tcpdump syntax)\n"
+	"      --snaplen N       bytes kept per packet (default 256: headers and\n"
+	"                        the first bytes of payload)\n"
+	"      --pcap-max-size S bytes of pcapng written at most (default 256M);\n"
+	"                        past it fragments are dropped and the manifest\n"
+	"                        says the capture was truncated\n"
+	"      --pcap-ring S     memory for recent packets, all interfaces (64M)\n"
+	"      --pcap-ring-time D  ... holding at most D of them (default 30s)\n"
+	"      --pcap-around D   a fragment keeps D before and after trouble (5s)\n"
+	"      --pcap-all        keep every packet (pcap/all.pcapng), not just\n"
+	"                        the fragments around trouble\n"
 	"  eBPF source:\n"
 	"      --stats-interval D  report open connections every D (default 10s)\n"
 	"\n"
@@ -56,12 +65,14 @@ static const char usage[] =
 	"  ktcap record -o case-123.tar.zst --duration 10m\n"
 	"  ktcap record -o node1.tar.zst --max-size 1G --node \"$NODE_NAME\"\n"
 	"  ktcap record -o e2e.tar.zst --sources bpf,host,k8s -n shop\n"
+	"  ktcap record -o dns.tar.zst --sources host,bpf,pcap --iface eth0 \\\n"
+	"        --pcap-filter 'port 53 or tcp' --snaplen 512 --pcap-max-size 100M\n"
 	"  ktcap pack case-123.tar.zst.spool -o case-123.tar.zst   (after a kill)\n";
 
 enum {
 	O_SOURCES = 0x3000, O_SPOOL, O_NODE, O_KUBECTL, O_KUBECONFIG, O_CONTEXT,
 	O_K8S_INTERVAL, O_K8S_FROM, O_NO_REDACT, O_IFACE, O_PCAP_FILTER, O_SNAPLEN,
-	O_PCAP_MAX, O_PCAP_ALL, O_STATS,
+	O_PCAP_MAX, O_PCAP_ALL, O_STATS, O_PCAP_RING, O_PCAP_RING_TIME, O_PCAP_AROUND,
 };
 
 #define MAX_LIST 32
@@ -96,6 +107,9 @@ static int run(int argc, char **argv)
 		{ "snaplen", required_argument, NULL, O_SNAPLEN },
 		{ "pcap-max-size", required_argument, NULL, O_PCAP_MAX },
 		{ "pcap-all", no_argument, NULL, O_PCAP_ALL },
+		{ "pcap-ring", required_argument, NULL, O_PCAP_RING },
+		{ "pcap-ring-time", required_argument, NULL, O_PCAP_RING_TIME },
+		{ "pcap-around", required_argument, NULL, O_PCAP_AROUND },
 		{ "stats-interval", required_argument, NULL, O_STATS },
 		KT_CLI_COMMON_LONG, { 0 },
 	};
@@ -164,6 +178,21 @@ static int run(int argc, char **argv)
 			o.pcap_max_size = v;
 			break;
 		case O_PCAP_ALL: o.pcap_all = true; break;
+		case O_PCAP_RING:
+			if (kt_parse_size(optarg, &v) || v < (1u << 20))
+				return kt_cli_usage(&kt_cmd_record, "bad --pcap-ring '%s' (at least 1M)", optarg);
+			o.pcap_ring_size = v;
+			break;
+		case O_PCAP_RING_TIME:
+			if (kt_parse_duration(optarg, &v) || v < 1000000000ull)
+				return kt_cli_usage(&kt_cmd_record, "bad --pcap-ring-time '%s' (at least 1s)", optarg);
+			o.pcap_ring_ns = v;
+			break;
+		case O_PCAP_AROUND:
+			if (kt_parse_duration(optarg, &v) || v < 100000000ull || v > 600000000000ull)
+				return kt_cli_usage(&kt_cmd_record, "bad --pcap-around '%s' (100ms to 10m)", optarg);
+			o.pcap_around_ns = v;
+			break;
 		case O_STATS:
 			if (kt_parse_duration(optarg, &v) || v < 1000000000ull)
 				return kt_cli_usage(&kt_cmd_record, "bad --stats-interval '%s' (at least 1s)", optarg);
@@ -226,6 +255,16 @@ static int run(int argc, char **argv)
 			json_object_set_new(options, "namespace", json_string(o.namespace));
 		if (o.pcap_filter)
 			json_object_set_new(options, "pcap_filter", json_string(o.pcap_filter));
+		if (o.ifaces) {
+			json_t *ifs = json_array();
+
+			for (int i = 0; o.ifaces[i]; i++)
+				json_array_append_new(ifs, json_string(o.ifaces[i]));
+			json_object_set_new(options, "ifaces", ifs);
+		}
+		json_object_set_new(options, "pcap_all", json_boolean(o.pcap_all));
+		if (o.pcap_max_size)
+			json_object_set_new(options, "pcap_max_size", json_integer((json_int_t)o.pcap_max_size));
 	}
 	err = kt_record_run(&o, names, spool_dir, options, &res);
 	json_decref(options);

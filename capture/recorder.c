@@ -34,6 +34,21 @@ struct running {
 
 static const char *spool_for_message;
 
+struct loop {
+	struct running *src;
+	unsigned n;
+};
+
+/* ctx->trouble: every running source that wants trouble hears of it. */
+static void dispatch_trouble(struct kt_record_ctx *ctx, const struct kt_trouble *t)
+{
+	struct loop *l = ctx->loop;
+
+	for (unsigned i = 0; l && i < l->n; i++)
+		if (!l->src[i].failed && l->src[i].state && l->src[i].ops->on_trouble)
+			l->src[i].ops->on_trouble(l->src[i].state, ctx, t);
+}
+
 /* After the first signal, a second SIGINT ends us at once: the spool stays. */
 static void second_signal(int sig)
 {
@@ -102,7 +117,8 @@ int kt_record_run(const struct kt_record_opts *opts, const char *const *names,
 		  const char *spool_dir, json_t *options, struct kt_record_result *res)
 {
 	struct running src[MAX_SOURCES] = { 0 };
-	struct kt_record_ctx ctx = { .opts = opts };
+	struct kt_record_ctx ctx = { .opts = opts, .trouble = dispatch_trouble };
+	struct loop loop = { src, 0 };
 	struct kt_pack_opts po = { .finished = true };
 	struct kt_pack_result pr;
 	unsigned n = 0;
@@ -120,6 +136,8 @@ int kt_record_run(const struct kt_record_opts *opts, const char *const *names,
 			return kt_err_set(-EINVAL, "unknown source '%s'", names[n]);
 		src[n].fd = -1;
 	}
+	loop.n = n;
+	ctx.loop = &loop;
 	if ((err = kt_spool_create(&ctx.spool, spool_dir, NULL)))
 		return err;
 	ctx.manifest = kt_manifest_new("ktcap");

@@ -23,7 +23,7 @@
 #include <sys/types.h>
 
 #define KT_FORMAT_MAJOR 1
-#define KT_FORMAT_MINOR 0
+#define KT_FORMAT_MINOR 1
 #define KT_MANIFEST_MAX (16u << 20)	/* bytes of manifest.json */
 #define KT_JSON_ENTRY_MAX (256u << 20)	/* bytes of one JSON document */
 #define KT_ENTRIES_MAX 1000000u

@@ -18,7 +18,7 @@ int kt_buf_reserve(struct kt_buf *b, size_t n)
 		return 0;
 	if (n > b->max - b->len)
 		return kt_err_set(-E2BIG, "buffer limit of %zu bytes reached", b->max);
-	cap = b->cap ? b->cap : 256;
+	cap = b->cap ? b->cap : b->max < 256 ? b->max : 256;	/* never past max */
 	while (cap - b->len < n)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	p = realloc(b->p, cap);

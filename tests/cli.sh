@@ -83,11 +83,18 @@ expect_rc 2 "$B/ktana" info "$T/x.tar.zst"
 # ktcap check names every source's needs; as root here, the privileged ones hold
 if [ "$(id -u)" = 0 ]; then
 	"$B/ktcap" --json check >"$T/check.json" 2>/dev/null
-	for need in "host/network namespaces" "conntrack/conntrack events" "bpf/privileges"; do
+	for need in "host/network namespaces" "conntrack/conntrack events" "bpf/privileges" \
+		"pcap/libpcap" "pcap/packet capture" "pcap/interfaces"; do
 		[ "$(jq -r --arg s "${need%%/*}" --arg n "${need#*/}" \
 			'.[] | select(.source == $s and .name == $n) | .status' "$T/check.json")" = ok ] &&
 			ok || bad "ktcap check: '$need' is not ok as root"
 	done
+	# a bad capture filter fails the pcap source, named in the manifest
+	"$B/ktcap" -q record -o "$T/bf.tar" --sources pcap --pcap-filter 'tcp port ((' -d 1s 2>/dev/null
+	case "$("$B/ktana" dump --file manifest.json "$T/bf.tar" | jq -r .sources.pcap.message)" in
+	*"bad --pcap-filter 'tcp port (('"*) ok ;;
+	*) bad "a bad --pcap-filter is not named in the manifest" ;;
+	esac
 fi
 
 echo "cli: $pass passed, $fail failed"

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# pcap_lab.sh - the pcap source of `ktcap record` on the lab node.
+#
+# 1. host, bpf, pcap and k8s (the lab's API server through the real kubectl)
+#    while the standard traffic runs: the refused connect (flaky:9002) and the
+#    reset one (flaky:9000) each left a fragment that holds the SYN and the
+#    RST of that flow (tcpdump -r); the NXDOMAIN answer left one too; the dns
+#    stream holds the answered query and the NXDOMAIN with their rcode and
+#    answers, as the traffic's truth says; every fragment reads in tshark,
+#    whose interface descriptions name the node and the client's pod; the
+#    manifest has libpcap's drop counters per interface.
+# 2. the limit: --pcap-all with --pcap-max-size 1M under a flood of short
+#    connections (2000, lab addresses only): the pcapng written stays under
+#    the limit, the bundle under the limit plus 1 MiB (the host facts and
+#    manifest), and the manifest says the capture was truncated.
+# 3. a pod recreated while recording: its new veth is captured, named by its
+#    new netns and pod UID.
+#
+# Needs root, BPF, tcpdump, tshark; skips (77) with the reason otherwise.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+B=${KT_BUILD_DIR:?set KT_BUILD_DIR to the build directory}
+. "$here/lib.sh"
+ktlab_require_root || exit 77
+ktlab_require_bpf "$B/ktcap" || exit 77
+for t in tcpdump tshark jq; do
+	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
+done
+
+T=$(mktemp -d /tmp/kt-pcap-lab-XXXXXX)
+REC= SRV=
+cleanup() {
+	[ -n "$REC" ] && kill -KILL "$REC" 2>/dev/null
+	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+	ktlab_down
+	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+ktlab_up || { echo "FAIL: lab did not come up"; exit 1; }
+trap cleanup EXIT
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() {	# check DESCRIPTION WANT GOT
+	if [ "$2" = "$3" ]; then ok; else bad "$1: wanted '$2', got '$3'"; fi
+}
+
+python3 "$here/lab_k8s_scenario.py" "$KTLAB_JSON" ktlab-node >"$T/scenario.json" ||
+	{ echo "FAIL: no scenario"; exit 1; }
+nsenter --net="$KTLAB_NODE_NETNS" python3 "$here/kube-apiserver.py" "$T/scenario.json" \
+	--port-file "$T/port" 2>"$T/apiserver.err" &
+SRV=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || { echo "FAIL: lab API server did not start: $(cat "$T/apiserver.err")"; exit 1; }
+cat >"$T/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: lab
+  cluster: {server: "http://127.0.0.1:$(cat "$T/port")"}
+users:
+- name: lab
+  user: {}
+contexts:
+- name: lab
+  context: {cluster: lab, user: lab}
+current-context: lab
+KC
+
+# ---- 1. fragments, DNS, identity --------------------------------------------
+ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
+	--sources host,bpf,pcap,k8s --kubeconfig "$T/kubeconfig" --k8s-interval 2s \
+	--node ktlab-node --pcap-around 1s
+rc=$?
+check "ktcap record and the traffic" 0 "$rc"
+[ "$rc" = 0 ] || cat "$T/record.err"
+cp "$KTLAB_TRUTH" "$T/truth.json"
+"$B/ktana" verify "$T/lab.tar.zst" >/dev/null || bad "the bundle does not verify"
+"$B/ktana" dump --file manifest.json "$T/lab.tar.zst" >"$T/manifest.json"
+"$B/ktana" dump -s dns "$T/lab.tar.zst" >"$T/dns.jsonl"
+mkdir "$T/b" && tar -xf "$T/lab.tar.zst" -C "$T/b" || bad "cannot unpack the bundle"
+M=$T/manifest.json
+truth() { jq -r "$1" "$T/truth.json"; }
+pod() { jq -r --arg p "$1" ".pods[] | select(.lab == \$p) | .$2" "$KTLAB_JSON"; }
+
+check "pcap source status" ok "$(jq -r .sources.pcap.status "$M")"
+check "pcap: not truncated" false "$(jq -r .sources.pcap.truncated "$M")"
+check "libpcap's drop counters for every interface" 0 \
+	"$(jq '[.sources.pcap.interfaces[] | select(.kernel.dropped == null or .kernel.if_dropped == null)] | length' "$M")"
+check "the client's veth is captured" 1 \
+	"$(jq --arg v "$(pod client node_veth)" '[.sources.pcap.interfaces[] | select(.name == $v)] | length' "$M")"
+
+# frag_of SPORT -> the fragment files of the client's flow from SPORT
+frag_of() {
+	jq -r --argjson p "$1" 'select(.flow.sport == $p or .flow.dport == $p) | .file' \
+		"$T/b/pcap/fragments.jsonl" | sort -u
+}
+# tcpdump_flags FILE SPORT -> the distinct TCP flags of that flow, sorted
+tcpdump_flags() {
+	tcpdump -nn -r "$1" "tcp port $2" 2>/dev/null | sed -n 's/.*Flags \[\([^]]*\)\].*/\1/p' | sort -u | tr '\n' ' '
+}
+for step in refused reset; do
+	dport=$([ $step = refused ] && echo 9002 || echo 9000)
+	sp=$(truth ".connections[] | select(.step == \"$step\" and .dport == $dport) | .sport")
+	f=$(frag_of "$sp")
+	check "one fragment for the $step flow :$sp" 1 "$(echo "$f" | grep -c .)"
+	[ -n "$f" ] || continue
+	flags=$(tcpdump_flags "$T/b/$f" "$sp")
+	case " $flags" in *" S "*) ok ;; *) bad "$step fragment $f: no SYN in '$flags'" ;; esac
+	case " $flags" in *" R"*) ok ;; *) bad "$step fragment $f: no RST in '$flags'" ;; esac
+	check "$step fragment: why" "$step" \
+		"$(jq -r --argjson p "$sp" 'select(.flow.sport == $p or .flow.dport == $p) | .reasons[]' \
+			"$T/b/pcap/fragments.jsonl" | grep -x "$step" | sort -u)"
+	# the pod is named in the interface blocks: node and pod of the client
+	desc=$(tshark -r "$T/b/$f" -T fields -e frame.interface_description 2>/dev/null | sort -u)
+	case "$desc" in *"node=ktlab-node"*"pod=shop/client"*) ok ;;
+		*) bad "$step fragment: interface descriptions '$desc' do not name shop/client" ;; esac
+done
+
+# the NXDOMAIN answer seen by the pcap source is trouble too
+check "a fragment for the NXDOMAIN answer" 1 \
+	"$(jq -r 'select(.reasons | index("dns_error")) | .file' "$T/b/pcap/fragments.jsonl" | sort -u | wc -l)"
+
+# every fragment reads in tshark and tcpdump, and is listed in the manifest
+n=0
+for f in "$T"/b/pcap/*.pcapng; do
+	[ -e "$f" ] || continue
+	n=$((n + 1))
+	tshark -r "$f" >/dev/null 2>"$T/tshark.err" || bad "tshark cannot read $(basename "$f"): $(cat "$T/tshark.err")"
+	tcpdump -r "$f" >/dev/null 2>&1 || bad "tcpdump cannot read $(basename "$f")"
+done
+[ "$n" -ge 3 ] && ok || bad "only $n fragments"
+check "fragments in the manifest" "$n" "$(jq '.sources.pcap.fragments_written' "$M")"
+
+# DNS: the answered query and the NXDOMAIN, as the truth has them
+dns_rec() {	# dns_rec NAME -> "rcode answers" of the client's query
+	jq -r --arg n "$1" --arg c "$(pod client ip)" 'select(.qname == $n and .client == $c) |
+		"\(.rcode) \([.answers[] | split(" ") | .[0:2] | join(" ")] | join(","))"' "$T/dns.jsonl"
+}
+while read -r name rcode answers; do
+	want="$rcode $(echo "$answers" | tr ',' '\n' | sed '/^$/d; s/^/A /' | paste -sd, -)"
+	check "dns record of $name" "$want" "$(dns_rec "$name")"
+done < <(truth '.connections[] | select(.step == "dns") | "\(.name) \(.rcode) \(.answers | join(","))"')
+check "dns: the client's port and a latency" 0 \
+	"$(jq -r --arg c "$(pod client ip)" 'select(.client == $c and (.client_port == 0 or .latency_ns == 0))' "$T/dns.jsonl" | wc -l)"
+
+# ---- 2. the size limit --------------------------------------------------------
+LIMIT=$((1 << 20)) MARGIN=$((1 << 20))
+KTLAB_SHORT=2000 ktlab_record_traffic "$T/flood.err" "$B/ktcap" -q record -o "$T/flood.tar.zst" \
+	--sources host,pcap --node ktlab-node --pcap-all --pcap-max-size "$LIMIT" \
+	--snaplen 256
+rc=$?
+check "ktcap record under a flood" 0 "$rc"
+[ "$rc" = 0 ] || cat "$T/flood.err"
+"$B/ktana" dump --file manifest.json "$T/flood.tar.zst" >"$T/flood.json"
+F=$T/flood.json
+written=$(jq '[.files[] | select(.path | startswith("pcap/")) | .size] | add // 0' "$F")
+[ "$written" -le "$LIMIT" ] && ok || bad "pcap files hold $written bytes, over the $LIMIT limit"
+[ "$written" -ge $((LIMIT / 2)) ] && ok || bad "pcap files hold only $written bytes: no flood?"
+size=$(stat -c %s "$T/flood.tar.zst")
+[ "$size" -le $((LIMIT + MARGIN)) ] && ok || bad "bundle of $size bytes, over $LIMIT + $MARGIN"
+check "truncation in the manifest" "true partial" "$(jq -r '"\(.sources.pcap.truncated) \(.sources.pcap.status)"' "$F")"
+check "truncation in the warnings" 1 "$(jq '[.warnings[]? | select(contains("pcap-max-size"))] | length' "$F")"
+[ "$(jq .sources.pcap.all.dropped_size "$F")" -gt 0 ] && ok || bad "no packet counted as dropped for the limit"
+mkdir "$T/f" && tar -xf "$T/flood.tar.zst" -C "$T/f" pcap/all.pcapng 2>/dev/null &&
+	tcpdump -r "$T/f/pcap/all.pcapng" >/dev/null 2>&1 && ok || bad "the continuous capture does not read"
+
+# ---- 3. a pod made while recording: its new veth is captured ------------------
+nsenter --net="$KTLAB_NODE_NETNS" "$B/ktcap" -q record -o "$T/churn.tar.zst" \
+	--sources host,pcap --node ktlab-node 2>"$T/churn.err" &
+REC=$!
+for _ in $(seq 100); do
+	jq -e '.sources.pcap.status == "running"' "$T/churn.tar.zst.spool/manifest.json" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ktlab recreate web-b >/dev/null || bad "cannot recreate web-b"
+sleep 7		# past the pcap source's rescan (5 s)
+ktlab exec client "$KTLAB_CLIENT" run --out "$T/churn-truth.json" --short 3 "$(pod web-b ip):80" ||
+	bad "no traffic to the new web-b"
+sleep 0.5
+kill -INT "$REC"
+wait "$REC" || { bad "ktcap record (churn) failed"; cat "$T/churn.err"; }
+REC=
+"$B/ktana" dump --file manifest.json "$T/churn.tar.zst" >"$T/churn.json"
+[ "$(jq .sources.pcap.interfaces_added "$T/churn.json")" -ge 1 ] && ok ||
+	bad "the new pod's veth was not picked up"
+check "the new web-b's veth: its netns and pod UID, packets seen" \
+	"$(pod web-b netns_inode) $(pod web-b uid) true" \
+	"$(jq -r --arg v "$(pod web-b node_veth)" '[.sources.pcap.interfaces[] | select(.name == $v)] | last |
+		"\(.peer_netns) \(.pod_uid) \(.packets > 0)"' "$T/churn.json")"
+
+echo "pcap_lab: $pass passed, $fail failed"
+[ "$fail" = 0 ]
