@@ -28,7 +28,7 @@ set -uo pipefail
 S=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$S/build}" && pwd) || exit 2
 OUT=${2:-$S/samples/boutique.tar.zst}
-SOURCES=${KT_SAMPLE_SOURCES:-bpf,host,conntrack,k8s}
+SOURCES=${KT_SAMPLE_SOURCES:-bpf,host,conntrack,k8s,pcap}
 export KTLAB_CLIENT=$B/tests/ktlab_client
 . "$S/tests/lab/lib.sh"
 ktlab_require_root || exit 77
@@ -66,24 +66,29 @@ KTLAB_MORE=second_round ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/k
 	{ echo "recording failed:" >&2; cat "$T/record.err" >&2; exit 1; }
 cp "$KTLAB_TRUTH" "$T/truth1.json"
 
-# The lab's namespaces (the recreated pod's old one too) and cgroups.
-mapfile -t NETNS < <(jq -r '.node.netns_inode, .pods[].netns_inode, (.events[] | .old_netns_inode // empty)' "$KTLAB_JSON")
+# The lab's namespaces, with their lives (inode numbers are reused: a pod
+# recreated while recording may get one another lab's netns had before),
+# and the cgroups of its pods.
+NSL=$(jq -c '[{n: .node.netns_inode, f: 0, u: 18446744073709551615}]
+	+ [.pods[] | {n: .netns_inode, f: .netns_since_ns, u: 18446744073709551615}]
+	+ [.events[] | select(.type == "recreate") | {n: .old_netns_inode, f: 0, u: .old_netns_until_ns}]' "$KTLAB_JSON")
 mapfile -t UIDS < <(jq -r '.pods[].uid, (.events[] | .old_uid // empty)' "$KTLAB_JSON" | sort -u)
 mkdir "$T/x" && tar -xf "$T/boutique.tar.zst" -C "$T/x" || exit 1
 args=()
-for n in "${NETNS[@]}"; do args+=(--netns "$n"); done
+while read -r n; do args+=(--netns "$n"); done < <(jq -r '.[] | "\(.n):\(.f):\(.u)"' <<<"$NSL")
 for u in "${UIDS[@]}"; do args+=(--path-has "$u" --path-has "${u//-/_}"); done
 for f in "$T"/x/streams/*/*.ktr; do
 	"$B/tests/ktnsfilter" "$f" "$f.new" "${args[@]}" >/dev/null && mv "$f.new" "$f" || exit 1
 done
-keep=$(printf '%s\n' "${NETNS[@]}" | jq -sc 'map(tonumber)')
 for f in "$T"/x/host/*/*.json; do
 	case ${f##*/} in
-	processes.json) q='.processes |= map(select(.netns as $n | $k | index($n)))' ;;
-	netns.json | sockets.json | conntrack.json) q='.namespaces |= map(select(.netns as $n | $k | index($n)))' ;;
+	processes.json) q='.processes |= map(select(.netns as $n | $k | any(.n == $n and .f <= $t and $t <= .u)))' ;;
+	netns.json | sockets.json | conntrack.json)
+		q='.namespaces |= map(select(.netns as $n | $k | any(.n == $n and .f <= $t and $t <= .u)))' ;;
 	*) continue ;;
 	esac
-	jq -c --argjson k "$keep" "$q" "$f" >"$f.new" && mv "$f.new" "$f" || exit 1
+	jq -c --argjson k "$NSL" --argjson t "$(jq '.ts' "${f%/*}/node.json")" "$q" "$f" >"$f.new" &&
+		mv "$f.new" "$f" || exit 1
 done
 jq --arg why "records of network namespaces the lab did not make dropped (samples/record-boutique.sh)" \
 	'.sample_filter = $why' "$T/x/manifest.json" >"$T/x/manifest.new" && mv "$T/x/manifest.new" "$T/x/manifest.json"

@@ -4,7 +4,8 @@
 # (tests/lab/boutique_lab.sh), is a valid bundle and shows what it was
 # recorded to show: the application's edges with their exact counts,
 # the refused and timed-out dependencies, the pod recreated with the same
-# IP, the restarted container, the external host, the Kubernetes objects.
+# IP, the restarted container, the external host named by DNS, the
+# NXDOMAIN, the packets around trouble, the Kubernetes objects.
 set -u
 B=${1:?usage: sample_boutique.sh BUILD_DIR}
 S=${2:-$(cd "$(dirname "$0")/.." && pwd)/samples/boutique.tar.zst}
@@ -49,7 +50,12 @@ check "cart -> redis-cart, through its Service" "2" \
 	"$(edge pod:$N/cartservice-7f9c8d6b4-m5q2z service:$N/redis-cart 6379 .connections)"
 check "productcatalog -> postgres" "2 2" \
 	"$(jq -r '[.edges[] | select(.dst == "service:'$N'/catalog-db")] | "\(length) \(map(.connections) | add / length)"' "$T/pod.json")"
-check "the external host" "4" "$(edge "$FE" external:198.19.200.10 80 .connections)"
+check "the external host, named by the DNS answer for it" "4 api.currencyfeed.example" \
+	"$(edge "$FE" external:198.19.200.10 80 .connections) $(jq -r '.nodes[] | select(.id == "external:198.19.200.10") | .name' "$T/pod.json")"
+check "NXDOMAIN for adservice, once a round" "2" \
+	"$("$B/ktana" dump --stream dns "$S" | jq -s '[.[] | select(.qname == "adservice.'$N'.svc.cluster.local" and .rcode == 3)] | length')"
+check "packets around each trouble" "dns_error refused timeout" \
+	"$(jq -r '.reasons[]' "$T/pcap/fragments.jsonl" | grep -E '^(dns_error|refused|timeout)$' | sort -u | paste -sd' ')"
 check "DNS through kube-dns, every query once" "10" "$(edge "$FE" service:kube-system/kube-dns 53 .connections)"
 check "no edge from the DNS server back to its clients" 0 \
 	"$(jq '[.edges[] | select(.src | startswith("pod:kube-system/"))] | length' "$T/pod.json")"

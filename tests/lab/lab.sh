@@ -352,6 +352,7 @@ write_lab_json() {
 			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "node_veth": "v-%s",\n   "netns": "%s", "netns_inode": %s,\n' \
 				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$p" "$(ns_of "$p")" \
 				"$(stat -L -c %i "/run/netns/$(ns_of "$p")")"
+			printf '   "netns_since_ns": %s,\n' "$(cat "$STATE/$p.netns_since" 2>/dev/null || echo 0)"
 			printf '   "cgroup_v2": "%s", "cgroup_v2_id": %s, "cgroup_v1": {%s}, "restarts": %s,\n' \
 				"$(cg_v2 "$p")" "$(stat -c %i "$(cg_v2 "$p")")" "$v1" "$(pod_gen "$p" cgen)"
 			printf '   "pids": [%s]}' "$(paste -sd, "$STATE/$p.pids" 2>/dev/null)"
@@ -382,6 +383,7 @@ make_pod_net() {	# POD: its netns, a veth into the bridge, its address
 	local p=$1 ns veth
 	ns=$(ns_of "$p")
 	veth=v-$p
+	now_ns > "$STATE/$p.netns_since"	# (inode numbers are reused)
 	new_netns "$ns"
 	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
 	ip -n "$NODE" link set "$veth" master br0 up
@@ -532,7 +534,7 @@ cmd_restart() {	# POD [REASON]: why the container ended (default Error)
 # A pod deleted and replaced by a new one that gets the same IP (IPs are
 # reused): new UID, netns and container.
 cmd_recreate() {
-	local p=${1:-} old_uid old_cid old_ns old_name
+	local p=${1:-} old_uid old_cid old_ns old_name gone
 	[ -f "$STATE/lab.json" ] || die "lab '$NAME' is not up"
 	case " $PODS " in *" $p "*) ;; *) die "usage: lab.sh recreate POD (one of: $PODS)" ;; esac
 	old_uid=$(pod_uid "$p")
@@ -542,15 +544,16 @@ cmd_recreate() {
 	kill_pod "$p" || die "cannot stop $p"
 	rm_pod_cgroups "$p"
 	ip netns del "$(ns_of "$p")"
+	gone=$(now_ns)
 	echo $(($(pod_gen "$p" ugen) + 1)) > "$STATE/$p.ugen"
 	echo 0 > "$STATE/$p.cgen"
 	make_pod_net "$p" || die "cannot make the netns of $p"
 	make_pod_cgroups "$p" || die "cannot make the cgroups of $p"
 	start_pod "$p"
 	wait_pod "$p"
-	printf '{"type": "recreate", "pod": "%s", "ts_ns": %s, "ip": "%s", "old_name": "%s", "name": "%s", "old_uid": "%s", "uid": "%s", "old_container_id": "%s", "container_id": "%s", "old_netns_inode": %s, "netns_inode": %s}\n' \
+	printf '{"type": "recreate", "pod": "%s", "ts_ns": %s, "ip": "%s", "old_name": "%s", "name": "%s", "old_uid": "%s", "uid": "%s", "old_container_id": "%s", "container_id": "%s", "old_netns_inode": %s, "old_netns_until_ns": %s, "netns_inode": %s}\n' \
 		"$p" "$(now_ns)" "$(pod_ip "$p")" "$old_name" "$(pod_kname "$p")" "$old_uid" "$(pod_uid "$p")" "$old_cid" "$(pod_cid "$p")" \
-		"$old_ns" "$(stat -L -c %i "/run/netns/$(ns_of "$p")")" >> "$STATE/events.jsonl"
+		"$old_ns" "$gone" "$(stat -L -c %i "/run/netns/$(ns_of "$p")")" >> "$STATE/events.jsonl"
 	write_lab_json
 }
 

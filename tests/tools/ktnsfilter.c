@@ -6,8 +6,11 @@
  * and benchmarks at the same time; samples/record-boutique.sh drops their
  * records with this before packing, so the sample holds the lab alone.
  *
- *   ktnsfilter IN.ktr OUT.ktr [--netns INODE]... [--path-has S]...
+ *   ktnsfilter IN.ktr OUT.ktr [--netns INODE[:FROM[:UNTIL]]]... [--path-has S]...
  *
+ * FROM and UNTIL (UTC ns) bound the life of a namespace: inode numbers are
+ * reused, so a pod recreated while recording may get the inode another
+ * lab's namespace had a moment before.
  * flow, dns, conntrack: kept when their netns is listed, or unknown (0: the
  * recorder's own netns for conntrack; flows with an unknown netns are kept
  * only when an address is the lab's, 198.18.0.0/15). proc: kept when its
@@ -30,7 +33,11 @@
 
 #define MAX_KEYS 256
 
-static uint64_t netns[MAX_KEYS];
+struct ns_life {
+	uint64_t inode, from, until;
+};
+
+static struct ns_life netns[MAX_KEYS];
 static const char *paths[MAX_KEYS];
 static size_t nnetns, npaths;
 
@@ -43,12 +50,26 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len)
 	return n;
 }
 
-static bool listed(uint64_t ns)
+static bool listed(uint64_t ns, uint64_t ts)
 {
 	for (size_t i = 0; i < nnetns; i++)
-		if (netns[i] == ns)
+		if (netns[i].inode == ns && ts >= netns[i].from && ts <= netns[i].until)
 			return true;
 	return false;
+}
+
+static int parse_ns(const char *s, struct ns_life *n)
+{
+	char *end;
+
+	n->from = 0;
+	n->until = UINT64_MAX;
+	n->inode = strtoull(s, &end, 10);
+	if (*end == ':')
+		n->from = strtoull(end + 1, &end, 10);
+	if (*end == ':')
+		n->until = strtoull(end + 1, &end, 10);
+	return *end || !n->inode ? -EINVAL : 0;
 }
 
 static bool lab_addr(const uint8_t a[16])
@@ -76,18 +97,24 @@ static bool keep(const struct kt_schema *s, const void *rec)
 	if (s == &kt_flow_schema) {
 		const struct kt_flow *f = rec;
 
-		return listed(f->netns) || (!f->netns && (lab_addr(f->saddr) || lab_addr(f->daddr)));
+		return listed(f->netns, f->ts) ||
+		       (!f->netns && (lab_addr(f->saddr) || lab_addr(f->daddr)));
 	}
 	if (s == &kt_proc_schema) {
 		const struct kt_proc *p = rec;
 
-		return listed(p->netns) || (!p->netns && path_has(&p->path));
+		return listed(p->netns, p->ts) || (!p->netns && path_has(&p->path));
 	}
-	if (s == &kt_dns_schema)
-		return !((const struct kt_dns *)rec)->netns || listed(((const struct kt_dns *)rec)->netns);
-	if (s == &kt_conntrack_schema)
-		return !((const struct kt_conntrack *)rec)->netns ||
-		       listed(((const struct kt_conntrack *)rec)->netns);
+	if (s == &kt_dns_schema) {
+		const struct kt_dns *d = rec;
+
+		return !d->netns || listed(d->netns, d->ts);
+	}
+	if (s == &kt_conntrack_schema) {
+		const struct kt_conntrack *c = rec;
+
+		return !c->netns || listed(c->netns, c->ts);
+	}
 	return true;
 }
 
@@ -105,12 +132,14 @@ int main(int argc, char **argv)
 	size_t n;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: ktnsfilter IN.ktr OUT.ktr [--netns INODE]... [--path-has S]...\n");
+		fprintf(stderr, "usage: ktnsfilter IN.ktr OUT.ktr [--netns INODE[:FROM[:UNTIL]]]... "
+			"[--path-has S]...\n");
 		return 2;
 	}
 	for (int i = 3; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--netns") && nnetns < MAX_KEYS)
-			netns[nnetns++] = strtoull(argv[i + 1], NULL, 10);
+		if (!strcmp(argv[i], "--netns") && nnetns < MAX_KEYS &&
+		    parse_ns(argv[i + 1], &netns[nnetns]) == 0)
+			nnetns++;
 		else if (!strcmp(argv[i], "--path-has") && npaths < MAX_KEYS)
 			paths[npaths++] = argv[i + 1];
 		else {
