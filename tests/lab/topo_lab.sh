@@ -16,8 +16,9 @@
 # lab_k8s_scenario.py describes them) through the real kubectl: pods by name,
 # services by name, workloads folding. The same bundle without its k8s/ tree
 # shows what the node alone tells: pods by the UID of their cgroup, ClusterIPs
-# as services by their DNAT, other addresses "unattributed". There are no DNS
-# records (no pcap source), so the external host is known by its address.
+# as services by their DNAT, other addresses "unattributed". The pcap source
+# decodes the DNS answers: the external host is named by the one the client
+# got for it, with or without the Kubernetes objects.
 #
 # Needs root and BPF; skips (77) with the reason only where BPF cannot load.
 set -u
@@ -61,7 +62,7 @@ more_traffic() {	# SPOOL
 	ktlab exec node "$CLI" run --out "$T/host.json" --short 2 "$KTLAB_WEB_B_IP:80"
 }
 KTLAB_MORE=more_traffic ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
-	--sources host,bpf,conntrack,k8s --kubeconfig "$KTLAB_KUBECONFIG" --k8s-interval 2s \
+	--sources host,bpf,conntrack,k8s,pcap --kubeconfig "$KTLAB_KUBECONFIG" --k8s-interval 2s \
 	--node "$KTLAB_K8S_NODE"
 rc=$?
 check "ktcap record and the traffic" 0 "$rc"
@@ -136,6 +137,8 @@ check "k8s: the Service without endpoints, refused" '1 {"refused":1} 1' \
 	"$(edge "$PC" service:shop/noep 80 '"\(.connections) \(.failed | tojson) \(.unknown_backend)"' "$K")"
 check "k8s: the external host" "$(steps external) external" \
 	"$(edge "$PC" "external:$KTLAB_EXT_IP" 80 '"\(.connections) \(.dst | split(":")[0])"' "$K")"
+check "k8s: the external host, named by DNS" "external $KTLAB_EXT_NAME $KTLAB_EXT_NAME" \
+	"$(jq -r --arg id "external:$KTLAB_EXT_IP" '.nodes[] | select(.id == $id) | "\(.kind) \(.name) \(.dns_names | join(","))"' "$K")"
 check "k8s: web-a's workload" "workload:shop/Deployment/web" \
 	"$(jq -r --arg p "$(pn web-a)" '.nodes[] | select(.id == $p) | .workload' "$K")"
 check "k8s: the client's container" "$(jq -r '.pods[] | select(.lab == "client") | "\(.container) \(.container_id)"' "$L")" \
@@ -191,9 +194,9 @@ check "reset by flaky:9000 (its server half names the pod)" '1 {"reset":1}' \
 check "refused by a Service without endpoints" '1 {"refused":1}' \
 	"$(edge "$CLIENT" "unattributed:$(svc noep)" 80 '"\(.connections) \(.failed | tojson)"')"
 
-# -- the external host (no DNS records in this bundle: by address)
-check "client -> external" "$(steps external)" \
-	"$(edge "$CLIENT" "unattributed:$KTLAB_EXT_IP" 80 .connections)"
+# -- the external host: named by the DNS answer the client got
+check "client -> external, named by DNS" "$(steps external) $KTLAB_EXT_NAME" \
+	"$(edge "$CLIENT" "external:$KTLAB_EXT_IP" 80 .connections) $(jq -r --arg id "external:$KTLAB_EXT_IP" '.nodes[] | select(.id == $id) | .name' "$T/topo.json")"
 
 # -- nothing else leaves the client, and nothing counted twice
 check "connections from the client" \
