@@ -13,4 +13,7 @@ trap 'rm -rf "$T"' EXIT
 rc=$?
 [ $rc = 77 ] && { grep SKIP "$T/out"; exit 77; }
 [ $rc = 0 ] || { echo "FAIL: record-boutique.sh ($rc)"; cat "$T/out"; exit 1; }
-"$here/../sample_boutique.sh" "$B" "$T/boutique.tar.zst"
+"$here/../sample_boutique.sh" "$B" "$T/boutique.tar.zst" && exit 0
+keep=$(mktemp /tmp/kt-boutique-failed-XXXXXX.tar.zst)
+cp "$T/boutique.tar.zst" "$keep" && echo "the bundle is kept in $keep"
+exit 1
