@@ -324,6 +324,10 @@ int kt_record_run(const struct kt_record_opts *opts, const char *const *names,
 		goto out;
 	res->records = pr.records;
 	res->bytes_out = pr.bytes_out;
+	/* The bundle is whole: a late signal must not claim a spool is kept
+	 * while we remove it, nor turn a finished recording into exit 130. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	nftw(spool_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 out:
 	for (unsigned i = 0; i < n; i++)

@@ -3,18 +3,6 @@
 
 #include <string.h>
 
-const char *kt_trouble_name(int kind)
-{
-	static const char *const names[KT_TROUBLE__KINDS] = {
-		[KT_TROUBLE_REFUSED] = "refused", [KT_TROUBLE_TIMEOUT] = "timeout",
-		[KT_TROUBLE_UNREACHABLE] = "unreachable", [KT_TROUBLE_CONNECT] = "connect_error",
-		[KT_TROUBLE_RESET] = "reset", [KT_TROUBLE_RETRANS] = "retransmits",
-		[KT_TROUBLE_DNS_ERROR] = "dns_error", [KT_TROUBLE_DNS_TIMEOUT] = "dns_timeout",
-	};
-
-	return kind > 0 && kind < KT_TROUBLE__KINDS ? names[kind] : "unknown";
-}
-
 bool kt_trouble_from_flow(const struct kt_flow *f, struct kt_trouble *out)
 {
 	uint8_t kind = 0;

@@ -462,23 +462,29 @@ START_TEST(fragment_of_a_host_pair)
 	struct kt_trouble t = refused(5010, NULL);
 	char path[512], flags[256];
 
-	/* a client retrying: three flows of one pair make one fragment of the
-	 * pair, without the packets of other hosts */
+	/* a client retrying: the first flows of one pair have a fragment
+	 * each, then one of them becomes the pair's and takes the rest; the
+	 * packets of other hosts stay out */
 	env_up(&e, 0);
-	push(&e, 5000, "198.18.0.16", 40000, "198.18.0.15", 80, 0x02);
-	push(&e, 5001, "198.18.0.16", 40001, "198.18.0.15", 80, 0x02);
-	push(&e, 5002, "198.18.0.17", 40001, "198.18.0.15", 80, 0x02);
-	push(&e, 5003, "198.18.0.16", 40002, "198.18.0.15", 80, 0x02);
-	for (uint16_t port = 40000; port <= 40002; port++) {
-		t.sport = port;
+	push(&e, 5000, "198.18.0.17", 40001, "198.18.0.15", 80, 0x02);
+	for (uint16_t k = 0; k < KT_PCAP_PAIR_FLOWS + 2; k++)
+		push(&e, 5001 + k, "198.18.0.16", (uint16_t)(40000 + k), "198.18.0.15", 80, 0x02);
+	for (uint16_t k = 0; k < KT_PCAP_PAIR_FLOWS + 2; k++) {
+		t.sport = (uint16_t)(40000 + k);
 		kt_pcap_frag_trouble(e.s, &t);
 	}
-	ck_assert_uint_eq(e.s->npending, 1);
+	ck_assert_uint_eq(e.s->npending, KT_PCAP_PAIR_FLOWS);
 	ck_assert_int_eq(kt_pcap_frag_due(e.s, 0, true), 0);
-	ck_assert_uint_eq(e.s->frags_written, 1);
+	ck_assert_uint_eq(e.s->frags_written, KT_PCAP_PAIR_FLOWS);
+	/* the first pending became the pair's: all ten flows, nothing else */
 	snprintf(path, sizeof(path), "%s/pcap/frag-000001.pcapng", e.dir);
 	read_flags(path, flags, sizeof(flags));
-	ck_assert_str_eq(flags, "40000:S 40001:S 40002:S");
+	ck_assert_str_eq(flags, "40000:S 40001:S 40002:S 40003:S 40004:S 40005:S 40006:S "
+				"40007:S 40008:S 40009:S");
+	snprintf(path, sizeof(path), "%s/pcap/frag-000002.pcapng", e.dir);
+	read_flags(path, flags, sizeof(flags));
+	ck_assert_uint_eq(strlen(flags), 7);	/* one flow's SYN, "4000N:S" */
+	ck_assert_str_ne(flags, "40000:S");
 	env_down(&e);
 }
 END_TEST

@@ -84,7 +84,12 @@ pkill -f "$T/kubectl" 2>/dev/null
 "$B/ktcap" -q record -o "$T/k.tar.zst" --sources "$SOURCES" &
 p=$!
 wait_running "$T/k.tar.zst.spool" || bad "SIGKILL: sources never ran"
-sleep 1.5	# past one flush
+# until a block of proc records is on disk (a flush), at most 20 s: a busy
+# machine may take longer than the one-second flush period
+for _ in $(seq 200); do
+	[ -n "$("$B/ktana" dump --stream proc --limit 1 "$T/k.tar.zst.spool" 2>/dev/null)" ] && break
+	sleep 0.1
+done
 kill -KILL $p
 wait $p 2>/dev/null
 "$B/ktana" verify "$T/k.tar.zst.spool" >/dev/null || bad "a killed recorder's spool does not read"

@@ -35,6 +35,20 @@
 
 static const uint8_t zero16[16];
 
+/* (declared in source.h; defined here, with the one source that names
+ * trouble in files, so the pcap library stands alone) */
+const char *kt_trouble_name(int kind)
+{
+	static const char *const names[KT_TROUBLE__KINDS] = {
+		[KT_TROUBLE_REFUSED] = "refused", [KT_TROUBLE_TIMEOUT] = "timeout",
+		[KT_TROUBLE_UNREACHABLE] = "unreachable", [KT_TROUBLE_CONNECT] = "connect_error",
+		[KT_TROUBLE_RESET] = "reset", [KT_TROUBLE_RETRANS] = "retransmits",
+		[KT_TROUBLE_DNS_ERROR] = "dns_error", [KT_TROUBLE_DNS_TIMEOUT] = "dns_timeout",
+	};
+
+	return kind > 0 && kind < KT_TROUBLE__KINDS ? names[kind] : "unknown";
+}
+
 /* libpcap's DLT_ values are LINKTYPE_ values, but for raw IP (pcap/dlt.h). */
 uint16_t kt_pcap_linktype(int dlt)
 {
@@ -114,13 +128,23 @@ void kt_pcap_frag_trouble(struct kt_pcap_src *s, const struct kt_trouble *t)
 		if (same_flow(&s->pending[k].t, t))
 			f = &s->pending[k];
 	/* Many flows of one host pair failing at once (a client retrying in
-	 * a loop): one fragment of the pair, not one per flow, bounds the work
-	 * (each fragment searches every ring). */
-	for (unsigned k = 0; k < s->npending && !f; k++)
-		if (same_hosts(&s->pending[k].t, t)) {
-			f = &s->pending[k];
+	 * a loop): past KT_PCAP_PAIR_FLOWS, one fragment of the pair takes the
+	 * rest, which bounds the work (each fragment searches every ring). */
+	if (!f) {
+		struct kt_pcap_frag *pair = NULL;
+		unsigned same = 0;
+
+		for (unsigned k = 0; k < s->npending; k++)
+			if (same_hosts(&s->pending[k].t, t)) {
+				same++;
+				if (!pair || !s->pending[k].t.sport)
+					pair = &s->pending[k];
+			}
+		if (same >= KT_PCAP_PAIR_FLOWS) {
+			f = pair;
 			f->t.sport = f->t.dport = f->t.orig_dport = 0;
 		}
+	}
 	if (f) {
 		if (from < f->from_ns)
 			f->from_ns = from;

@@ -214,7 +214,7 @@ static const char *bare_id(const char *cid)
 	return p ? p + 3 : cid;
 }
 
-static void add_pods(json_t *map, json_t *list)
+void kt_pcap_pods_add(json_t *map, json_t *list)
 {
 	json_t *pod, *cs;
 	size_t i, j;
@@ -328,7 +328,7 @@ void kt_pcap_ident_refresh_pods(struct kt_pcap_src *s)
 		if (kt_read_file(path, PODS_FILE_MAX, &buf, &len))
 			continue;
 		if ((list = json_loadb(buf, len, 0, NULL)))
-			add_pods(map, list);
+			kt_pcap_pods_add(map, list);
 		json_decref(list);
 		free(buf);
 	}

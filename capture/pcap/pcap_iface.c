@@ -132,6 +132,22 @@ out:
 	return err;
 }
 
+/* Stop capturing on i (gone); its ring and counters stay for the end. */
+static void close_iface(struct kt_pcap_src *s, struct kt_pcap_iface *i)
+{
+	struct pcap_stat st;
+
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, i->fd, NULL);
+	if (pcap_stats(i->p, &st) == 0) {
+		i->last = st;
+		i->stats_ok = true;
+	}
+	pcap_close(i->p);
+	i->p = NULL;
+	i->fd = -1;
+	i->closed = true;
+}
+
 /* Open interface 'name' into the next slot and poll it. */
 static int add_iface(struct kt_pcap_src *s, const char *name)
 {
@@ -188,7 +204,9 @@ int kt_pcap_ifaces_open(struct kt_pcap_src *s, const char *const *names, const c
 		s->ring_per_if = (size_t)(s->snaplen + 128) * 16;
 	if (s->ring_per_if < 65536)
 		s->ring_per_if = 65536;
-	s->bufsize = n > 16 ? 1 << 20 : 4 << 20;
+	/* kernel buffer per interface: room for a scheduling hiccup on a busy
+	 * node with few interfaces, bounded with many */
+	s->bufsize = n > 16 ? 1 << 20 : n > 4 ? 4 << 20 : 8 << 20;
 	for (k = 0; k < n; k++) {
 		kt_err_clear();
 		if ((err = add_iface(s, found[k]))) {
@@ -215,6 +233,11 @@ int kt_pcap_ifaces_rescan(struct kt_pcap_src *s, unsigned *added)
 		kt_err_clear();
 		return 0;
 	}
+	/* A deleted interface does not always make libpcap fail: one whose
+	 * index is gone, or now names another interface, is closed here. */
+	for (j = 0; j < s->nifs; j++)
+		if (s->ifs[j].p && (int)if_nametoindex(s->ifs[j].name) != s->ifs[j].index)
+			close_iface(s, &s->ifs[j]);
 	for (k = 0; k < n; k++) {
 		for (j = 0; j < s->nifs; j++)
 			if (s->ifs[j].p && !strcmp(s->ifs[j].name, found[k]))
@@ -280,11 +303,7 @@ int kt_pcap_iface_read(struct kt_pcap_src *s, struct kt_pcap_iface *i)
 	r = pcap_dispatch(i->p, DISPATCH_BUDGET, on_packet, (u_char *)user);
 	if (r == PCAP_ERROR) {
 		/* an interface that went away (a pod deleted) stops alone */
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, i->fd, NULL);
-		kt_pcap_ifaces_stats(s);
-		pcap_close(i->p);
-		i->p = NULL;
-		i->fd = -1;
+		close_iface(s, i);
 		return 0;
 	}
 	return r < 0 ? 0 : r;
@@ -330,6 +349,8 @@ json_t *kt_pcap_ifaces_json(struct kt_pcap_src *s)
 			continue;
 		if (i->id.peer_netns)
 			json_object_set_new(o, "peer_netns", json_integer((json_int_t)i->id.peer_netns));
+		if (i->closed)	/* went away while recording */
+			json_object_set_new(o, "closed", json_true());
 		if (*i->id.pod)
 			json_object_set_new(o, "pod", json_string(i->id.pod));
 		if (*i->id.pod_uid)

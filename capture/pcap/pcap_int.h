@@ -24,6 +24,7 @@
 #define KT_PCAP_MAX_IFACES   256
 #define KT_PCAP_MAX_PENDING  1024	/* fragments waiting for their "after" */
 #define KT_PCAP_MAX_LISTED   1000	/* fragments listed in the manifest */
+#define KT_PCAP_PAIR_FLOWS   8		/* flows of a host pair with their own fragment */
 #define KT_PCAP_RETRANS_BURST 3		/* retransmits of a flow that make trouble */
 #define KT_PCAP_DEDUP	     1024	/* recent DNS transactions remembered */
 
@@ -57,6 +58,7 @@ struct kt_pcap_iface {
 	uint64_t packets, bytes, not_decoded;
 	struct pcap_stat last;	/* latest pcap_stats */
 	bool stats_ok;
+	bool closed;		/* went away while recording */
 	uint32_t all_ifid;	/* its id in the continuous file */
 };
 
@@ -142,6 +144,9 @@ int kt_pcap_ident_collect(struct kt_pcap_src *s, unsigned from);
 /* Could packets of netns show on our interfaces (our own, a veth's peer)? */
 bool kt_pcap_netns_seen(const struct kt_pcap_src *s, uint64_t netns);
 void kt_pcap_ident_refresh_pods(struct kt_pcap_src *s);
+/* Index a pods List (kubectl JSON, any shape at all) into map: uid ->
+ * {pod, uid, containers{id: name}}, and "ip:ADDR" -> the same. */
+void kt_pcap_pods_add(json_t *map, json_t *list);
 /* "node=N netns=I peer_netns=J pod=NS/NAME pod_uid=U container=C ..." */
 void kt_pcap_ident_describe(const struct kt_pcap_src *s, const struct kt_pcap_iface *i,
 			    char *buf, size_t len);

@@ -14,7 +14,7 @@
 #    the limit, the bundle under the limit plus 1 MiB (the host facts and
 #    manifest), and the manifest says the capture was truncated.
 # 3. a pod recreated while recording: its new veth is captured, named by its
-#    new netns and pod UID.
+#    new netns and pod UID; a DNS query over TCP makes one dns record.
 #
 # Needs root, BPF, tcpdump, tshark; skips (77) with the reason otherwise.
 set -u
@@ -177,6 +177,20 @@ ktlab recreate web-b >/dev/null || bad "cannot recreate web-b"
 sleep 7		# past the pcap source's rescan (5 s)
 ktlab exec client "$KTLAB_CLIENT" run --out "$T/churn-truth.json" --short 3 "$(pod web-b ip):80" ||
 	bad "no traffic to the new web-b"
+# and one DNS query over TCP to the kube-dns Service (2 s at most)
+DNS_VIP=$(jq -r '.services[] | select(.name == "kube-dns") | .cluster_ip' "$KTLAB_JSON")
+ktlab exec client python3 -c '
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x4b54, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "web.shop.svc.cluster.local".split(".")) + b"\0"
+q += struct.pack(">HH", 1, 1)
+s = socket.create_connection((sys.argv[1], 53), timeout=2)
+s.sendall(struct.pack(">H", len(q)) + q)
+n = struct.unpack(">H", s.recv(2))[0]
+r = b""
+while len(r) < n:
+    r += s.recv(n - len(r))
+print(r[3] & 15)' "$DNS_VIP" >"$T/tcp-dns.rcode" 2>&1 || bad "DNS over TCP failed: $(cat "$T/tcp-dns.rcode")"
 sleep 0.5
 kill -INT "$REC"
 wait "$REC" || { bad "ktcap record (churn) failed"; cat "$T/churn.err"; }
@@ -184,6 +198,10 @@ REC=
 "$B/ktana" dump --file manifest.json "$T/churn.tar.zst" >"$T/churn.json"
 [ "$(jq .sources.pcap.interfaces_added "$T/churn.json")" -ge 1 ] && ok ||
 	bad "the new pod's veth was not picked up"
+"$B/ktana" dump -s dns "$T/churn.tar.zst" >"$T/churn-dns.jsonl"
+check "a DNS query over TCP: one record, its rcode and answer" "6 0 A 198.19.0.20" \
+	"$(jq -r --arg c "$(pod client ip)" 'select(.client == $c and .id == 19284) |
+		"\(.proto) \(.rcode) \(.answers[0] | split(" ") | .[0:2] | join(" "))"' "$T/churn-dns.jsonl")"
 check "the new web-b's veth: its netns and pod UID, packets seen" \
 	"$(pod web-b netns_inode) $(pod web-b uid) true" \
 	"$(jq -r --arg v "$(pod web-b node_veth)" '[.sources.pcap.interfaces[] | select(.name == $v)] | last |
