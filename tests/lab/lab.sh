@@ -576,7 +576,8 @@ cmd_up() {
 	echo "$SCENARIO" > "$STATE/scenario"
 	# Whatever fails from here (or a signal), take down what was made.
 	UP_OK=
-	trap 'if [ -z "$UP_OK" ]; then echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
+	# (set +e: the rest of down must run whatever part of it fails)
+	trap 'if [ -z "$UP_OK" ]; then set +e; echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
 	trap 'exit 1' INT TERM HUP
 	set -e
 	new_netns "$NODE"
