@@ -425,32 +425,15 @@ static int load(struct kt_k8s_index *idx, struct kt_bundle *b)
 	return r < 0 ? r : kt_k8s_index_finish(idx);
 }
 
+/* "end" is the newest version of every object, even one read after the
+ * capture window closed. */
 static int parse_at(const char *s, const json_t *m, uint64_t *at)
 {
-	const json_t *win = json_object_get(m, "window");
-	uint64_t start = (uint64_t)json_integer_value(json_object_get(win, "start_ns"));
-	uint64_t end = (uint64_t)json_integer_value(json_object_get(win, "end_ns"));
-	unsigned long long d;
-
 	if (!strcmp(s, "end")) {
 		*at = KT_K8S_LATEST;
 		return 0;
 	}
-	if (!strcmp(s, "start") || s[0] == '+' || s[0] == '-') {
-		if (!start || !end)
-			return kt_err_set(-EINVAL, "the bundle has no capture window for '%s'", s);
-		if (!strcmp(s, "start")) {
-			*at = start;
-			return 0;
-		}
-		if (kt_parse_duration(s + 1, &d))
-			return kt_err_set(-EINVAL, "bad duration in --at '%s'", s);
-		*at = s[0] == '+' ? start + d : (end > d ? end - d : 0);
-		return 0;
-	}
-	if (kt_time_parse(s, at))
-		return kt_err_set(-EINVAL, "bad --at '%s': RFC 3339, start, end, +DUR or -DUR", s);
-	return 0;
+	return kt_manifest_time_arg(m, s, at);
 }
 
 static int run(int argc, char **argv)

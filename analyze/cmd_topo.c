@@ -49,30 +49,6 @@ static const char usage[] =
 	"  ktana topo --json --window 1m case.tar.zst | jq '.edges[] | select(.failed != {})'\n"
 	"  ktana topo --at +90s -n shop case.tar.zst\n";
 
-static int parse_time(const char *s, const json_t *man, uint64_t *out)
-{
-	const json_t *win = json_object_get(man, "window");
-	uint64_t start = (uint64_t)json_integer_value(json_object_get(win, "start_ns"));
-	uint64_t end = (uint64_t)json_integer_value(json_object_get(win, "end_ns"));
-	unsigned long long d;
-
-	if (!strcmp(s, "start") || !strcmp(s, "end") || s[0] == '+' || s[0] == '-') {
-		if (!start || !end)
-			return kt_err_set(-EINVAL, "the bundle has no capture window for '%s'", s);
-		if (!strcmp(s, "start") || !strcmp(s, "end")) {
-			*out = s[0] == 's' ? start : end;
-			return 0;
-		}
-		if (kt_parse_duration(s + 1, &d))
-			return kt_err_set(-EINVAL, "bad duration in '%s'", s);
-		*out = s[0] == '+' ? start + d : (end > d ? end - d : 0);
-		return 0;
-	}
-	if (kt_time_parse(s, out))
-		return kt_err_set(-EINVAL, "bad time '%s': RFC 3339, start, end, +DUR or -DUR", s);
-	return 0;
-}
-
 static const char *failed_str(const json_t *failed, char *buf, size_t len)
 {
 	const char *k;
@@ -268,9 +244,9 @@ static int run(int argc, char **argv)
 	path = argv[optind];
 	if ((err = kt_bundle_open(&b, path)))
 		return kt_cli_fail_err(KT_EXIT_USAGE, err, NULL);
-	if ((at && (err = parse_time(at, kt_bundle_manifest(b), &mo.at))) ||
-	    (since && (err = parse_time(since, kt_bundle_manifest(b), &mo.since))) ||
-	    (until && (err = parse_time(until, kt_bundle_manifest(b), &mo.until)))) {
+	if ((at && (err = kt_manifest_time_arg(kt_bundle_manifest(b), at, &mo.at))) ||
+	    (since && (err = kt_manifest_time_arg(kt_bundle_manifest(b), since, &mo.since))) ||
+	    (until && (err = kt_manifest_time_arg(kt_bundle_manifest(b), until, &mo.until)))) {
 		rc = kt_cli_fail_err(KT_EXIT_USAGE, err, NULL);
 		goto out;
 	}

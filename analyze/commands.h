@@ -11,5 +11,6 @@ extern const struct kt_cmd kt_cmd_import;
 extern const struct kt_cmd kt_cmd_flows;
 extern const struct kt_cmd kt_cmd_k8s;
 extern const struct kt_cmd kt_cmd_topo;
+extern const struct kt_cmd kt_cmd_report;
 
 #endif

@@ -300,14 +300,16 @@ static inline bool varint_at(const uint8_t **pp, const uint8_t *end, uint64_t *v
 	}
 }
 
-/* A reference code c (see DICT_CODE): the record it copies, or -1 for a
- * literal; table holds the literals in order. */
+/* A reference code c (see DICT_CODE) at record i: 1 when it copies the
+ * record *from places back (its slot in the history ring), 0 when it is
+ * dictionary entry *entry, < 0 when it is out of range; table holds the
+ * literals in order. */
 static inline int ref_target(uint64_t c, size_t i, size_t ntab, size_t *from, size_t *entry)
 {
 	if (c <= KT_COL_BACK) {
 		if (c > i)
 			return kt_err_set(-EPROTO, "record %zu refers before the block", i);
-		*from = i - (size_t)c;
+		*from = (i - (size_t)c) % KT_COL_BACK;
 		return 1;
 	}
 	if (c - KT_COL_BACK - 1 >= ntab)
@@ -318,17 +320,17 @@ static inline int ref_target(uint64_t c, size_t i, size_t ntab, size_t *from, si
 }
 
 /* Integers: delta and plain share one loop (keep = all ones adds to the
- * previous value, 0 adds to zero); references copy earlier records. */
+ * previous value, 0 adds to zero); references copy earlier values, kept in
+ * a ring of the last KT_COL_BACK so that the records decoded earlier may be
+ * gone (a caller taking a block a chunk at a time). */
 #define DEFINE_DECODE_INTS(name, T)						\
-static int name(struct kt_col_dec *c, size_t i0, size_t i1)			\
+static int name(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)	\
 {										\
 	const uint64_t keep = c->mode == MODE_DELTA ? UINT64_MAX : 0;		\
 	const uint8_t *p = c->p, *const end = c->end;				\
-	uint8_t *const base = c->base;						\
 	const size_t stride = c->stride;					\
-	uint64_t prev = c->prev, d, *const table = c->table;			\
+	uint64_t prev = c->prev, d, *const table = c->table, *const ring = c->ring; \
 	size_t ntab = c->ntab;							\
-	uint8_t *at = base + i0 * stride;					\
 										\
 	if (c->mode == MODE_CONST) {						\
 		T v = (T)prev;							\
@@ -352,6 +354,7 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1)			\
 		return 0;							\
 	}									\
 	for (size_t i = i0; i < i1; i++, at += stride) {			\
+		uint64_t x;							\
 		T v;								\
 										\
 		if (!varint_at(&p, end, &d))					\
@@ -359,19 +362,17 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1)			\
 		if (d == 0) {							\
 			if (!varint_at(&p, end, &d))				\
 				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
-			table[ntab++] = (uint64_t)kt_unzigzag(d);		\
-			v = (T)table[ntab - 1];					\
+			x = table[ntab++] = (uint64_t)kt_unzigzag(d);		\
 		} else {							\
 			size_t from = 0, entry = 0;				\
 			int r = ref_target(d, i, ntab, &from, &entry);		\
 										\
 			if (r < 0)						\
 				return r;					\
-			if (r)							\
-				memcpy(&v, base + from * stride, sizeof(v));	\
-			else							\
-				v = (T)table[entry];				\
+			x = r ? ring[from] : table[entry];			\
 		}								\
+		ring[i % KT_COL_BACK] = x;					\
+		v = (T)x;							\
 		memcpy(at, &v, sizeof(v));					\
 	}									\
 	c->p = p;								\
@@ -384,12 +385,12 @@ DEFINE_DECODE_INTS(decode_u16, uint16_t)
 DEFINE_DECODE_INTS(decode_u32, uint32_t)
 DEFINE_DECODE_INTS(decode_u64, uint64_t)
 
-static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1)
+static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 {
 	const uint8_t *p = c->p, *end = c->end;
-	uint8_t (*table)[16] = c->table;
+	uint8_t (*table)[16] = c->table, (*ring)[16] = c->ring;
 	size_t ntab = c->ntab, from = 0, entry = 0;
-	uint8_t *at = c->base + i0 * c->stride;
+	const uint8_t *v;
 	uint64_t code;
 	int r;
 
@@ -398,6 +399,7 @@ static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1)
 			return kt_err_set(-EPROTO, "bad address code at record %zu", i);
 		switch (code) {
 		case 0:
+			memset(ring[i % KT_COL_BACK], 0, 16);
 			memset(at, 0, 16);
 			continue;
 		case 1:
@@ -407,32 +409,33 @@ static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1)
 			table[ntab][10] = table[ntab][11] = 0xff;
 			memcpy(table[ntab] + 12, p, 4);
 			p += 4;
-			memcpy(at, table[ntab++], 16);
-			continue;
+			v = table[ntab++];
+			break;
 		case 2:
 			if (end - p < 16)
 				return kt_err_set(-EPROTO, "truncated address at record %zu", i);
 			memcpy(table[ntab], p, 16);
 			p += 16;
-			memcpy(at, table[ntab++], 16);
-			continue;
+			v = table[ntab++];
+			break;
 		default:
 			if ((r = ref_target(code - 2, i, ntab, &from, &entry)) < 0)
 				return r;
-			memcpy(at, r ? c->base + from * c->stride : table[entry], 16);
+			v = r ? ring[from] : table[entry];
 		}
+		memcpy(at, v, 16);
+		memcpy(ring[i % KT_COL_BACK], at, 16);
 	}
 	c->p = p;
 	c->ntab = ntab;
 	return 0;
 }
 
-static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1)
+static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 {
 	const uint8_t *p = c->p, *end = c->end;
-	struct kt_str *table = c->table;
+	struct kt_str *table = c->table, *ring = c->ring, s;
 	size_t ntab = c->ntab, from = 0, entry = 0;
-	uint8_t *at = c->base + i0 * c->stride;
 	uint64_t code, len;
 	int r;
 
@@ -442,16 +445,17 @@ static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1)
 		if (code) {
 			if ((r = ref_target(code, i, ntab, &from, &entry)) < 0)
 				return r;
-			memcpy(at, r ? (const void *)(c->base + from * c->stride) :
-			       (const void *)&table[entry], sizeof(struct kt_str));
-			continue;
+			s = r ? ring[from] : table[entry];
+		} else {
+			if (!varint_at(&p, end, &len) || len > (uint64_t)(end - p))
+				return kt_err_set(-EPROTO, "string at record %zu overruns its column", i);
+			s.p = (const char *)p;
+			s.len = (uint32_t)len;
+			p += len;
+			table[ntab++] = s;
 		}
-		if (!varint_at(&p, end, &len) || len > (uint64_t)(end - p))
-			return kt_err_set(-EPROTO, "string at record %zu overruns its column", i);
-		table[ntab].p = (const char *)p;
-		table[ntab].len = (uint32_t)len;
-		p += len;
-		memcpy(at, &table[ntab++], sizeof(struct kt_str));
+		ring[i % KT_COL_BACK] = s;
+		memcpy(at, &s, sizeof(s));
 	}
 	c->p = p;
 	c->ntab = ntab;
@@ -459,15 +463,13 @@ static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1)
 }
 
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
-		    size_t n, uint8_t *recs, size_t stride, size_t off, uint8_t dst_type)
+		    size_t n, uint8_t dst_type)
 {
-	size_t tsize = 0;
+	size_t tsize = 0, rsize = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->p = col->p;
 	c->end = col->p + col->len;
-	c->base = recs + off;
-	c->stride = stride;
 	c->cls = (uint8_t)kt_ftype_class(src_type);
 	if (c->cls == KT_FC_INT) {
 		uint64_t v;
@@ -495,21 +497,29 @@ int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t s
 		case KT_F_U32: case KT_F_I32: c->run = decode_u32; break;
 		default: c->run = decode_u64; break;
 		}
-		tsize = c->mode == MODE_REF ? n * sizeof(uint64_t) : 0;
+		if (c->mode == MODE_REF) {
+			tsize = n * sizeof(uint64_t);
+			rsize = KT_COL_BACK * sizeof(uint64_t);
+		}
 		break;
 	case KT_FC_IP:
 		c->run = decode_ips;
 		tsize = n * 16;
+		rsize = KT_COL_BACK * 16;
 		break;
 	case KT_FC_STR:
 		c->run = decode_strs;
 		tsize = n * sizeof(struct kt_str);
+		rsize = KT_COL_BACK * sizeof(struct kt_str);
 		break;
 	default:
 		return kt_err_set(-EPROTO, "cannot decode field type %u", src_type);
 	}
-	if (tsize && !(c->table = malloc(tsize)))
-		return kt_err_set(-ENOMEM, "out of memory");
+	if (tsize + rsize) {
+		if (!(c->table = malloc(tsize + rsize)))
+			return kt_err_set(-ENOMEM, "out of memory");
+		c->ring = (uint8_t *)c->table + tsize;
+	}
 	return 0;
 }
 
@@ -532,10 +542,11 @@ int kt_col_decode(struct kt_cursor *col, uint8_t src_type, size_t n,
 		  uint8_t *recs, size_t stride, size_t off, uint8_t dst_type)
 {
 	struct kt_col_dec c;
-	int err = kt_col_dec_init(&c, col, src_type, n, recs, stride, off, dst_type);
+	int err = kt_col_dec_init(&c, col, src_type, n, dst_type);
 
+	c.stride = stride;
 	if (!err)
-		err = c.run(&c, 0, n);
+		err = c.run(&c, 0, n, recs + off);
 	if (err) {
 		kt_col_dec_release(&c);
 		return err;

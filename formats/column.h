@@ -42,22 +42,25 @@ int kt_col_decode(struct kt_cursor *col, uint8_t src_type, size_t n,
 
 /* The same, a range of records at a time, so that a block's records are
  * filled a few hundred at a time across all columns and stay in cache.
- * init checks the column header and allocates its dictionary; run decodes
- * records [i0, i1) (ranges in order, from 0); finish checks the column was
- * used exactly and frees; release frees after an error. */
+ * init checks the column header and allocates its dictionary; the caller
+ * sets stride, the distance between records; run decodes records [i0, i1)
+ * (ranges in order, from 0) into the field at 'at' of record i0 and the
+ * records every stride bytes after it: the records of earlier ranges need
+ * not be there any more. finish checks the column was used exactly and
+ * frees; release frees after an error. */
 struct kt_col_dec {
-	int (*run)(struct kt_col_dec *c, size_t i0, size_t i1);
+	int (*run)(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at);
 	uint8_t cls, mode;
 	const uint8_t *p, *end;
-	uint8_t *base;		/* the field in record 0 */
 	size_t stride;
 	uint64_t prev;
 	size_t ntab;
-	void *table;
+	void *table;		/* dictionary: literals in order */
+	void *ring;		/* the last KT_COL_BACK values, by record index */
 };
 
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
-		    size_t n, uint8_t *recs, size_t stride, size_t off, uint8_t dst_type);
+		    size_t n, uint8_t dst_type);
 int kt_col_dec_finish(struct kt_col_dec *c);
 void kt_col_dec_release(struct kt_col_dec *c);
 

@@ -1,6 +1,7 @@
 /* manifest.c - building and checking manifest.json (manifest.h). */
 #include "manifest.h"
 #include "bundle.h"
+#include "cli.h"
 #include "error.h"
 
 #include <errno.h>
@@ -226,5 +227,29 @@ int kt_manifest_check(const json_t *m)
 				  major, minor, KT_FORMAT_MAJOR);
 	if (major < 1)
 		return kt_err_set(-EPROTO, "bundle format %u.%u is not valid", major, minor);
+	return 0;
+}
+
+int kt_manifest_time_arg(const json_t *m, const char *s, uint64_t *out)
+{
+	const json_t *win = json_object_get(m, "window");
+	uint64_t start = (uint64_t)json_integer_value(json_object_get(win, "start_ns"));
+	uint64_t end = (uint64_t)json_integer_value(json_object_get(win, "end_ns"));
+	unsigned long long d;
+
+	if (!strcmp(s, "start") || !strcmp(s, "end") || s[0] == '+' || s[0] == '-') {
+		if (!start || !end)
+			return kt_err_set(-EINVAL, "the bundle has no capture window for '%s'", s);
+		if (!strcmp(s, "start") || !strcmp(s, "end")) {
+			*out = s[0] == 's' ? start : end;
+			return 0;
+		}
+		if (kt_parse_duration(s + 1, &d))
+			return kt_err_set(-EINVAL, "bad duration in '%s'", s);
+		*out = s[0] == '+' ? start + d : (end > d ? end - d : 0);
+		return 0;
+	}
+	if (kt_time_parse(s, out))
+		return kt_err_set(-EINVAL, "bad time '%s': RFC 3339, start, end, +DUR or -DUR", s);
 	return 0;
 }

@@ -44,6 +44,12 @@ const char *kt_time_str(uint64_t ns, char *buf, size_t len);
 /* Parse RFC 3339 (fraction optional, Z or +hh:mm) into UTC ns. */
 int kt_time_parse(const char *s, uint64_t *out);
 
+/* A time given on a command line, against the manifest's capture window:
+ * RFC 3339, "start", "end", "+DUR" after the start or "-DUR" before the end
+ * (DUR as kt_parse_duration()). 0, or -EINVAL with kt_err_set() naming 's'
+ * (also when the bundle has no window for a relative time). */
+int kt_manifest_time_arg(const json_t *m, const char *s, uint64_t *out);
+
 /* CLOCK_REALTIME now, in ns. */
 uint64_t kt_now_ns(void);
 

@@ -84,12 +84,30 @@ const struct kt_schema *kt_stream_reader_schema(const struct kt_stream_reader *r
 /* The record type named in the header ("flow"). Borrowed. */
 const char *kt_stream_reader_name(const struct kt_stream_reader *r);
 
+/* Decode only the fields named in 'fields' (NULL-terminated, borrowed for
+ * the call) of kt_stream_reader_schema(r); the others read as zero. Columns
+ * are most of the cost of a read: a consumer that uses a few fields of a
+ * record names them. Call before the first kt_stream_reader_next();
+ * -EINVAL after it. */
+int kt_stream_reader_project(struct kt_stream_reader *r, const char *const *fields);
+
 /* Decode the next block. On success *recs points at *n records of
  * kt_stream_reader_schema(r)->size bytes each, valid until the next call;
  * *n == 0 means the end of the segment. Errors name the segment, block
  * number and byte offset: "'streams/flow/000001.ktr': block 3 at offset
  * 12345: checksum mismatch". */
 int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t *n);
+
+/* The same, up to max records at a time (a consumer's cache-sized share),
+ * decoding only those: *recs points at *n records, valid until the next
+ * call; *n == 0 at the end. A block is taken in as many calls as it needs;
+ * its records all come from blocks whose checksum held, but a malformed
+ * column found late in a block fails the call after some of the block's
+ * records were returned (kt_stream_reader_next() returns none of such a
+ * block). The two calls may be mixed: next() returns the rest of a block
+ * read() began. */
+int kt_stream_reader_read(struct kt_stream_reader *r, size_t max, const void **recs,
+			  size_t *n);
 
 /* Position after the last block decoded without error: where a torn segment
  * can be cut. */

@@ -38,6 +38,14 @@ struct kt_stream_reader {
 	ZSTD_DCtx *zd;
 	uint64_t offset, good_offset, blocks, records;
 	bool eof;
+	/* the block being decoded: its bound columns' decoders, its records
+	 * and the next one to decode, where it began */
+	bool inblock;
+	unsigned nd;
+	struct kt_col_dec dec[MAX_FIELDS];
+	const struct kt_field *dfield[MAX_FIELDS];
+	uint32_t bcount, bpos;
+	uint64_t bat;
 };
 
 /* Read exactly len bytes; returns len, a short count at the end, or < 0. */
@@ -260,28 +268,60 @@ const char *kt_stream_reader_name(const struct kt_stream_reader *r)
 	return r->name;
 }
 
+int kt_stream_reader_project(struct kt_stream_reader *r, const char *const *fields)
+{
+	if (r->blocks || r->recs || r->inblock)
+		return kt_err_set(-EINVAL, "'%s': projection after the first block", r->label);
+	for (unsigned c = 0; c < r->ncols; c++) {
+		const char *const *f = fields;
+
+		if (!r->bind[c])
+			continue;
+		while (*f && strcmp(*f, r->bind[c]->name))
+			f++;
+		if (!*f)
+			r->bind[c] = NULL;
+	}
+	return 0;
+}
+
 #define CHUNK 256
 
-static int decode_block(struct kt_stream_reader *r, uint32_t count, uint32_t raw_len)
+/* Make room for n records; zeroed once: every bound field of every record
+ * is written by its column's decoder, so only unbound fields (and padding)
+ * keep the zero they read as, and no block needs the records cleared. */
+static int recs_room(struct kt_stream_reader *r, size_t n)
+{
+	size_t size = kt_stream_reader_schema(r)->size;
+
+	if (n <= r->recs_cap)
+		return 0;
+	free(r->recs);
+	r->recs_cap = 0;
+	if (!(r->recs = calloc(n, size)))
+		return kt_err_set(-ENOMEM, "out of memory");
+	r->recs_cap = n;
+	return 0;
+}
+
+static void block_abort(struct kt_stream_reader *r)
+{
+	for (unsigned k = 0; k < r->nd; k++)
+		kt_col_dec_release(&r->dec[k]);
+	r->nd = 0;
+	r->inblock = false;
+}
+
+/* Check the block's column lengths and start a decoder for each bound one. */
+static int block_begin(struct kt_stream_reader *r, uint32_t count, uint32_t raw_len)
 {
 	const struct kt_schema *s = kt_stream_reader_schema(r);
-	struct kt_col_dec dec[MAX_FIELDS];
-	const char *name[MAX_FIELDS];
-	unsigned c, nd = 0, done = 0;
 	struct kt_cursor cur;
 	int err = 0;
 
-	if (count > r->recs_cap) {
-		uint8_t *p = realloc(r->recs, (size_t)count * s->size);
-
-		if (!p)
-			return kt_err_set(-ENOMEM, "out of memory");
-		r->recs = p;
-		r->recs_cap = count;
-	}
-	memset(r->recs, 0, (size_t)count * s->size);
+	r->nd = 0;
 	kt_cursor_init(&cur, r->raw.p, raw_len);
-	for (c = 0; c < r->ncols; c++) {
+	for (unsigned c = 0; c < r->ncols; c++) {
 		struct kt_cursor col;
 		uint64_t clen;
 
@@ -293,53 +333,82 @@ static int decode_block(struct kt_stream_reader *r, uint32_t count, uint32_t raw
 		kt_skip(&cur, (size_t)clen);
 		if (!r->bind[c] || !r->bind[c]->type)
 			continue;
-		err = kt_col_dec_init(&dec[nd], &col, r->col_type[c], count, r->recs, s->size,
-				      r->bind[c]->offset, r->bind[c]->type);
+		err = kt_col_dec_init(&r->dec[r->nd], &col, r->col_type[c], count, r->bind[c]->type);
 		if (err) {
 			kt_err_wrap(err, "column '%s'", r->bind[c]->name);
 			goto out;
 		}
-		name[nd++] = r->bind[c]->name;
+		r->dec[r->nd].stride = s->size;
+		r->dfield[r->nd++] = r->bind[c];
 	}
-	if (cur.len) {
+	if (cur.len)
 		err = kt_err_set(-EPROTO, "%zu stray bytes after the last column", cur.len);
-		goto out;
-	}
-	/* a few hundred records at a time across every column: they stay in
-	 * cache while all their fields are filled */
-	for (size_t i0 = 0; i0 < count; i0 += CHUNK) {
-		size_t i1 = i0 + CHUNK < count ? i0 + CHUNK : count;
-
-		for (unsigned k = 0; k < nd; k++) {
-			if ((err = dec[k].run(&dec[k], i0, i1))) {
-				kt_err_wrap(err, "column '%s'", name[k]);
-				goto out;
-			}
-		}
-	}
-	for (; done < nd; done++) {
-		if ((err = kt_col_dec_finish(&dec[done]))) {
-			kt_err_wrap(err, "column '%s'", name[done]);
-			done++;
-			goto out;
-		}
-	}
 out:
-	for (; done < nd; done++)
-		kt_col_dec_release(&dec[done]);
+	if (err)
+		block_abort(r);
+	else
+		r->inblock = true;
+	r->bcount = count;
+	r->bpos = 0;
 	return err;
 }
 
-int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t *n)
+/* Decode records [i0, i1) of the block into out (record i0 first): a few
+ * hundred at a time across every column, so that they stay in cache while
+ * all their fields are filled. */
+static int block_run(struct kt_stream_reader *r, size_t i0, size_t i1, uint8_t *out)
+{
+	size_t size = kt_stream_reader_schema(r)->size;
+	int err;
+
+	for (size_t j0 = i0; j0 < i1; j0 += CHUNK) {
+		size_t j1 = j0 + CHUNK < i1 ? j0 + CHUNK : i1;
+		uint8_t *rec = out + (j0 - i0) * size;
+
+		for (unsigned k = 0; k < r->nd; k++) {
+			if ((err = r->dec[k].run(&r->dec[k], j0, j1, rec + r->dfield[k]->offset))) {
+				kt_err_wrap(err, "column '%s'", r->dfield[k]->name);
+				block_abort(r);
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Every column used exactly: the block is good. */
+static int block_end(struct kt_stream_reader *r)
+{
+	unsigned k;
+	int err = 0;
+
+	for (k = 0; k < r->nd && !err; k++)
+		if ((err = kt_col_dec_finish(&r->dec[k])))
+			kt_err_wrap(err, "column '%s'", r->dfield[k]->name);
+	for (; k < r->nd; k++)
+		kt_col_dec_release(&r->dec[k]);
+	r->nd = 0;
+	r->inblock = false;
+	if (err)
+		return err;
+	r->blocks++;
+	r->records += r->bcount;
+	r->good_offset = r->offset;
+	return 0;
+}
+
+/* Read and check the next block up to its decoded columns: *count == 0 at
+ * the end of the segment. Errors are wrapped with the block and offset. */
+static int block_read(struct kt_stream_reader *r, uint32_t *count, uint32_t *raw_len)
 {
 	uint8_t hdr[KT_BLOCK_HDR_LEN];
-	uint32_t count, plen, rlen, seq;
+	uint32_t plen, rlen, seq;
 	uint64_t at = r->offset;
 	ssize_t got;
 	int err;
 
-	*recs = NULL;
-	*n = 0;
+	*count = 0;
+	r->bat = at;
 	if (r->eof)
 		return 0;
 	got = read_full(r, hdr, sizeof(hdr));
@@ -363,14 +432,14 @@ int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t 
 		err = kt_err_set(-EPROTO, "unknown block version %u or codec %u", hdr[4], hdr[5]);
 		goto bad;
 	}
-	count = kt_le32(hdr + 8);
+	*count = kt_le32(hdr + 8);
 	plen = kt_le32(hdr + 12);
 	rlen = kt_le32(hdr + 16);
 	seq = kt_le32(hdr + 36);
-	if (!count || count > KT_BLOCK_MAX_RECORDS || plen > KT_BLOCK_MAX_PAYLOAD ||
+	if (!*count || *count > KT_BLOCK_MAX_RECORDS || plen > KT_BLOCK_MAX_PAYLOAD ||
 	    rlen > KT_BLOCK_MAX_RAW || (hdr[5] == 0 && plen != rlen)) {
 		err = kt_err_set(-EPROTO, "block declares %u records, %u payload and %u raw bytes,"
-				 " beyond the limits", count, plen, rlen);
+				 " beyond the limits", *count, plen, rlen);
 		goto bad;
 	}
 	if (seq != r->blocks) {
@@ -389,10 +458,12 @@ int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t 
 		goto bad;
 	}
 	r->offset += (uint64_t)got;
-	if ((uint32_t)got < plen)
+	if ((uint32_t)got < plen) {
+		*count = 0;
 		return kt_err_set(-ENODATA, "'%s': block %" PRIu64 " at offset %" PRIu64
 				  " is torn: %zd of %u payload bytes", r->label, r->blocks, at,
 				  got, plen);
+	}
 	if (kt_le32(hdr + 40) != (uint32_t)crc32(crc32(0, hdr, 40), r->payload.p, plen)) {
 		err = kt_err_set(-EPROTO, "checksum mismatch");
 		goto bad;
@@ -417,17 +488,69 @@ int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t 
 	} else {
 		memcpy(r->raw.p, r->payload.p, plen);
 	}
-	if ((err = decode_block(r, count, rlen)))
-		goto bad;
-	r->blocks++;
-	r->records += count;
-	r->good_offset = r->offset;
+	*raw_len = rlen;
+	return 0;
+bad:
+	*count = 0;
+	return kt_err_wrap(err, "'%s': block %" PRIu64 " at offset %" PRIu64,
+			   r->label, r->blocks, at);
+}
+
+static int block_wrap(struct kt_stream_reader *r, int err)
+{
+	return kt_err_wrap(err, "'%s': block %" PRIu64 " at offset %" PRIu64,
+			   r->label, r->blocks, r->bat);
+}
+
+int kt_stream_reader_next(struct kt_stream_reader *r, const void **recs, size_t *n)
+{
+	uint32_t count, rlen = 0;
+	int err;
+
+	*recs = NULL;
+	*n = 0;
+	if (r->inblock)		/* the rest of a block kt_stream_reader_read() began */
+		return kt_stream_reader_read(r, SIZE_MAX, recs, n);
+	if ((err = block_read(r, &count, &rlen)) || !count)
+		return err;
+	if ((err = recs_room(r, count)) || (err = block_begin(r, count, rlen)) ||
+	    (err = block_run(r, 0, count, r->recs)) || (err = block_end(r)))
+		return block_wrap(r, err);
 	*recs = r->recs;
 	*n = count;
 	return 0;
-bad:
-	return kt_err_wrap(err, "'%s': block %" PRIu64 " at offset %" PRIu64,
-			   r->label, r->blocks, at);
+}
+
+int kt_stream_reader_read(struct kt_stream_reader *r, size_t max, const void **recs,
+			  size_t *n)
+{
+	uint32_t count, rlen = 0;
+	size_t k;
+	int err;
+
+	*recs = NULL;
+	*n = 0;
+	if (!max)
+		return kt_err_set(-EINVAL, "'%s': read of 0 records", r->label);
+	if (!r->inblock) {
+		if ((err = block_read(r, &count, &rlen)) || !count)
+			return err;
+		if ((err = block_begin(r, count, rlen)))
+			return block_wrap(r, err);
+	}
+	k = r->bcount - r->bpos < max ? r->bcount - r->bpos : max;
+	if ((err = recs_room(r, k))) {
+		block_abort(r);
+		return block_wrap(r, err);
+	}
+	if ((err = block_run(r, r->bpos, r->bpos + k, r->recs)))
+		return block_wrap(r, err);
+	r->bpos += (uint32_t)k;
+	if (r->bpos == r->bcount && (err = block_end(r)))
+		return block_wrap(r, err);
+	*recs = r->recs;
+	*n = k;
+	return 0;
 }
 
 uint64_t kt_stream_reader_good_offset(const struct kt_stream_reader *r) { return r->good_offset; }
@@ -438,6 +561,7 @@ void kt_stream_reader_free(struct kt_stream_reader *r)
 {
 	if (!r)
 		return;
+	block_abort(r);
 	free(r->label);
 	free(r->name);
 	free(r->gfields);

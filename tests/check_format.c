@@ -338,6 +338,124 @@ START_TEST(schema_evolution_binds_by_name)
 }
 END_TEST
 
+/* A record as read, its string by value: two readers' strings point into
+ * their own buffers. */
+static void flat_flow(struct kt_flow *o, const struct kt_flow *f, char comm[32])
+{
+	*o = *f;
+	memset(comm, 0, 32);
+	memcpy(comm, f->comm.p, f->comm.len < 32 ? f->comm.len : 32);
+	o->comm = (struct kt_str){ NULL, f->comm.len };
+}
+
+/* Records read a few at a time (references reaching back across the
+ * pieces) are the records read a block at a time; a projection decodes
+ * the fields it names and leaves the others zero. */
+START_TEST(read_in_pieces_and_projection)
+{
+	static const char *const some[] = { "ts", "dport", "comm", "saddr", NULL };
+	struct kt_writer_opts wo = { .block_records = 1000, .zstd_level = 1 };
+	static const size_t pieces[] = { 1, 7, 100, 1000, 5000 };
+	struct kt_flow *all = calloc(2500, sizeof(*all));
+	char (*comms)[32] = calloc(2500, 32);
+	struct kt_stream_writer *w;
+	struct kt_stream_reader *r;
+	struct fdctx ctx;
+	char path[512];
+	const void *recs;
+	size_t n, got = 0;
+	int fd;
+
+	path_in(path, sizeof(path), "pieces.ktr");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(kt_stream_writer_open(&w, fd, &kt_flow_schema, &wo), 0);
+	for (unsigned i = 0; i < 2500; i++) {
+		struct kt_flow f;
+
+		make_flow(&f, i);
+		f.pid = 100 + (i * 37) % 70;	/* values repeating up to 70 back */
+		ck_assert_int_eq(kt_stream_writer_append(w, &f), 0);
+	}
+	ck_assert_int_eq(kt_stream_writer_close(w), 0);
+
+	ctx.fd = open(path, O_RDONLY);
+	ck_assert_int_eq(kt_stream_reader_open(&r, read_fd_fn, &ctx, &kt_flow_schema, path), 0);
+	while (!kt_stream_reader_next(r, &recs, &n) && n)
+		for (size_t i = 0; i < n; i++, got++)
+			flat_flow(&all[got], (const struct kt_flow *)recs + i, comms[got]);
+	ck_assert_uint_eq(got, 2500);
+	kt_stream_reader_free(r);
+	close(ctx.fd);
+
+	for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+		ctx.fd = open(path, O_RDONLY);
+		ck_assert_int_eq(kt_stream_reader_open(&r, read_fd_fn, &ctx, &kt_flow_schema,
+						       path), 0);
+		got = 0;
+		while (!kt_stream_reader_read(r, pieces[k], &recs, &n) && n) {
+			ck_assert_uint_le(n, pieces[k]);
+			for (size_t i = 0; i < n; i++, got++) {
+				struct kt_flow f;
+				char comm[32];
+
+				flat_flow(&f, (const struct kt_flow *)recs + i, comm);
+				ck_assert_msg(!memcmp(&f, &all[got], sizeof(f)) &&
+					      !memcmp(comm, comms[got], 32),
+					      "record %zu differs read %zu at a time", got, pieces[k]);
+			}
+		}
+		ck_assert_uint_eq(got, 2500);
+		ck_assert_uint_eq(kt_stream_reader_records(r), 2500);
+		ck_assert_uint_eq(kt_stream_reader_blocks(r), 3);
+		kt_stream_reader_free(r);
+		close(ctx.fd);
+	}
+
+	/* whole blocks after pieces: the rest of the block begun, then blocks */
+	ctx.fd = open(path, O_RDONLY);
+	ck_assert_int_eq(kt_stream_reader_open(&r, read_fd_fn, &ctx, &kt_flow_schema, path), 0);
+	ck_assert_int_eq(kt_stream_reader_read(r, 100, &recs, &n), 0);
+	ck_assert_uint_eq(n, 100);
+	ck_assert_int_eq(kt_stream_reader_next(r, &recs, &n), 0);
+	ck_assert_uint_eq(n, 900);
+	ck_assert_uint_eq(((const struct kt_flow *)recs)[0].ts, all[100].ts);
+	ck_assert_uint_eq(((const struct kt_flow *)recs)[899].pid, all[999].pid);
+	ck_assert_int_eq(kt_stream_reader_next(r, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1000);
+	ck_assert_uint_eq(((const struct kt_flow *)recs)[0].sock_id, all[1000].sock_id);
+	ck_assert_int_eq(kt_stream_reader_read(r, 0, &recs, &n), -EINVAL);
+	kt_stream_reader_free(r);
+	close(ctx.fd);
+
+	ctx.fd = open(path, O_RDONLY);
+	ck_assert_int_eq(kt_stream_reader_open(&r, read_fd_fn, &ctx, &kt_flow_schema, path), 0);
+	ck_assert_int_eq(kt_stream_reader_project(r, some), 0);
+	got = 0;
+	while (!kt_stream_reader_read(r, 300, &recs, &n) && n) {
+		for (size_t i = 0; i < n; i++, got++) {
+			const struct kt_flow *f = (const struct kt_flow *)recs + i;
+
+			ck_assert_uint_eq(f->ts, all[got].ts);
+			ck_assert_uint_eq(f->dport, all[got].dport);
+			ck_assert(!memcmp(f->saddr, all[got].saddr, 16));
+			ck_assert_uint_eq(f->comm.len, all[got].comm.len);
+			ck_assert(!f->comm.len || !memcmp(f->comm.p, comms[got], f->comm.len));
+			ck_assert_uint_eq(f->sport, 0);
+			ck_assert_uint_eq(f->pid, 0);
+			ck_assert_uint_eq(f->bytes_sent, 0);
+			ck_assert(kt_ip_is_unset(f->orig_daddr));
+		}
+	}
+	ck_assert_uint_eq(got, 2500);
+	/* too late once records were read */
+	ck_assert_int_eq(kt_stream_reader_project(r, some), -EINVAL);
+	kt_stream_reader_free(r);
+	close(ctx.fd);
+	free(all);
+	free(comms);
+}
+END_TEST
+
 /* SIGKILL a writer mid-stream: every block it finished is in the bundle. */
 START_TEST(killed_writer_keeps_every_finished_block)
 {
@@ -564,6 +682,7 @@ Suite *kt_format_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, roundtrip_every_type_and_container);
 	tcase_add_test(tc, schema_evolution_binds_by_name);
+	tcase_add_test(tc, read_in_pieces_and_projection);
 	tcase_add_test(tc, killed_writer_keeps_every_finished_block);
 	tcase_add_test(tc, flipped_bytes_are_found_and_named);
 	tcase_add_test(tc, paths_and_names);

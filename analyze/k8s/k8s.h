@@ -333,6 +333,16 @@ typedef int (*kt_k8s_each_fn)(void *arg, const struct kt_k8s_object *obj);
 int kt_k8s_each(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
 		const char *ns, uint64_t t, kt_k8s_each_fn cb, void *arg);
 
+/* Every version of every object of kind (KT_K8S_OTHER: every kind), sorted
+ * by kind, namespace, name, then time: cb gets each version with the one
+ * before it of the same object (NULL for the first), to see what changed
+ * (a pod created or deleted, replicas scaled). cb returning non-zero stops
+ * the walk and is returned. */
+typedef int (*kt_k8s_version_fn)(void *arg, const struct kt_k8s_object *v,
+				 const struct kt_k8s_object *prev);
+int kt_k8s_each_version(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
+			kt_k8s_version_fn cb, void *arg);
+
 /* The pod that had IP at t (not hostNetwork: those share the node's IP),
  * or NULL. ip is 16 bytes, IPv4 as ::ffff:a.b.c.d (formats/schema.h). When
  * two pods claim the IP at t (a snapshot saw the old one, the new one's

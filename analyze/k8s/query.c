@@ -94,6 +94,31 @@ int kt_k8s_each(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
 	return 0;
 }
 
+int kt_k8s_each_version(const struct kt_k8s_index *idx, enum kt_k8s_kind kind,
+			kt_k8s_version_fn cb, void *arg)
+{
+	int lo = kind == KT_K8S_OTHER ? 0 : kind;
+	int hi = kind == KT_K8S_OTHER ? KT_K8S__MAX - 1 : kind;
+
+	if (!idx->finished)
+		return -EINVAL;
+	for (int k = lo; k <= hi; k++) {
+		const struct kt_pvec *pv = &idx->per_kind[k];
+
+		for (uint32_t i = 0; i < pv->n; i++) {
+			const struct kt_k8s_rec *r = pv->v[i];
+
+			for (uint32_t j = 0; j < r->nvers; j++) {
+				int ret = cb(arg, r->vers[j], j ? r->vers[j - 1] : NULL);
+
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
 static bool iv_valid(const struct kt_ipver *v, uint64_t t)
 {
 	if (t == KT_K8S_LATEST)

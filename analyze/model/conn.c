@@ -238,6 +238,12 @@ static int retire(struct kt_model *m, struct kt_pconn *c)
 	return err;
 }
 
+static inline void prefetch_conn(const struct kt_pconn *c)
+{
+	for (size_t o = 0; o < sizeof(*c); o += 64)
+		__builtin_prefetch((const char *)c + o);
+}
+
 int kt_conn_flush(struct kt_model *m, bool all)
 {
 	int err;
@@ -247,6 +253,10 @@ int kt_conn_flush(struct kt_model *m, bool all)
 
 		if (!all && c->done_at + KT_MODEL_GRACE_NS > m->now)
 			break;
+		/* the next one to retire was last touched a grace period ago,
+		 * out of cache by now: fetch it while this one is folded */
+		if (c->next != KT_MAP_END)
+			prefetch_conn(&m->pc[c->next]);
 		/* a side still open keeps the connection in flight until its own
 		 * close comes (a server in CLOSE_WAIT), or the stream ends */
 		if (!all && ((c->cli.seen && !c->cli.closed) || (c->srv.seen && !c->srv.closed))) {
@@ -400,6 +410,16 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	done_touch(m, c, f->ts);
 	return 0;
 }
+
+/* Every field of struct kt_flow this file reads: the model's reader
+ * decodes only these (kt_stream_reader_project), the rest read as zero.
+ * A field used here must be listed here. */
+const char *const kt_model_flow_fields[] = {
+	"ts", "kind", "proto", "role", "cause", "saddr", "daddr", "sport", "dport",
+	"orig_daddr", "orig_dport", "netns", "cgroup_id", "pid", "comm",
+	"duration_ns", "latency_ns", "bytes_sent", "bytes_recv", "retrans", "count",
+	NULL
+};
 
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 {

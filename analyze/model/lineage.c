@@ -270,12 +270,12 @@ bool kt_nat_unsnat(const struct kt_model *m, uint8_t proto, const uint8_t srv[16
 		   uint16_t sport, const uint8_t peer[16], uint16_t pport, uint64_t t,
 		   const uint8_t **cip, uint16_t *cport)
 {
-	uint64_t h = nat_hash(proto, srv, sport, peer, pport);
 	const struct kt_nat *best = NULL;
-	uint64_t bestd = UINT64_MAX;
+	uint64_t bestd = UINT64_MAX, h;
 
-	if (!m->snatmap.n)
+	if (!m->snatmap.n)	/* no source rewritten: every server event asks */
 		return false;
+	h = nat_hash(proto, srv, sport, peer, pport);
 	for (uint32_t i = kt_map_first(&m->snatmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->snatmap, h, i)) {
 		const struct kt_nat *n = &m->nat[i];

@@ -152,6 +152,10 @@ const struct kt_k8s_index *kt_model_k8s(const struct kt_model *m)
 
 /* ---- the pass ------------------------------------------------------------ */
 
+#ifndef FEED_RECORDS
+#define FEED_RECORDS 256
+#endif
+
 static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_entry *e,
 		       const struct kt_schema *sc)
 {
@@ -162,7 +166,13 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 
 	if ((err = kt_stream_reader_open(&r, kt_bundle_read, b, sc, e->path)))
 		return err;
-	while (!(err = kt_stream_reader_next(r, &recs, &n)) && n) {
+	if (sc == &kt_flow_schema && (err = kt_stream_reader_project(r, kt_model_flow_fields))) {
+		kt_stream_reader_free(r);
+		return err;
+	}
+	/* a few hundred records at a time: decoded, then taken in while they
+	 * are still in cache */
+	while (!(err = kt_stream_reader_read(r, FEED_RECORDS, &recs, &n)) && n) {
 		for (size_t i = 0; i < n && !err; i++) {
 			const char *rec = (const char *)recs + i * sc->size;
 

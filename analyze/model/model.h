@@ -153,6 +153,9 @@ int kt_model_add_proc(struct kt_model *m, const struct kt_proc *p);
 int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c);
 int kt_model_add_dns(struct kt_model *m, const struct kt_dns *d);
 int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f);
+/* The fields of a flow record kt_model_add_flow() reads (NULL-terminated):
+ * a reader may decode only these (kt_stream_reader_project). */
+extern const char *const kt_model_flow_fields[];
 int kt_model_add_conn(struct kt_model *m, const struct kt_conn *c);
 /* Fold every connection still in flight. Idempotent. */
 int kt_model_finish(struct kt_model *m);
