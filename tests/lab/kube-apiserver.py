@@ -342,6 +342,11 @@ def main():
     with open(a.scenario) as f:
         store = Store(json.load(f))
     Handler.store = store
+    # kubectl opens a connection per request, many at once: with
+    # socketserver's listen backlog of 5 the SYNs beyond it are dropped, and
+    # kubectl gives up on dials that then wait for a retransmit (aborted
+    # connects in every recording). A real API server's backlog is large.
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
 
