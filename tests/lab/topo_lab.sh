@@ -227,5 +227,7 @@ check "host process -> web-b, to the pod IP" "$(more host '.connections | length
 
 check "DOT output is a digraph" 1 "$(grep -c '^digraph topology' "$T/topo.dot")"
 
+# exact counts need every event: say what the capture lost, for a failure
+[ "$fail" = 0 ] || "$B/ktana" info "$T/lab.tar.zst" | grep -E '^  (bpf|pcap|conntrack) '
 echo "topo_lab: $pass passed, $fail failed"
 [ "$fail" = 0 ]
