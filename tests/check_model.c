@@ -710,6 +710,136 @@ START_TEST(folded_udp_sends)
 }
 END_TEST
 
+static void cgroup(struct fx *f, uint64_t cg, const char *uid, const char *cid)
+{
+	struct kt_proc p = { .ts = AT(0), .kind = KT_PROC_CGROUP, .cgroup_id = cg };
+	char path[200];
+
+	snprintf(path, sizeof(path), "/kubepods.slice/pod-a/cri-containerd-%s.scope", cid);
+	p.path = (struct kt_str){ path, (uint32_t)strlen(path) };
+	p.pod_uid = (struct kt_str){ uid, (uint32_t)strlen(uid) };
+	p.container_id = (struct kt_str){ cid, (uint32_t)strlen(cid) };
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_proc_schema, &p), 0);
+}
+
+static json_t *with_container(json_t *pod, const char *name, const char *cid, int restarts)
+{
+	char id[100];
+
+	/* a new version of the object: the API server's next resourceVersion */
+	json_object_set_new(json_object_get(pod, "metadata"), "resourceVersion",
+			    json_sprintf("%d", 1 + restarts));
+	snprintf(id, sizeof(id), "containerd://%s", cid);
+	json_object_set_new(json_object_get(pod, "spec"), "containers",
+			    json_pack("[{s:s, s:s}]", "name", name, "image", "nginx"));
+	json_object_set_new(json_object_get(pod, "status"), "containerStatuses",
+			    json_pack("[{s:s, s:s, s:i, s:b}]", "name", name, "containerID", id,
+				      "restartCount", restarts, "ready", 1));
+	return pod;
+}
+
+/* web-a's container restarts at +100 s: a new container ID under the same
+ * name, in the pod's status from then on. Both IDs served; both are listed. */
+START_TEST(container_restart)
+{
+	static const char cid1[] = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+	static const char cid2[] = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
+	const char *created = "2025-12-31T23:00:00Z";
+	struct fx f;
+	json_t *t, *cs;
+
+	fx_open(&f);
+	fx_file(&f, "k8s/snapshots/000001/pods/shop.json", snapshot_list(1, AT(1), "pods",
+		json_pack("[o, o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  with_container(pod("web-a", UID_A, WEB_A, created, NULL, NULL), "nginx",
+					 cid1, 0))));
+	fx_line(&f, "k8s/watch/pods.jsonl", json_pack("{s:I, s:s, s:o}", "ts_ns", (json_int_t)AT(100),
+		"type", "MODIFIED", "object",
+		with_container(pod("web-a", UID_A, WEB_A, created, NULL, NULL), "nginx", cid2, 1)));
+	fx_host(&f);
+	fx_procs(&f);
+	cgroup(&f, 200, UID_A, cid1);
+	cgroup(&f, 210, UID_A, cid2);
+	conn(&f, AT(50), WEB_A, 40001, 80, WEB_A, 200);
+	conn(&f, AT(150), WEB_A, 40002, 80, WEB_A, 210);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-a", 80), "connections"), 2);
+	cs = json_object_get(node(t, "pod:shop/web-a"), "containers");
+	ck_assert_int_eq(json_array_size(cs), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 0), "name")), "nginx");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 0), "container_id")), cid1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 1), "name")), "nginx");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cs, 1), "container_id")), cid2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+static void reply(struct fx *f, uint16_t port, uint64_t ts)
+{
+	struct kt_flow fl = { .ts = ts, .kind = KT_FLOW_UDP_SEND, .proto = IPPROTO_UDP,
+			      .role = KT_ROLE_CLIENT, .sport = 53, .dport = port, .cgroup_id = 300,
+			      .netns = 5003, .count = 1, .bytes_sent = 80 };
+
+	ip(fl.saddr, WEB_B);
+	ip(fl.daddr, CLIENT);
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_flow_schema, &fl), 0);
+}
+
+/* DNS through a ClusterIP: the capture folded the client's two queries
+ * into one event under its last port; the server's replies go to both
+ * ports. The reply to the folded port is part of the client's flow, not a
+ * flow from the server to the client's ephemeral port. */
+START_TEST(udp_reply_to_folded_port)
+{
+	struct kt_flow fl = { .kind = KT_FLOW_UDP_SEND, .proto = IPPROTO_UDP,
+			      .role = KT_ROLE_CLIENT, .cgroup_id = 100, .netns = 5001, .count = 1 };
+	struct kt_conntrack c = { .kind = KT_CT_NEW, .proto = IPPROTO_UDP, .orig_dport = 53,
+				  .reply_sport = 53 };
+	struct kt_model_stats st;
+	struct fx f;
+	json_t *t, *e;
+	size_t i;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	fx_host(&f);
+	fx_procs(&f);
+	ip(c.orig_src, CLIENT);
+	ip(c.orig_dst, "198.19.0.10");
+	ip(c.reply_src, WEB_B);
+	ip(c.reply_dst, CLIENT);
+	for (uint16_t port = 40000; port <= 40001; port++) {
+		c.ts = AT(10) + port;
+		c.orig_sport = c.reply_dport = port;
+		ck_assert_int_eq(kt_spool_append(f.sp, &kt_conntrack_schema, &c), 0);
+	}
+	/* the first reply, the client's folded sends, the second reply: the
+	 * order the ring delivered them in the lab */
+	reply(&f, 40000, AT(10));
+	ip(fl.saddr, CLIENT);
+	ip(fl.daddr, "198.19.0.10");
+	fl.ts = AT(10) + 1000;
+	fl.sport = 40001;
+	fl.dport = 53;
+	fl.count = 2;
+	fl.bytes_sent = 60;
+	ck_assert_int_eq(kt_spool_append(f.sp, &kt_flow_schema, &fl), 0);
+	reply(&f, 40001, AT(10) + 2000);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	e = edge(t, C, "service:198.19.0.10:53", 53);
+	ck_assert_int_eq(num(e, "connections"), 2);
+	ck_assert_int_eq(num(e, "bytes_received"), 80);
+	json_array_foreach(json_object_get(t, "edges"), i, e)
+		ck_assert_str_eq(json_string_value(json_object_get(e, "src")), C);
+	ck_assert_int_eq(st.connections, 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -725,6 +855,8 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, wire_two_interfaces);
 	tcase_add_test(tc, late_server_close);
 	tcase_add_test(tc, folded_udp_sends);
+	tcase_add_test(tc, udp_reply_to_folded_port);
+	tcase_add_test(tc, container_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -74,8 +74,32 @@ static int pod_entity(struct kt_model *m, const struct kt_k8s_object *pod, uint6
 					   pod->u.pod.host_network ? "hostNetwork" : "");
 }
 
+/* Add id to a '\n'-separated list, once, at most max entries. */
+static int add_line(char **list, const char *id, unsigned max)
+{
+	size_t l = strlen(id), have;
+	unsigned n = 1;
+	char *s;
+
+	if (!*list)
+		return set_str(list, id);
+	for (s = *list; *s; s += strcspn(s, "\n"), s += *s == '\n', n++)
+		if (!strncmp(s, id, l) && (s[l] == '\n' || !s[l]))
+			return 0;
+	if (n > max)
+		return 0;
+	have = strlen(*list);
+	if (!(s = realloc(*list, have + l + 2)))
+		return kt_err_set(-ENOMEM, "out of memory");
+	s[have] = '\n';
+	memcpy(s + have + 1, id, l + 1);
+	*list = s;
+	return 0;
+}
+
 /* The container of a cgroup, under its pod: which container of a pod
- * talked is in the pod's node of the JSON. */
+ * talked is in the pod's node of the JSON. A container that restarted has
+ * a new ID under the same name: each ID seen is kept, in order. */
 static int container_entity(struct kt_model *m, const struct kt_k8s_object *pod,
 			    const char *cid, uint64_t t, uint32_t pod_ent)
 {
@@ -90,7 +114,7 @@ static int container_entity(struct kt_model *m, const struct kt_k8s_object *pod,
 	if ((err = kt_entity_get(m, KT_ENT_CONTAINER, id, k->name, pod->ns, &e)))
 		return err;
 	m->ents[e].pod = pod_ent;
-	return set_str(&m->ents[e].detail, cid);
+	return add_line(&m->ents[e].detail, cid, KT_CONTAINER_IDS_MAX);
 }
 
 /* A pod known only by the UID in its cgroup path. */

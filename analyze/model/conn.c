@@ -382,6 +382,14 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 		done_touch(m, c, f->ts);
 		return 0;
 	}
+	/* The reply of a flow its peer sent through a ClusterIP (or with its
+	 * source rewritten) whose client half is not in flight under this
+	 * port: the capture folded the client's datagrams to that peer under
+	 * another of its ports, or they come later. That flow is the client's
+	 * and is counted from its sends; the reply is no flow of the server's
+	 * (it was one, the other way round, to each ephemeral port). */
+	if (kt_nat_is_reply(m, f->proto, f->saddr, f->sport, f->daddr, f->dport))
+		return 0;
 	c = find(m, f->proto, f->saddr, f->sport);
 	if (c && c->has_dst && (memcmp(c->dst, f->daddr, 16) || c->dport != f->dport)) {
 		if ((err = retire(m, c)))

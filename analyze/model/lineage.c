@@ -230,9 +230,9 @@ int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
 	n->destroyed = c->kind == KT_CT_DESTROY;
 	if ((err = kt_map_put(&m->natmap, h, m->nnat)))
 		return err;
-	if ((memcmp(n->rdst, n->osrc, 16) || n->rdport != n->osport) &&
-	    (err = kt_map_put(&m->snatmap, nat_hash(n->proto, n->rsrc, n->rsport, n->rdst,
-						    n->rdport), m->nnat)))
+	if ((err = kt_map_put(memcmp(n->rdst, n->osrc, 16) || n->rdport != n->osport ?
+			      &m->snatmap : &m->dnatmap,
+			      nat_hash(n->proto, n->rsrc, n->rsport, n->rdst, n->rdport), m->nnat)))
 		return err;
 	m->nnat++;
 	m->st.nat_entries++;
@@ -295,6 +295,25 @@ bool kt_nat_unsnat(const struct kt_model *m, uint8_t proto, const uint8_t srv[16
 	*cip = best->osrc;
 	*cport = best->osport;
 	return true;
+}
+
+bool kt_nat_is_reply(const struct kt_model *m, uint8_t proto, const uint8_t sender[16],
+		     uint16_t sport, const uint8_t peer[16], uint16_t pport)
+{
+	const struct kt_map *maps[2] = { &m->dnatmap, &m->snatmap };
+	uint64_t h = nat_hash(proto, sender, sport, peer, pport);
+
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t i = kt_map_first(maps[k], h); i != KT_MAP_END;
+		     i = kt_map_next(maps[k], h, i)) {
+			const struct kt_nat *n = &m->nat[i];
+
+			if (n->proto == proto && n->rsport == sport && n->rdport == pport &&
+			    !memcmp(n->rsrc, sender, 16) && !memcmp(n->rdst, peer, 16))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* ---- dns: names of addresses ---------------------------------------------- */

@@ -54,6 +54,7 @@ void kt_model_free(struct kt_model *m)
 	free(m->nat);
 	kt_map_free(&m->natmap);
 	kt_map_free(&m->snatmap);
+	kt_map_free(&m->dnatmap);
 	for (uint32_t i = 0; i < m->ndns; i++)
 		free(m->dns[i].names);
 	free(m->dns);

@@ -31,6 +31,8 @@ struct kt_nsinfo {
 	char uid[37];
 };
 
+#define KT_CONTAINER_IDS_MAX 16	/* IDs kept per container (restarts) */
+
 struct kt_nat {
 	uint8_t proto;
 	uint8_t osrc[16], odst[16], rsrc[16], rdst[16];
@@ -99,6 +101,7 @@ struct kt_model {
 	struct kt_nsinfo *nss; uint32_t nnss, capnss; struct kt_map nsmap;
 	struct kt_nat *nat; uint32_t nnat, capnat; struct kt_map natmap;
 	struct kt_map snatmap;	/* by reply tuple, entries whose source was rewritten */
+	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
 
 	struct kt_entity *ents; uint32_t nents, capents; struct kt_map entmap;
@@ -127,6 +130,10 @@ const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 bool kt_nat_unsnat(const struct kt_model *m, uint8_t proto, const uint8_t srv[16],
 		   uint16_t sport, const uint8_t peer[16], uint16_t pport, uint64_t t,
 		   const uint8_t **cip, uint16_t *cport);
+/* Is sender:sport -> peer:pport the reply direction of a translated flow
+ * (the peer opened it, through a ClusterIP or with its source rewritten)? */
+bool kt_nat_is_reply(const struct kt_model *m, uint8_t proto, const uint8_t sender[16],
+		     uint16_t sport, const uint8_t peer[16], uint16_t pport);
 const struct kt_dnsip *kt_dns_find(const struct kt_model *m, const uint8_t ip[16]);
 
 /* entity.c */

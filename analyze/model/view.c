@@ -90,10 +90,18 @@ static json_t *entity_json(const struct kt_model *m, const struct kt_entity *e)
 		for (uint32_t i = 0; i < m->nents; i++) {
 			if (m->ents[i].kind != KT_ENT_CONTAINER || m->ents[i].pod != self)
 				continue;
+			const char *id = m->ents[i].detail ? m->ents[i].detail : "";
+
 			if (!cs)
 				cs = json_array();
-			json_array_append_new(cs, json_pack("{s:s, s:s}", "name", m->ents[i].name,
-							    "container_id", m->ents[i].detail ? m->ents[i].detail : ""));
+			/* one entry per container ID: a restart is a new one */
+			do {
+				size_t l = strcspn(id, "\n");
+
+				json_array_append_new(cs, json_pack("{s:s, s:s%}", "name", m->ents[i].name,
+								    "container_id", id, l));
+				id += l;
+			} while (*id && *++id);
 		}
 		if (cs)
 			json_object_set_new(o, "containers", cs);

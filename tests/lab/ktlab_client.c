@@ -11,6 +11,9 @@
  *                              the backend that served it ("served_by")
  *     --external N ADDR:PORT   the same to a host outside the cluster
  *     --long SECS ADDR:PORT    one connection to redis, a PING every 100 ms
+ *     --keepalive SECS ADDR:PORT  one HTTP/1.1 connection kept SECS seconds,
+ *                              a GET every 100 ms (a client's connection
+ *                              pool); the body names the backend
  *     --refused ADDR:PORT      expect ECONNREFUSED
  *     --timeout ADDR:PORT      expect ETIMEDOUT (TCP_SYNCNT 1: about 3 s)
  *     --reset ADDR:PORT        expect ECONNRESET from a serve-reset server
@@ -308,6 +311,67 @@ static void long_lived(struct conn *c, long secs)
 	c->end_ns = now_ns();
 }
 
+/* Read one HTTP/1.1 response whose body is a single line (the lab's
+ * nginx: "return 200 NAME"), keeping that line in served_by. Ends at the
+ * newline that closes the body. */
+static int read_one_response(struct conn *c, int fd)
+{
+	char resp[2048];
+	size_t have = 0;
+
+	for (;;) {
+		const char *body;
+		ssize_t n;
+		int r = wait_in(fd);
+
+		if (r < 0) {
+			c->err = -r;
+			c->failed_at = "read";
+			return -1;
+		}
+		n = recv(fd, resp + have, sizeof(resp) - 1 - have, 0);
+		if (n <= 0) {
+			c->err = n < 0 ? errno : EPIPE;
+			c->failed_at = "read";
+			return -1;
+		}
+		c->recv += (uint64_t)n;
+		have += (size_t)n;
+		resp[have] = '\0';
+		body = strstr(resp, "\r\n\r\n");
+		if (body && strchr(body + 4, '\n')) {
+			if (sscanf(body + 4, "%63s", c->served_by) != 1)
+				c->served_by[0] = '\0';
+			return 0;
+		}
+		if (have == sizeof(resp) - 1) {
+			c->err = EMSGSIZE;
+			c->failed_at = "read";
+			return -1;
+		}
+	}
+}
+
+/* One HTTP/1.1 connection kept secs seconds, a GET every 100 ms. */
+static void keepalive(struct conn *c, long secs, const char *host)
+{
+	char req[256];
+	uint64_t until;
+	int fd = conn_open(c, 0);
+
+	if (fd < 0)
+		return;
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: ktlab\r\n\r\n", host);
+	until = c->connected_ns + (uint64_t)secs * 1000000000u;
+	while (now_ns() < until) {
+		if (send_all(c, fd, req, strlen(req)) < 0 || read_one_response(c, fd) < 0)
+			break;
+		usleep(100000);
+	}
+	close(fd);
+	c->end_ns = now_ns();
+}
+
 static void reset_probe(struct conn *c)
 {
 	static const char hello[] = "hello\n";
@@ -375,7 +439,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: ktlab_client run --out FILE [--short N A:P] [--cluster N A:P] [--external N A:P]\n"
-		"                        [--long SECS A:P]\n"
+		"                        [--long SECS A:P] [--keepalive SECS A:P]\n"
 		"                        [--refused A:P] [--timeout A:P] [--reset A:P] [--dns SERVER NAME]\n"
 		"       ktlab_client serve-reset PORT\n"
 		"       ktlab_client serve-hold PORT\n");
@@ -463,13 +527,15 @@ int main(int argc, char **argv)
 		bool http = !strcmp(opt, "--short") || !strcmp(opt, "--cluster") ||
 			    !strcmp(opt, "--external");
 
-		if (http || !strcmp(opt, "--long")) {
+		bool timed = !strcmp(opt, "--long") || !strcmp(opt, "--keepalive");
+
+		if (http || timed) {
 			char *end;
 
 			if (i + 2 >= argc)
 				return usage();
 			n = strtol(argv[++i], &end, 10);
-			if (*end || n < 1 || n > (!strcmp(opt, "--long") ? MAX_LONG_SECS : MAX_SHORT))
+			if (*end || n < 1 || n > (timed ? MAX_LONG_SECS : MAX_SHORT))
 				return usage();
 		} else if (strcmp(opt, "--refused") && strcmp(opt, "--timeout") &&
 			   strcmp(opt, "--reset")) {
@@ -491,6 +557,8 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(opt, "--long"))
 			long_lived(&c, n);
+		else if (!strcmp(opt, "--keepalive"))
+			keepalive(&c, n, argv[i]);
 		else if (!strcmp(opt, "--timeout")) {
 			int fd = conn_open(&c, 1);
 

@@ -20,7 +20,9 @@ Objects come from a scenario file (JSON):
    "smuggle": {"configmaps": [ {...object of another kind...} ]}}
 
 The script runs step by step: on its own ("--run-script", steps after their
-"sleep"s) or one step per POST /lab/step from a test. GET /lab/status tells a
+"sleep"s) or one step per POST /lab/step from a test. A POST /lab/step whose
+body is a JSON list of steps runs those instead, in order and at once (for
+changes a test only knows once they happened, such as a recreated pod). GET /lab/status tells a
 test how many requests each resource got and how many watches are open.
 
 Usage: kube-apiserver.py SCENARIO --port-file FILE [--port N] [--run-script]
@@ -121,13 +123,16 @@ class Store:
         if etype:
             self.history.append((self.rv, r[2], etype, copy.deepcopy(obj)))
 
-    def step(self):
-        """Run the next script step; returns its description or None."""
+    def step(self, given=None):
+        """Run the next script step, or the given one; returns its op or None."""
         with self.cond:
-            if self.steps_done >= len(self.script):
+            if given is not None:
+                st = given
+            elif self.steps_done >= len(self.script):
                 return None
-            st = self.script[self.steps_done]
-            self.steps_done += 1
+            else:
+                st = self.script[self.steps_done]
+                self.steps_done += 1
             op = st["op"]
             if op == "add":
                 key = self._key(st["object"])
@@ -192,6 +197,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         if self.path == "/lab/step":
+            n = int(self.headers.get("Content-Length") or 0)
+            if n:
+                try:
+                    steps = json.loads(self.rfile.read(n))
+                    ops = [self.store.step(st) for st in steps]
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
+                    return self.status(400, "BadRequest", "bad steps: %s" % e)
+                return self.send_json(200, {"steps": ops})
             self.send_json(200, {"step": self.store.step()})
         else:
             self.status(404, "NotFound", "the server could not find the requested resource")
@@ -329,6 +342,11 @@ def main():
     with open(a.scenario) as f:
         store = Store(json.load(f))
     Handler.store = store
+    # kubectl opens a connection per request, many at once: with
+    # socketserver's listen backlog of 5 the SYNs beyond it are dropped, and
+    # kubectl gives up on dials that then wait for a retransmit (aborted
+    # connects in every recording). A real API server's backlog is large.
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
 

@@ -29,13 +29,17 @@
 # run in parallel, and `down` removes everything a lab made.
 #
 # usage: lab.sh [-n NAME] up | down | status | env | traffic | exec POD CMD...
-#   up       build a lab; prints its name (NAME defaults to a random one)
+#   up [--scenario S]  build a lab; prints its name (NAME defaults to a
+#            random one). S picks other pods, services and traffic from
+#            scenario-S.sh (boutique: the front of Online Boutique); the
+#            default is the lab drawn above
 #   down     remove everything the lab made (safe to repeat)
 #   status   what is running; exit 1 when the lab is incomplete
 #   env      shell assignments describing the lab (eval "$(lab.sh env)")
 #   traffic  run the standard traffic from the client pod; prints the path
 #            of the ground truth JSON
-#   restart POD   the container restarts: new container ID, same pod
+#   restart POD [REASON]  the container restarts (REASON: why it ended, as
+#                 kubelet reports it; Error by default): new container ID
 #   recreate POD  the pod is replaced: new UID, netns and container, same IP
 #   exec     run CMD in POD's netns and cgroups (POD "node" for the node)
 #   gc       take down every lab whose owner (KTLAB_OWNER, a pid given at
@@ -71,7 +75,16 @@ die() { echo "lab: $*" >&2; exit 1; }
 pod_ns() {	# kubernetes namespace of a pod
 	case $1 in dns) echo kube-system ;; *) echo shop ;; esac
 }
-pod_kname() {	# kubernetes pod name
+pod_kname() {	# kubernetes pod name; a recreated Deployment pod gets a new one
+	local n g
+	n=$(pod_kname_base "$1")
+	g=$(pod_gen "$1" ugen)
+	case $n in
+	*-*-?????) [ "$g" != 0 ] && n=${n%?????}$(hexof "$NAME/$1/name/$g" 5) ;;
+	esac
+	echo "$n"
+}
+pod_kname_base() {
 	case $1 in
 	dns) echo coredns-5d78c9869d-ktlab ;;
 	web-a) echo web-6b8d9f7c4-a1b2c ;;
@@ -190,7 +203,7 @@ check_setup() {
 	[ "$(id -u)" = 0 ] || die "needs root"
 	for miss in python3:python3 ip:iproute2 iptables:iptables dnsmasq:dnsmasq-base nginx:nginx-light \
 		    redis-server:redis-server nsenter:util-linux setsid:util-linux ss:iproute2 \
-		    cc:gcc pkg-config:pkg-config; do
+		    cc:gcc pkg-config:pkg-config ${SCENARIO_NEEDS:-}; do
 		command -v "${miss%%:*}" >/dev/null || need+=("${miss#*:}")
 	done
 	pkg-config --exists jansson 2>/dev/null || need+=(libjansson-dev)
@@ -222,8 +235,8 @@ kp_chain() {
 }
 
 # One ClusterIP service port, written the way kube-proxy (iptables mode) does.
-kp_service() {	# svcport proto vip port backend-pod...
-	local spn=$1 proto=$2 vip=$3 port=$4 svc sep n i=0 ip; shift 4
+kp_service() {	# svcport proto vip port[:targetport] backend-pod...
+	local spn=$1 proto=$2 vip=$3 port=${4%%:*} tport=${4##*:} svc sep n i=0 ip; shift 4
 	svc=$(kp_chain KUBE-SVC- "$spn$proto")
 	n=$#
 	if [ "$n" -eq 0 ]; then
@@ -239,18 +252,18 @@ kp_service() {	# svcport proto vip port backend-pod...
 		-m comment --comment "$spn cluster IP" -m "$proto" --dport "$port" -j KUBE-MARK-MASQ
 	for pod in "$@"; do
 		ip=$(pod_ip "$pod")
-		sep=$(kp_chain KUBE-SEP- "$spn$proto$ip:$port")
+		sep=$(kp_chain KUBE-SEP- "$spn$proto$ip:$tport")
 		nsx "$NODE" iptables -w -t nat -N "$sep"
 		nsx "$NODE" iptables -w -t nat -A "$sep" -s "$ip/32" -m comment --comment "$spn" -j KUBE-MARK-MASQ
 		nsx "$NODE" iptables -w -t nat -A "$sep" -p "$proto" -m comment --comment "$spn" \
-			-m "$proto" -j DNAT --to-destination "$ip:$port"
+			-m "$proto" -j DNAT --to-destination "$ip:$tport"
 		i=$((i + 1))
 		if [ "$i" -lt "$n" ]; then
-			nsx "$NODE" iptables -w -t nat -A "$svc" -m comment --comment "$spn -> $ip:$port" \
+			nsx "$NODE" iptables -w -t nat -A "$svc" -m comment --comment "$spn -> $ip:$tport" \
 				-m statistic --mode random --probability \
 				"$(awk -v k="$((n - i + 1))" 'BEGIN { printf "%.11f", 1 / k }')" -j "$sep"
 		else
-			nsx "$NODE" iptables -w -t nat -A "$svc" -m comment --comment "$spn -> $ip:$port" -j "$sep"
+			nsx "$NODE" iptables -w -t nat -A "$svc" -m comment --comment "$spn -> $ip:$tport" -j "$sep"
 		fi
 	done
 }
@@ -274,6 +287,10 @@ kube_proxy_rules() {
 		nsx "$NODE" iptables -w -t filter -A "$t" -m conntrack --ctstate NEW \
 			-m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 	done
+	kp_services
+}
+
+kp_services() {	# the scenario's services, and what its policies drop
 	kp_service kube-system/kube-dns:dns udp $DNS_VIP 53 dns
 	kp_service kube-system/kube-dns:dns-tcp tcp $DNS_VIP 53 dns
 	kp_service shop/web:http tcp $WEB_VIP 80 web-a web-b
@@ -284,7 +301,7 @@ kube_proxy_rules() {
 		-m comment --comment "ktlab: policy drops flaky:9001" -j DROP
 }
 
-write_nginx_conf() {	# pod
+write_nginx_conf() {	# pod [port]
 	local d=$STATE/$1
 	mkdir -p "$d/tmp"
 	cat > "$d/nginx.conf" <<-EOF
@@ -302,7 +319,7 @@ write_nginx_conf() {	# pod
 	  scgi_temp_path $d/tmp/scgi;
 	  default_type text/plain;
 	  server {
-	    listen 80;
+	    listen ${2:-80};
 	    location / { return 200 "$1\n"; }
 	  }
 	}
@@ -335,28 +352,38 @@ write_lab_json() {
 			printf '   "container": "%s", "container_id": "%s", "ip": "%s", "node_veth": "v-%s",\n   "netns": "%s", "netns_inode": %s,\n' \
 				"$(pod_cname "$p")" "$(pod_cid "$p")" "$(pod_ip "$p")" "$p" "$(ns_of "$p")" \
 				"$(stat -L -c %i "/run/netns/$(ns_of "$p")")"
-			printf '   "cgroup_v2": "%s", "cgroup_v2_id": %s, "cgroup_v1": {%s},\n' \
-				"$(cg_v2 "$p")" "$(stat -c %i "$(cg_v2 "$p")")" "$v1"
+			printf '   "netns_since_ns": %s,\n' "$(cat "$STATE/$p.netns_since" 2>/dev/null || echo 0)"
+			printf '   "cgroup_v2": "%s", "cgroup_v2_id": %s, "cgroup_v1": {%s}, "restarts": %s,\n' \
+				"$(cg_v2 "$p")" "$(stat -c %i "$(cg_v2 "$p")")" "$v1" "$(pod_gen "$p" cgen)"
 			printf '   "pids": [%s]}' "$(paste -sd, "$STATE/$p.pids" 2>/dev/null)"
 		done
 		printf '\n ],\n "services": [\n'
-		printf '  {"namespace": "kube-system", "name": "kube-dns", "selector": {"app": "kube-dns"}, "cluster_ip": "%s", "ports": [{"proto": "udp", "port": 53}, {"proto": "tcp", "port": 53}], "backends": ["dns"]},\n' $DNS_VIP
-		printf '  {"namespace": "shop", "name": "web", "selector": {"app": "web"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
-		printf '  {"namespace": "shop", "name": "redis", "selector": {"app": "redis"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
-		printf '  {"namespace": "shop", "name": "noep", "selector": {"app": "noep"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
-		printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s", "%s": "%s"}},\n' \
-			$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP $EXT_NAME $EXT_IP
+		lab_json_services
 		printf ' "external": {"name": "%s", "ip": "%s", "port": 80, "node_veth": "v-ext", "netns": "%s", "netns_inode": %s, "cgroup_v2": "%s"},\n' \
 			"$EXT_NAME" "$EXT_IP" "$(ns_of ext)" "$(stat -L -c %i "/run/netns/$(ns_of ext)")" "$(cg_ext)"
-		printf ' "flaky": {"reset_port": 9000, "dropped_port": 9001, "refused_port": 9002},\n'
+		lab_json_extra
 		printf ' "events": [%s]\n}\n' "$(paste -sd, "$STATE/events.jsonl" 2>/dev/null)"
 	} > "$STATE/lab.json.tmp" && mv "$STATE/lab.json.tmp" "$STATE/lab.json"
+}
+
+lab_json_services() {	# the services, the DNS names (JSON members)
+	printf '  {"namespace": "kube-system", "name": "kube-dns", "selector": {"app": "kube-dns"}, "cluster_ip": "%s", "ports": [{"proto": "udp", "port": 53}, {"proto": "tcp", "port": 53}], "backends": ["dns"]},\n' $DNS_VIP
+	printf '  {"namespace": "shop", "name": "web", "selector": {"app": "web"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": ["web-a", "web-b"]},\n' $WEB_VIP
+	printf '  {"namespace": "shop", "name": "redis", "selector": {"app": "redis"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 6379}], "backends": ["redis"]},\n' $REDIS_VIP
+	printf '  {"namespace": "shop", "name": "noep", "selector": {"app": "noep"}, "cluster_ip": "%s", "ports": [{"proto": "tcp", "port": 80}], "backends": []}\n ],\n' $NOEP_VIP
+	printf ' "dns": {"server": "%s", "names": {"web.shop.svc.cluster.local": "%s", "redis.shop.svc.cluster.local": "%s", "kube-dns.kube-system.svc.cluster.local": "%s", "%s": "%s"}},\n' \
+		$DNS_VIP $WEB_VIP $REDIS_VIP $DNS_VIP $EXT_NAME $EXT_IP
+}
+
+lab_json_extra() {	# scenario-specific members of lab.json
+	printf ' "flaky": {"reset_port": 9000, "dropped_port": 9001, "refused_port": 9002},\n'
 }
 
 make_pod_net() {	# POD: its netns, a veth into the bridge, its address
 	local p=$1 ns veth
 	ns=$(ns_of "$p")
 	veth=v-$p
+	now_ns > "$STATE/$p.netns_since"	# (inode numbers are reused)
 	new_netns "$ns"
 	ip -n "$NODE" link add "$veth" type veth peer name eth0 netns "$ns"
 	ip -n "$NODE" link set "$veth" master br0 up
@@ -383,18 +410,21 @@ make_pod_cgroups() {	# POD: v2 slices (systemd driver), v1 cgroupfs paths
 	done
 }
 
+start_dns() {	# NAME,IP...: cluster DNS knows these, NXDOMAIN for the rest
+	local r args=()
+	for r; do args+=(--host-record="$r"); done
+	start_in_pod dns dnsmasq --keep-in-foreground --user=root --group=root \
+		--conf-file=/dev/null --no-resolv --no-hosts --no-poll \
+		--pid-file="$STATE/dnsmasq.pid" --listen-address="$(pod_ip dns)" --bind-interfaces \
+		"${args[@]}" --local=/#/ --log-queries --log-facility="$STATE/dns.queries.log"
+}
+
 start_pod() {	# POD: its servers
 	: > "$STATE/$1.pids"
 	case $1 in
 	dns)
-		start_in_pod dns dnsmasq --keep-in-foreground --user=root --group=root \
-			--conf-file=/dev/null --no-resolv --no-hosts --no-poll \
-			--pid-file="$STATE/dnsmasq.pid" --listen-address="$(pod_ip dns)" --bind-interfaces \
-			--host-record=web.shop.svc.cluster.local,$WEB_VIP \
-			--host-record=redis.shop.svc.cluster.local,$REDIS_VIP \
-			--host-record=kube-dns.kube-system.svc.cluster.local,$DNS_VIP \
-			--host-record=$EXT_NAME,$EXT_IP \
-			--local=/#/ --log-queries --log-facility="$STATE/dns.queries.log" ;;
+		start_dns web.shop.svc.cluster.local,$WEB_VIP redis.shop.svc.cluster.local,$REDIS_VIP \
+			kube-dns.kube-system.svc.cluster.local,$DNS_VIP $EXT_NAME,$EXT_IP ;;
 	web-a | web-b) start_in_pod "$1" nginx -c "$STATE/$1/nginx.conf" ;;
 	redis)
 		start_in_pod redis redis-server --port 6379 --bind 0.0.0.0 --protected-mode no \
@@ -484,10 +514,11 @@ cmd_gc() {
 
 # A container restart (kubelet after a crash or OOM kill): the same pod UID
 # and netns, a new container ID and processes.
-cmd_restart() {
-	local p=${1:-} old
+cmd_restart() {	# POD [REASON]: why the container ended (default Error)
+	local p=${1:-} why=${2:-Error} old
 	[ -f "$STATE/lab.json" ] || die "lab '$NAME' is not up"
 	case " $PODS " in *" $p "*) ;; *) die "usage: lab.sh restart POD (one of: $PODS)" ;; esac
+	case $why in *[!A-Za-z]* | "") die "restart reason '$why': use letters only" ;; esac
 	old=$(pod_cid "$p")
 	kill_pod "$p" container || die "cannot stop $p"
 	rm_pod_cgroups "$p" container
@@ -495,33 +526,42 @@ cmd_restart() {
 	make_pod_cgroups "$p" || die "cannot make the cgroups of $p"
 	start_pod "$p"
 	wait_pod "$p"
-	printf '{"type": "restart", "pod": "%s", "ts_ns": %s, "uid": "%s", "old_container_id": "%s", "container_id": "%s"}\n' \
-		"$p" "$(now_ns)" "$(pod_uid "$p")" "$old" "$(pod_cid "$p")" >> "$STATE/events.jsonl"
+	printf '{"type": "restart", "pod": "%s", "ts_ns": %s, "uid": "%s", "reason": "%s", "old_container_id": "%s", "container_id": "%s"}\n' \
+		"$p" "$(now_ns)" "$(pod_uid "$p")" "$why" "$old" "$(pod_cid "$p")" >> "$STATE/events.jsonl"
 	write_lab_json
 }
 
 # A pod deleted and replaced by a new one that gets the same IP (IPs are
 # reused): new UID, netns and container.
 cmd_recreate() {
-	local p=${1:-} old_uid old_cid old_ns
+	local p=${1:-} old_uid old_cid old_ns old_name gone
 	[ -f "$STATE/lab.json" ] || die "lab '$NAME' is not up"
 	case " $PODS " in *" $p "*) ;; *) die "usage: lab.sh recreate POD (one of: $PODS)" ;; esac
 	old_uid=$(pod_uid "$p")
+	old_name=$(pod_kname "$p")
 	old_cid=$(pod_cid "$p")
 	old_ns=$(stat -L -c %i "/run/netns/$(ns_of "$p")")
 	kill_pod "$p" || die "cannot stop $p"
 	rm_pod_cgroups "$p"
 	ip netns del "$(ns_of "$p")"
+	gone=$(now_ns)
 	echo $(($(pod_gen "$p" ugen) + 1)) > "$STATE/$p.ugen"
 	echo 0 > "$STATE/$p.cgen"
 	make_pod_net "$p" || die "cannot make the netns of $p"
 	make_pod_cgroups "$p" || die "cannot make the cgroups of $p"
 	start_pod "$p"
 	wait_pod "$p"
-	printf '{"type": "recreate", "pod": "%s", "ts_ns": %s, "ip": "%s", "old_uid": "%s", "uid": "%s", "old_container_id": "%s", "container_id": "%s", "old_netns_inode": %s, "netns_inode": %s}\n' \
-		"$p" "$(now_ns)" "$(pod_ip "$p")" "$old_uid" "$(pod_uid "$p")" "$old_cid" "$(pod_cid "$p")" \
-		"$old_ns" "$(stat -L -c %i "/run/netns/$(ns_of "$p")")" >> "$STATE/events.jsonl"
+	printf '{"type": "recreate", "pod": "%s", "ts_ns": %s, "ip": "%s", "old_name": "%s", "name": "%s", "old_uid": "%s", "uid": "%s", "old_container_id": "%s", "container_id": "%s", "old_netns_inode": %s, "old_netns_until_ns": %s, "netns_inode": %s}\n' \
+		"$p" "$(now_ns)" "$(pod_ip "$p")" "$old_name" "$(pod_kname "$p")" "$old_uid" "$(pod_uid "$p")" "$old_cid" "$(pod_cid "$p")" \
+		"$old_ns" "$gone" "$(stat -L -c %i "/run/netns/$(ns_of "$p")")" >> "$STATE/events.jsonl"
 	write_lab_json
+}
+
+prepare_pods() {	# what the servers need before they start
+	write_nginx_conf ext
+	write_nginx_conf web-a
+	write_nginx_conf web-b
+	mkdir -p "$STATE/redis"
 }
 
 cmd_up() {
@@ -533,9 +573,11 @@ cmd_up() {
 	fi
 	mkdir -p "$STATE"
 	[ -n "$owner" ] && echo "$owner" > "$STATE/owner"
+	echo "$SCENARIO" > "$STATE/scenario"
 	# Whatever fails from here (or a signal), take down what was made.
 	UP_OK=
-	trap 'if [ -z "$UP_OK" ]; then echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
+	# (set +e: the rest of down must run whatever part of it fails)
+	trap 'if [ -z "$UP_OK" ]; then set +e; echo "lab: setup failed, removing lab $NAME" >&2; cmd_down >/dev/null 2>&1; fi' EXIT
 	trap 'exit 1' INT TERM HUP
 	set -e
 	new_netns "$NODE"
@@ -570,10 +612,7 @@ cmd_up() {
 	mkdir -p "$(cg_ext)" 2>/dev/null || mkdir -p "$(cg_ext)"
 	kube_proxy_rules
 
-	write_nginx_conf ext
-	write_nginx_conf web-a
-	write_nginx_conf web-b
-	mkdir -p "$STATE/redis"
+	prepare_pods
 	client_bin >/dev/null
 	start_in_pod ext nginx -c "$STATE/ext/nginx.conf"
 	for p in $PODS; do
@@ -669,13 +708,18 @@ cmd_env() {
 	echo "KTLAB_STATE=$STATE"
 	echo "KTLAB_JSON=$STATE/lab.json"
 	echo "KTLAB_NODE_NETNS=/run/netns/$NODE"
-	echo "KTLAB_DNS_VIP=$DNS_VIP KTLAB_WEB_VIP=$WEB_VIP KTLAB_REDIS_VIP=$REDIS_VIP KTLAB_NOEP_VIP=$NOEP_VIP"
+	echo "KTLAB_SCENARIO=$SCENARIO"
+	env_vips
 	echo "KTLAB_EXT_IP=$EXT_IP KTLAB_EXT_NAME=$EXT_NAME KTLAB_EXT_NETNS=/run/netns/$(ns_of ext)"
 	for p in $PODS; do
 		v=$(echo "$p" | tr a-z- A-Z_)
 		echo "KTLAB_${v}_IP=$(pod_ip "$p") KTLAB_${v}_UID=$(pod_uid "$p") KTLAB_${v}_CID=$(pod_cid "$p")"
 		echo "KTLAB_${v}_NETNS=/run/netns/$(ns_of "$p") KTLAB_${v}_CGROUP=$(cg_v2 "$p")"
 	done
+}
+
+env_vips() {
+	echo "KTLAB_DNS_VIP=$DNS_VIP KTLAB_WEB_VIP=$WEB_VIP KTLAB_REDIS_VIP=$REDIS_VIP KTLAB_NOEP_VIP=$NOEP_VIP"
 }
 
 # The standard traffic, with known ground truth. Sizes can be changed with
@@ -727,6 +771,21 @@ case $NAME in
 esac
 STATE=$KTLAB_ROOT/$NAME
 NODE=$(ns_of node)
+SCENARIO=default
+if [ "$CMD" = up ] && [ "${1:-}" = --scenario ]; then
+	SCENARIO=${2:-}
+	shift 2 || die "--scenario needs a name"
+elif [ -f "$STATE/scenario" ]; then
+	read -r SCENARIO < "$STATE/scenario"
+fi
+case $SCENARIO in
+default) ;;
+*[!a-z0-9-]* | "") die "scenario '$SCENARIO': use [a-z0-9-]" ;;
+*)
+	[ -f "$LAB_DIR/scenario-$SCENARIO.sh" ] || die "no scenario '$SCENARIO' ($LAB_DIR/scenario-$SCENARIO.sh)"
+	# shellcheck disable=SC1090
+	. "$LAB_DIR/scenario-$SCENARIO.sh" ;;
+esac
 
 case $CMD in
 up) cmd_up ;;
