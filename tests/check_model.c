@@ -840,6 +840,57 @@ START_TEST(udp_reply_to_folded_port)
 }
 END_TEST
 
+/* A loopback connection whose server side the capture missed is served by
+ * the listener of its port in the client's netns: a LISTEN event or the
+ * host facts' sockets name it; with neither, it stays unattributed. */
+START_TEST(loopback_listener)
+{
+	struct kt_flow fl = { .ts = AT(1), .kind = KT_FLOW_LISTEN, .proto = IPPROTO_TCP,
+			      .role = KT_ROLE_SERVER, .sport = 6443, .cgroup_id = 450,
+			      .netns = HOST_NETNS, .pid = 950 };
+	struct fx f;
+	json_t *t, *n;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	fx_host(&f);
+	fx_file(&f, "host/start/sockets.json", json_pack("{s:[{s:I, s:[{s:s, s:s, s:i, s:i}]}]}",
+		"namespaces", "netns", (json_int_t)HOST_NETNS, "sockets", "proto", "tcp",
+		"state", "listen", "sport", 8000, "pid", 950));
+	fx_procs(&f);
+	proc(&f, 950, 450, HOST_NETNS, "apiserver", NULL, "/system.slice/apiserver.service");
+	ip(fl.saddr, "127.0.0.1");
+	fl.comm = (struct kt_str){ "apiserver", 9 };
+	ck_assert_int_eq(kt_spool_append(f.sp, &kt_flow_schema, &fl), 0);
+	for (int i = 0; i < 3; i++) {
+		static const uint16_t ports[] = { 6443, 8000, 7000 };
+		uint16_t sp = (uint16_t)(46000 + i);
+
+		ev(&f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(10 + i), "127.0.0.1", sp, "127.0.0.1",
+		   ports[i], 400, HOST_NETNS, 0, 0, 0);
+		ev(&f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, AT(10 + i) + 1000, "127.0.0.1", sp,
+		   "127.0.0.1", ports[i], 400, HOST_NETNS, 0, 5, 5);
+		f.next_sock++;
+	}
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	/* the LISTEN event */
+	ck_assert_int_eq(num(edge(t, "process:n1/kubelet", "process:n1/apiserver", 6443),
+			     "connections"), 1);
+	/* the host facts (the name from the process snapshot) */
+	ck_assert_int_eq(num(edge(t, "process:n1/kubelet", "process:n1/apiserver", 8000),
+			     "connections"), 1);
+	/* nobody known: not the client itself */
+	n = node(t, "unattributed:loopback:4026531840:7000");
+	ck_assert_str_eq(json_string_value(json_object_get(n, "kind")), "unattributed");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(n, "reason")), "listener"));
+	ck_assert_int_eq(num(edge(t, "process:n1/kubelet", "unattributed:loopback:4026531840:7000",
+				  7000), "connections"), 1);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -857,6 +908,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, folded_udp_sends);
 	tcase_add_test(tc, udp_reply_to_folded_port);
 	tcase_add_test(tc, container_restart);
+	tcase_add_test(tc, loopback_listener);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,6 +22,14 @@ static int set_str(char **dst, const char *s)
 	return 0;
 }
 
+int kt_attrib_unexplained(struct kt_model *m, const char *id, const char *name,
+			  const char *reason, uint32_t *out)
+{
+	int err = kt_entity_get(m, KT_ENT_UNATTRIBUTED, id, name, "", out);
+
+	return err ? err : set_str(&m->ents[*out].reason, reason);
+}
+
 static int node_entity(struct kt_model *m, const char *name, uint32_t *out)
 {
 	char id[300];

@@ -8,6 +8,7 @@
 #include "model_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,33 @@ static bool is_loopback(const uint8_t ip[16])
 	return (kt_ip_is_v4(ip) && ip[12] == 127) || !memcmp(ip, v6, 16);
 }
 
+/* A loopback address is in the client's own network namespace, and its
+ * server is whoever listens on the port there. Without a listener known: in
+ * a pod, the pod itself; elsewhere nothing says which process served it. */
+static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint8_t dip[16],
+			uint16_t dport, uint64_t t, uint32_t src, uint32_t *dst)
+{
+	const struct kt_listener *l = c->proto == IPPROTO_TCP ?
+		kt_listen_find(m, c->cli.netns, dport, t) : NULL;
+	char id[96];
+
+	if (l) {
+		struct kt_side s = { .cgroup = l->cgroup, .netns = l->netns, .pid = l->pid };
+
+		memcpy(s.comm, l->comm, sizeof(s.comm));
+		memcpy(s.ip, dip, sizeof(s.ip));
+		return kt_attrib_local(m, &s, t, dst);
+	}
+	if (m->ents[src].kind == KT_ENT_POD || m->ents[src].kind == KT_ENT_CONTAINER) {
+		*dst = src;
+		return 0;
+	}
+	snprintf(id, sizeof(id), "unattributed:loopback:%" PRIu64 ":%u", c->cli.netns, dport);
+	return kt_attrib_unexplained(m, id, "loopback", "a loopback port with no listener in "
+				     "the host facts or the capture: the serving process is "
+				     "unknown", dst);
+}
+
 /* Attribute c and add it to its edge. */
 static int fold(struct kt_model *m, struct kt_pconn *c)
 {
@@ -216,8 +244,8 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 		if ((err = kt_attrib_local(m, &c->srv, t, &dst)))
 			return err;
 	} else if (c->cli.seen && is_loopback(dip)) {
-		/* a loopback address is in the client's own network namespace */
-		dst = src;
+		if ((err = loopback_dst(m, c, dip, dport, t, src, &dst)))
+			return err;
 	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
 		return err;
 	}
@@ -507,6 +535,10 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		}
 		break;
 	}
+	case KT_FLOW_LISTEN:
+		err = kt_listen_add(m, f->netns, f->sport, f->pid, f->comm.p, f->comm.len,
+				    f->cgroup_id, f->ts);
+		break;
 	default:
 		/* retransmit, reset and drop events are summed in CLOSE totals */
 		break;

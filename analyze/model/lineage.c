@@ -421,6 +421,36 @@ static void node_ip_add(struct kt_model *m, const uint8_t ip[16])
 		memcpy(m->node_ips[m->nnode_ips++], ip, 16);
 }
 
+static int host_listeners(struct kt_model *m, const json_t *doc, uint64_t from)
+{
+	const json_t *ns, *sk;
+	size_t i, j;
+	int err;
+
+	json_array_foreach(json_object_get(doc, "namespaces"), i, ns) {
+		uint64_t netns = (uint64_t)json_integer_value(json_object_get(ns, "netns"));
+
+		json_array_foreach(json_object_get(ns, "sockets"), j, sk) {
+			const char *st = json_string_value(json_object_get(sk, "state"));
+			const char *pr = json_string_value(json_object_get(sk, "proto"));
+			json_int_t port = json_integer_value(json_object_get(sk, "sport"));
+			json_int_t pid = json_integer_value(json_object_get(sk, "pid"));
+			const struct kt_pidinfo *p;
+
+			if (!st || strcmp(st, "listen") || !pr || strcmp(pr, "tcp") ||
+			    port <= 0 || port > 65535 || pid < 0 || pid > UINT32_MAX)
+				continue;
+			p = pid ? kt_lineage_pid(m, (uint32_t)pid) : NULL;
+			err = kt_listen_add(m, netns, (uint16_t)port, (uint32_t)pid,
+					    p ? p->comm : NULL, p ? strlen(p->comm) : 0,
+					    p ? p->cgroup : 0, from);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
 int kt_model_add_host_entry(struct kt_model *m, const char *relpath,
 			    const char *data, size_t len)
 {
@@ -430,10 +460,19 @@ int kt_model_add_host_entry(struct kt_model *m, const char *relpath,
 	const char *base = strrchr(relpath, '/');
 
 	base = base ? base + 1 : relpath;
-	if (strcmp(base, "netns.json") && strcmp(base, "node.json"))
+	if (strcmp(base, "netns.json") && strcmp(base, "node.json") && strcmp(base, "sockets.json"))
 		return 0;
 	if (!(doc = json_loadb(data, len, 0, &jerr)))
 		return kt_err_set(-EPROTO, "'%s': %s at line %d", relpath, jerr.text, jerr.line);
+	if (!strcmp(base, "sockets.json")) {
+		/* listeners at the start served all along; those only seen at
+		 * the end came during the capture: they serve when no other
+		 * listener is known (a LISTEN event is more exact) */
+		int err = host_listeners(m, doc, strstr(relpath, "/end/") ? UINT64_MAX - 1 : 0);
+
+		json_decref(doc);
+		return err;
+	}
 	if (!strcmp(base, "node.json")) {
 		const char *n = json_string_value(json_object_get(doc, "node_name"));
 

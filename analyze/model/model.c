@@ -59,6 +59,8 @@ void kt_model_free(struct kt_model *m)
 		free(m->dns[i].names);
 	free(m->dns);
 	kt_map_free(&m->dnsmap);
+	free(m->listeners);
+	kt_map_free(&m->listenmap);
 	for (uint32_t i = 0; i < m->nents; i++) {
 		struct kt_entity *e = &m->ents[i];
 

@@ -85,6 +85,14 @@ struct kt_ipcache {
 	uint64_t from, until;
 };
 
+/* A TCP listener of a netns (listen.c). */
+struct kt_listener {
+	uint64_t netns, cgroup, from;
+	uint32_t pid;
+	uint16_t port;
+	char comm[16];
+};
+
 struct kt_model {
 	struct kt_model_opts o;
 	struct kt_model_stats st;
@@ -103,6 +111,8 @@ struct kt_model {
 	struct kt_map snatmap;	/* by reply tuple, entries whose source was rewritten */
 	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
+	struct kt_listener *listeners; uint32_t nlisteners, caplisteners;
+	struct kt_map listenmap;
 
 	struct kt_entity *ents; uint32_t nents, capents; struct kt_map entmap;
 	struct kt_edge *edges; uint32_t nedges, capedges; struct kt_map edgemap;
@@ -114,6 +124,13 @@ struct kt_model {
 	uint64_t now;
 	struct kt_ipcache *ipcache;	/* KT_IPCACHE slots */
 };
+
+/* listen.c: a listener of port in netns from t on (0 or -ENOMEM with
+ * kt_err_set()); the one serving at t, or NULL. */
+int kt_listen_add(struct kt_model *m, uint64_t netns, uint16_t port, uint32_t pid,
+		  const char *comm, size_t comm_len, uint64_t cgroup, uint64_t t);
+const struct kt_listener *kt_listen_find(const struct kt_model *m, uint64_t netns,
+					 uint16_t port, uint64_t t);
 
 /* array growth: 0 or -ENOMEM */
 int kt_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
@@ -160,6 +177,9 @@ int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t,
 		    uint32_t *out);
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
 		     uint32_t *out);
+/* An unattributed entity 'id', with the reason nothing better is known. */
+int kt_attrib_unexplained(struct kt_model *m, const char *id, const char *name,
+			  const char *reason, uint32_t *out);
 /* The service of ip:port at t (k8s), as an entity; *found false when none. */
 int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 		      uint8_t proto, uint64_t t, bool translated, uint32_t *out,
