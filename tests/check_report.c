@@ -77,13 +77,15 @@ END_TEST
 
 /* A topology with windows of 10 s over a capture [T0, T0 + 40 s): four
  * windows. Edge 0 in every window; edge 1 only in the first two (gone);
- * edge 2 from the third on (new); edge 3 only in the second (new and gone). */
+ * edge 2 from the third on (new); edge 3 only in the second (new and gone);
+ * edge 4 in bursts, the first and the last, two windows apart. */
 static json_t *windowed(void)
 {
-	static const int seen[4][4] = { { 1, 1, 1, 1 }, { 1, 1, 0, 0 }, { 0, 0, 1, 1 }, { 0, 1, 0, 0 } };
+	static const int seen[5][4] = { { 1, 1, 1, 1 }, { 1, 1, 0, 0 }, { 0, 0, 1, 1 }, { 0, 1, 0, 0 },
+					{ 1, 0, 0, 1 } };
 	json_t *edges = json_array();
 
-	for (int e = 0; e < 4; e++) {
+	for (int e = 0; e < 5; e++) {
 		json_t *w = json_array();
 		char dst[16];
 
@@ -135,10 +137,21 @@ START_TEST(window_changes)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(w, 1), "edges")), 3);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(w, 3), "failed")), 1);
 	json_decref(ch);
-	/* a capture longer than the edges: everything is gone before its end */
+	/* quiet for one window at the end: not gone yet */
+	ck_assert_int_eq(kt_report_changes(topo, T0, T0 + 50 * SEC, &ch), 0);
+	ck_assert(!has(json_object_get(ch, "gone"), 0));
+	ck_assert(!has(json_object_get(ch, "gone"), 4));
+	json_decref(ch);
+	/* a capture longer than the edges: two quiet windows at the end are
+	 * gone, except for the bursty edge, which paused that long before */
 	ck_assert_int_eq(kt_report_changes(topo, T0, T0 + 60 * SEC, &ch), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(ch, "windows")), 6);
 	ck_assert_uint_eq(json_array_size(json_object_get(ch, "gone")), 4);
+	ck_assert(!has(json_object_get(ch, "gone"), 4));
+	json_decref(ch);
+	/* and gone once it is quiet longer than that */
+	ck_assert_int_eq(kt_report_changes(topo, T0, T0 + 70 * SEC, &ch), 0);
+	ck_assert(has(json_object_get(ch, "gone"), 4));
 	json_decref(ch);
 	/* without windows there is nothing to compare */
 	json_object_set_new(topo, "window_ns", json_integer(0));
@@ -346,15 +359,24 @@ START_TEST(diagram_draws)
 				 "src", "pod:a/x", "dst", "external:1.2.3.4", "protocol", "tcp", "port", 443,
 				 "connections", 2, "failed");
 	json_t *gone = json_pack("[i]", 1), *trouble = json_pack("{s:[s]}", "service:a/db", "refused 3");
+	json_t *be;
 	struct kt_diagram_opts o = { .title = "t", .gone = gone, .trouble = trouble, .link_prefix = "edge-" };
 	const char *formats[2] = { "svg", "png" };
 	char *data[2], *dot;
 	size_t len[2], dlen;
 	Agraph_t *g = NULL;
 
+	/* the service's backend: one dotted edge from the service to it, its
+	 * connections summed over the edges through the service */
+	json_array_append_new(json_object_get(topo, "nodes"), json_pack("{s:s, s:s, s:s, s:s}",
+		"id", "pod:a/db-0", "kind", "pod", "name", "db-0", "namespace", "a"));
+	be = json_pack("{s:s, s:[{s:s, s:i, s:i}]}", "via_service", "service:a/db", "backends",
+		       "id", "pod:a/db-0", "port", 15432, "connections", 4);
+	json_object_update(json_array_get(json_object_get(topo, "edges"), 0), be);
+	json_decref(be);
 	ck_assert_int_eq(kt_diagram_build(topo, &o, &g), 0);
-	ck_assert_int_eq(agnnodes(g), 3);
-	ck_assert_int_eq(agnedges(g), 2);
+	ck_assert_int_eq(agnnodes(g), 4);
+	ck_assert_int_eq(agnedges(g), 3);
 	ck_assert_str_eq(kt_diagram_engine(g), "dot");
 	ck_assert_int_eq(kt_diagram_dot(g, &dot, &dlen), 0);
 	ck_assert_ptr_nonnull(strstr(dot, "cluster_0"));	/* namespace a */
@@ -368,6 +390,7 @@ START_TEST(diagram_draws)
 	ck_assert_ptr_nonnull(strstr(data[0], "#c62828"));		/* red */
 	ck_assert_ptr_nonnull(strstr(data[0], "stroke-dasharray"));	/* gone: dashed */
 	ck_assert_ptr_nonnull(strstr(data[0], "#edge-0"));
+	ck_assert_ptr_nonnull(strstr(data[0], ":15432 x4"));		/* the backend */
 	ck_assert_ptr_nonnull(strstr(data[0], "<polygon"));		/* hexagon, box */
 	ck_assert_ptr_nonnull(strstr(data[0], "<ellipse"));		/* service */
 	ck_assert_uint_gt(len[1], 8);

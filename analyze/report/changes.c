@@ -14,6 +14,7 @@
 #include "k8s.h"
 #include "manifest.h"
 
+#define GONE_MIN_WINDOWS 2
 #define WINDOWS_MAX 100000u
 
 char *kt_report_edge_key(const json_t *e)
@@ -87,7 +88,7 @@ int kt_report_changes(const json_t *topo, uint64_t start_ns, uint64_t end_ns, js
 			goto nomem;
 	}
 	json_array_foreach(edges, i, e) {
-		uint64_t lo = UINT64_MAX, hi = 0;
+		uint64_t lo = UINT64_MAX, hi = 0, prev = UINT64_MAX, maxgap = 0;
 
 		json_array_foreach(json_object_get(e, "windows"), j, x) {
 			uint64_t k = u64(x, "start_ns") / w - first;
@@ -97,6 +98,9 @@ int kt_report_changes(const json_t *topo, uint64_t start_ns, uint64_t end_ns, js
 				lo = k;
 			if (k > hi)
 				hi = k;
+			if (prev != UINT64_MAX && k > prev + 1 && k - prev - 1 > maxgap)
+				maxgap = k - prev - 1;
+			prev = k;
 			json_object_set_new(wo, "connections", json_integer(json_integer_value(
 				json_object_get(wo, "connections")) + (json_int_t)u64(x, "connections")));
 			json_object_set_new(wo, "failed", json_integer(json_integer_value(
@@ -111,7 +115,10 @@ int kt_report_changes(const json_t *topo, uint64_t start_ns, uint64_t end_ns, js
 		    json_array_append_new(json_object_get(json_array_get(wins, lo), "new"),
 					  json_integer((json_int_t)i)))
 			goto nomem;
-		if (hi + 1 < nw &&
+		/* Gone: quiet for at least two windows at the end, and longer
+		 * than any pause it made before; a bursty edge between bursts,
+		 * or one quiet for a window, is not gone. */
+		if (nw - 1 - hi >= GONE_MIN_WINDOWS && nw - 1 - hi > maxgap &&
 		    (json_array_append_new(json_object_get(json_array_get(wins, hi + 1), "gone"),
 					   json_integer((json_int_t)i)) ||
 		     json_array_append_new(gone, json_integer((json_int_t)i))))

@@ -217,6 +217,79 @@ static Agraph_t *cluster_for(Agraph_t *g, json_t *clusters, const char *key, con
 	return sub;
 }
 
+/* A service and the workloads (pods) that served it: without these edges a
+ * backend drawn at the workload level looks idle. One thin grey edge per
+ * service and backend, with the connections it served. */
+static int backend_edges(Agraph_t *g, const json_t *edges, const json_t *names, bool big)
+{
+	json_t *pairs = json_array(), *index = json_object();
+	const json_t *e, *b, *p;
+	size_t i, j;
+	int err = 0;
+
+	if (!pairs || !index) {
+		err = kt_err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(edges, i, e) {
+		const char *svc = json_string_value(json_object_get(e, "via_service"));
+
+		json_array_foreach(json_object_get(e, "backends"), j, b) {
+			const char *id = json_string_value(json_object_get(b, "id"));
+			json_int_t n = json_integer_value(json_object_get(b, "connections"));
+			char key[1024];
+
+			if (!svc || !id)
+				continue;
+			snprintf(key, sizeof(key), "%s\t%s\t%" JSON_INTEGER_FORMAT, svc, id,
+				 json_integer_value(json_object_get(b, "port")));
+			if ((p = json_object_get(index, key))) {
+				json_t *pr = json_array_get(pairs, (size_t)json_integer_value(p));
+
+				json_object_set_new(pr, "n", json_integer(
+					json_integer_value(json_object_get(pr, "n")) + n));
+				continue;
+			}
+			if (json_object_set_new(index, key, json_integer((json_int_t)json_array_size(pairs))) ||
+			    json_array_append_new(pairs, json_pack("{s:s, s:s, s:O, s:I}", "svc", svc,
+					"be", id, "port", json_object_get(b, "port"), "n", (json_int_t)n))) {
+				err = kt_err_set(-ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	json_array_foreach(pairs, i, p) {
+		const char *sn = json_string_value(json_object_get(names,
+				 json_string_value(json_object_get(p, "svc"))));
+		const char *dn = json_string_value(json_object_get(names,
+				 json_string_value(json_object_get(p, "be"))));
+		char label[64], ename[32];
+		Agnode_t *s, *d;
+		Agedge_t *ed;
+
+		if (!sn || !dn || !(s = agnode(g, (char *)sn, 0)) || !(d = agnode(g, (char *)dn, 0)))
+			continue;
+		if (!(ed = agedge(g, s, d, NULL, 1))) {
+			err = kt_err_set(-ENOMEM, "cannot add an edge");
+			goto out;
+		}
+		snprintf(ename, sizeof(ename), "b%zu", i);
+		snprintf(label, sizeof(label), ":%" JSON_INTEGER_FORMAT " x%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(p, "port")),
+			 json_integer_value(json_object_get(p, "n")));
+		set(ed, "id", ename);
+		set(ed, big ? "tooltip" : "label", label);
+		set(ed, "style", "dotted");
+		set(ed, "color", "#5c7fa3");
+		set(ed, "fontcolor", "#5c7fa3");
+	}
+out:
+	json_decref(pairs);
+	json_decref(index);
+	return err;
+}
+
+
 int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph_t **out)
 {
 	const json_t *nodes = json_object_get(topo, "nodes"), *edges = json_object_get(topo, "edges");
@@ -391,6 +464,8 @@ int kt_diagram_build(const json_t *topo, const struct kt_diagram_opts *o, Agraph
 			set(ed, "penwidth", "2");
 		}
 	}
+	if ((err = backend_edges(g, edges, names, big)))
+		goto out;
 	*out = g;
 	g = NULL;
 out:

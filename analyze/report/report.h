@@ -81,7 +81,8 @@ char *kt_report_edge_key(const json_t *edge);
 /* Edges of topo (with windows, window_ns > 0) compared window by window
  * over the capture [start_ns, end_ns): an edge is "new" in the first window
  * it is seen in, when that is not the capture's first window, and "gone"
- * after the last window it is seen in, when that is not the capture's last.
+ * after the last window it is seen in when it stayed quiet to the end for
+ * at least two windows and longer than any pause it made before.
  * *out (caller owns): {"windows": [{"index", "start_ns", "start", "end_ns",
  * "connections", "failed", "edges", "new": [edge i...], "gone": [edge i...]}],
  * "gone": [edge i...]} where edge i is the position in topo's edges. */
