@@ -93,7 +93,7 @@ fails = []
 class P(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.stack, self.svgs, self.gnodes, self.gedges = [], 0, 0, 0
+        self.stack, self.svgs, self.gnodes, self.gedges, self.gbackends = [], 0, 0, 0, 0
         self.failing_rows, self.bad_tags, self.handlers = 0, [], []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -105,7 +105,11 @@ class P(HTMLParser):
         if tag == "g" and a.get("class") == "node":
             self.gnodes += 1
         if tag == "g" and a.get("class") == "edge":
-            self.gedges += 1
+            # "b<i>": a service to a backend that served it, drawn besides
+            if a.get("id", "").startswith("b"):
+                self.gbackends += 1
+            else:
+                self.gedges += 1
         if tag == "tr" and a.get("class") == "failing-edge":
             self.failing_rows += 1
         self.stack.append(a.get("class", ""))
@@ -122,6 +126,10 @@ if p.gnodes != len(topo["nodes"]):
     fails.append("svg nodes %d, topology nodes %d" % (p.gnodes, len(topo["nodes"])))
 if p.gedges != len(topo["edges"]):
     fails.append("svg edges %d, topology edges %d" % (p.gedges, len(topo["edges"])))
+backends = {(e["via_service"], b["id"], b["port"]) for e in topo["edges"]
+            if e.get("via_service") for b in e.get("backends", [])}
+if p.gbackends != len(backends):
+    fails.append("svg backend edges %d, service backends %d" % (p.gbackends, len(backends)))
 if p.failing_rows != nfail or (nfail == 0 and os.environ.get("KT_HOSTILE_NAMES")):
     fails.append("failing-edge rows %d, failing edges %d" % (p.failing_rows, nfail))
 if p.bad_tags:
