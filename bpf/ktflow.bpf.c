@@ -65,6 +65,8 @@ const volatile __u64 wakeup_bytes = 0;			/* see ring_flags() */
 
 struct flow_info {
 	__u64 gen;
+	__u64 netns;		/* 0: not read yet */
+	__u64 cgroup_id;
 	__u64 start_ts;		/* SYN_SENT / SYN_RECV */
 	__u64 open_ts;		/* ESTABLISHED */
 	__u64 report_ts;	/* last OPEN or STATS */
@@ -233,18 +235,27 @@ static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
  * few ten thousand events a second that is most of the capture's cost.
  * ktcap reads the ring at every tick (100 ms) anyway, so it is woken only
  * when the ring holds wakeup_bytes (a quarter of it), early enough that a
- * burst cannot fill it before the reader runs. 0: wake for every event. */
-static __always_inline __u64 ring_flags(void)
+ * burst cannot fill it before the reader runs. 0: wake for every event.
+ *
+ * Only the event that crosses the mark wakes it: a wakeup is an irq_work,
+ * a self-IPI (a VM exit under a hypervisor), and forcing one for every
+ * event above the mark, until the reader has caught up, cost a loopback
+ * load 5-10% of its throughput. A crossing missed by a race between CPUs
+ * leaves the events to the next tick. */
+static __always_inline __u64 ring_flags(__u64 size)
 {
+	__u64 avail;
+
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return avail < wakeup_bytes && avail + size >= wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit_flow(struct kt_ev_flow *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8)))
 		count(KT_CNT_LOST_FLOW, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
@@ -252,7 +263,7 @@ static __always_inline void submit_flow(struct kt_ev_flow *ev)
 
 static __always_inline void submit_proc(struct kt_ev_proc *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8)))
 		count(KT_CNT_LOST_PROC, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
@@ -266,32 +277,119 @@ static __always_inline void ip_v4(__u8 out[16], __be32 a)
 	__builtin_memcpy(out + 12, &a, 4);
 }
 
-/* Endpoints, netns and cgroup of a socket. sk may be a request or
- * time-wait socket: only sock_common is read from those. */
-static __always_inline void fill_sock(struct kt_ev_flow *ev, struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+/* Every bpf_probe_read_kernel() is a helper call, a fault-safe copy and
+ * its checks: about as dear as the whole of a short program. A socket's
+ * endpoints are read as one copy of its sock_common (CO-RE gives this
+ * kernel's size and field offsets). */
+#define KT_SKC_MAX 256
 
+union kt_skc {
+	struct sock_common skc;
+	__u8 raw[KT_SKC_MAX];
+};
+
+static __always_inline int read_skc(union kt_skc *u, struct sock *sk)
+{
+	__u32 sz = bpf_core_type_size(struct sock_common);
+
+	if (sz > sizeof(*u))
+		sz = sizeof(*u);
+	return bpf_probe_read_kernel(u, sz, sk);
+}
+
+/* netns inode and cgroup id of a full socket: the flow entry keeps them,
+ * so they are read once per connection. */
+static __always_inline void sock_ident(struct sock *sk, __u64 *netns, __u64 *cgroup_id)
+{
+	*netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	*cgroup_id = 0;
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		*cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+}
+
+/* Endpoints, netns and cgroup of a socket; netns and cgroup from fi when it
+ * has them. sk may be a request or time-wait socket: only sock_common is
+ * read from those. */
+static __always_inline void fill_sock_fi(struct kt_ev_flow *ev, struct sock *sk,
+					 const struct flow_info *fi)
+{
+	union kt_skc u;
+	__u16 family;
+	__u8 state;
+
+	if (read_skc(&u, sk) < 0)
+		return;
+	family = u.skc.skc_family;
+	state = u.skc.skc_state;
 	if (family == KT_AF_INET) {
-		ip_v4(ev->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		ip_v4(ev->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		ip_v4(ev->saddr, u.skc.skc_rcv_saddr);
+		ip_v4(ev->daddr, u.skc.skc_daddr);
 	} else if (family == KT_AF_INET6) {
-		BPF_CORE_READ_INTO(&ev->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&ev->daddr, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(ev->saddr, &u.skc.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(ev->daddr, &u.skc.skc_v6_daddr, 16);
 	}
-	ev->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	ev->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	ev->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	ev->sport = u.skc.skc_num;
+	ev->dport = bpf_ntohs(u.skc.skc_dport);
+	if (fi && fi->netns) {
+		ev->netns = fi->netns;
+		ev->cgroup_id = fi->cgroup_id;
+		return;
+	}
+	{
+		struct net *net = u.skc.skc_net.net;
+
+		ev->netns = BPF_CORE_READ(net, ns.inum);
+	}
 	if (state != KT_TCP_TIME_WAIT && state != KT_TCP_NEW_SYN_RECV &&
 	    bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
 		ev->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 }
 
+static __always_inline void fill_sock(struct kt_ev_flow *ev, struct sock *sk)
+{
+	fill_sock_fi(ev, sk, NULL);
+}
+
+/* The totals lie within a few hundred bytes of tcp_sock: one copy of that
+ * span instead of six reads, where it fits the scratch buffer. */
+#define KT_TCP_SPAN 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[KT_TCP_SPAN]);
+} tcp_scratch SEC(".maps");
+
+#define KT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define KT_MAX(a, b) ((a) > (b) ? (a) : (b))
+
 static __always_inline void fill_tcp_totals(struct kt_ev_flow *ev, struct sock *sk)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u32 o_ba = bpf_core_field_offset(tp->bytes_acked);
+	__u32 o_br = bpf_core_field_offset(tp->bytes_received);
+	__u32 o_so = bpf_core_field_offset(tp->segs_out);
+	__u32 o_si = bpf_core_field_offset(tp->segs_in);
+	__u32 o_tr = bpf_core_field_offset(tp->total_retrans);
+	__u32 o_rt = bpf_core_field_offset(tp->srtt_us);
+	__u32 lo = KT_MIN(KT_MIN(KT_MIN(o_ba, o_br), KT_MIN(o_so, o_si)), KT_MIN(o_tr, o_rt));
+	__u32 hi = KT_MAX(KT_MAX(KT_MAX(o_ba + 8, o_br + 8), KT_MAX(o_so + 4, o_si + 4)),
+			  KT_MAX(o_tr + 4, o_rt + 4));
+	__u32 zero = 0, srtt;
+	__u8 *buf;
 
+	buf = hi - lo <= KT_TCP_SPAN ? bpf_map_lookup_elem(&tcp_scratch, &zero) : NULL;
+	if (buf && bpf_probe_read_kernel(buf, hi - lo, (void *)sk + lo) == 0) {
+		__builtin_memcpy(&ev->bytes_sent, buf + (o_ba - lo), 8);
+		__builtin_memcpy(&ev->bytes_recv, buf + (o_br - lo), 8);
+		__builtin_memcpy(&ev->segs_out, buf + (o_so - lo), 4);
+		__builtin_memcpy(&ev->segs_in, buf + (o_si - lo), 4);
+		__builtin_memcpy(&ev->retrans, buf + (o_tr - lo), 4);
+		__builtin_memcpy(&srtt, buf + (o_rt - lo), 4);
+		ev->srtt_us = srtt >> 3;
+		return;
+	}
 	ev->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
 	ev->bytes_recv = BPF_CORE_READ(tp, bytes_received);
 	ev->segs_out = BPF_CORE_READ(tp, segs_out);
@@ -378,24 +476,56 @@ static __always_inline int read_user_sockaddr(const void *uaddr, __u8 out[16],
 /* ---- TCP lifecycle --------------------------------------------------------- */
 
 /* Endpoints as the tracepoint saw them: at CLOSE the kernel has already
- * released the local port (skc_num is 0), the tracepoint kept it. */
+ * released the local port (skc_num is 0), the tracepoint kept it. The
+ * addresses are arrays in the context, which the verifier lets a program
+ * read only through a helper: one read for all four where they follow one
+ * another, as they have since the tracepoint gained IPv6. */
 static __always_inline void fill_tp_endpoints(struct kt_ev_flow *ev,
 					      struct trace_event_raw_inet_sock_set_state *ctx)
 {
+	struct { __u8 s4[4], d4[4], s6[16], d6[16]; } a;
+	__u32 o4 = bpf_core_field_offset(ctx->saddr);
+	bool v4 = ctx->family == KT_AF_INET;
+
 	ev->sport = ctx->sport;
 	ev->dport = ctx->dport;
-	/* arrays in the context: read through a helper, the verifier does
-	 * not let a program load from a moved context pointer */
-	if (ctx->family == KT_AF_INET) {
-		__be32 a = 0;
-
-		BPF_CORE_READ_INTO(&a, ctx, saddr);
-		ip_v4(ev->saddr, a);
-		BPF_CORE_READ_INTO(&a, ctx, daddr);
-		ip_v4(ev->daddr, a);
+	if (bpf_core_field_offset(ctx->daddr) == o4 + 4 &&
+	    bpf_core_field_offset(ctx->saddr_v6) == o4 + 8 &&
+	    bpf_core_field_offset(ctx->daddr_v6) == o4 + 24) {
+		if (bpf_probe_read_kernel(&a, sizeof(a), &ctx->saddr) < 0)
+			return;
+	} else if (v4) {
+		BPF_CORE_READ_INTO(&a.s4, ctx, saddr);
+		BPF_CORE_READ_INTO(&a.d4, ctx, daddr);
 	} else {
-		BPF_CORE_READ_INTO(&ev->saddr, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&ev->daddr, ctx, daddr_v6);
+		BPF_CORE_READ_INTO(&a.s6, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&a.d6, ctx, daddr_v6);
+	}
+	if (v4) {
+		__be32 x;
+
+		__builtin_memcpy(&x, a.s4, 4);
+		ip_v4(ev->saddr, x);
+		__builtin_memcpy(&x, a.d4, 4);
+		ip_v4(ev->daddr, x);
+	} else {
+		__builtin_memcpy(ev->saddr, a.s6, 16);
+		__builtin_memcpy(ev->daddr, a.d6, 16);
+	}
+}
+
+/* A state change's event: endpoints from the tracepoint, netns and cgroup
+ * from the flow entry (read from the socket for one that has none). */
+static __always_inline void fill_tp_flow(struct kt_ev_flow *ev,
+					 struct trace_event_raw_inet_sock_set_state *ctx,
+					 struct sock *sk, const struct flow_info *fi)
+{
+	fill_tp_endpoints(ev, ctx);
+	if (fi->netns) {
+		ev->netns = fi->netns;
+		ev->cgroup_id = fi->cgroup_id;
+	} else {
+		sock_ident(sk, &ev->netns, &ev->cgroup_id);
 	}
 }
 
@@ -411,8 +541,7 @@ static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_stat
 	ev = flow_ev(failed ? KT_EVK_FAIL : KT_EVK_CLOSE, now);
 	if (!ev)
 		return;
-	fill_sock(ev, sk);
-	fill_tp_endpoints(ev, ctx);
+	fill_tp_flow(ev, ctx, sk, fi);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
 	if (failed && !err && ctx->family == KT_AF_INET) {
@@ -463,11 +592,17 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (ctx->protocol != KT_IPPROTO_TCP)
 		return 0;
-	now = bpf_ktime_get_boot_ns();
+	/* the other steps of a close carry nothing we keep: no lookup */
+	if (ns != KT_TCP_SYN_SENT && ns != KT_TCP_SYN_RECV && ns != KT_TCP_LISTEN &&
+	    ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
+	    ns != KT_TCP_CLOSE_WAIT && ns != KT_TCP_CLOSE)
+		return 0;
 
 	if (ns == KT_TCP_SYN_SENT || ns == KT_TCP_SYN_RECV) {
+		now = bpf_ktime_get_boot_ns();
 		tmp.gen = new_gen();
 		tmp.start_ts = now;
+		sock_ident(sk, &tmp.netns, &tmp.cgroup_id);
 		if (ns == KT_TCP_SYN_SENT) {
 			/* connect(): process context */
 			__u64 id = bpf_get_current_pid_tgid();
@@ -493,7 +628,7 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 
 	if (ns == KT_TCP_LISTEN) {
-		ev = flow_ev(KT_EVK_LISTEN, now);
+		ev = flow_ev(KT_EVK_LISTEN, bpf_ktime_get_boot_ns());
 		if (!ev)
 			return 0;
 		fill_sock(ev, sk);
@@ -506,16 +641,13 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
 		return 0;
-	/* the other steps of a close carry nothing we keep: no lookup */
-	if (ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
-	    ns != KT_TCP_CLOSE_WAIT && ns != KT_TCP_CLOSE)
-		return 0;
 
 	fi = bpf_map_lookup_elem(&flows, &key);
 	if (!fi) {
 		/* opened before the capture started, or evicted */
 		count(KT_CNT_UNTRACKED, 1);
 		tmp.gen = new_gen();
+		sock_ident(sk, &tmp.netns, &tmp.cgroup_id);
 		if (os == KT_TCP_SYN_SENT)
 			tmp.role = KT_EVR_CLIENT;
 		else if (os == KT_TCP_SYN_RECV)
@@ -530,16 +662,17 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		}
 	}
 
+	/* a clock read costs as much as a map lookup: only where kept */
 	if (ns == KT_TCP_ESTABLISHED &&
 	    (os == KT_TCP_SYN_SENT || os == KT_TCP_SYN_RECV)) {
+		now = bpf_ktime_get_boot_ns();
 		fi->open_ts = now;
 		fi->report_ts = now;
 		fi->flags |= FI_OPENED;
 		ev = flow_ev(KT_EVK_OPEN, now);
 		if (!ev)
 			return 0;
-		fill_sock(ev, sk);
-		fill_tp_endpoints(ev, ctx);
+		fill_tp_flow(ev, ctx, sk, fi);
 		fill_from_info(ev, fi);
 		ev->proto = KT_IPPROTO_TCP;
 		if (fi->role == KT_EVR_CLIENT && fi->start_ts)
@@ -553,7 +686,7 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	else if (ns == KT_TCP_CLOSE_WAIT && !fi->closer)
 		fi->closer = KT_EVL_REMOTE;
 	else if (ns == KT_TCP_CLOSE) {
-		emit_close(ctx, sk, fi, os, now);
+		emit_close(ctx, sk, fi, os, bpf_ktime_get_boot_ns());
 		bpf_map_delete_elem(&flows, &key);
 	}
 	return 0;
@@ -654,8 +787,8 @@ int kt_retransmit(struct kt_tp_skb_sk *ctx)
 	ev = flow_ev(KT_EVK_RETRANS, bpf_ktime_get_boot_ns());
 	if (!ev)
 		return 0;
-	fill_sock(ev, sk);
 	fi = bpf_map_lookup_elem(&flows, &key);
+	fill_sock_fi(ev, sk, fi);
 	if (fi)
 		fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
@@ -694,8 +827,8 @@ int kt_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 		return 0;
 	ev->proto = KT_IPPROTO_TCP;
 	if (sk) {
-		fill_sock(ev, sk);
 		fi = bpf_map_lookup_elem(&flows, &key);
+		fill_sock_fi(ev, sk, fi);
 		if (fi) {
 			fi->flags |= FI_RST_SENT;
 			fill_from_info(ev, fi);
@@ -737,8 +870,8 @@ int kt_receive_reset(struct kt_tp_sk *ctx)
 	if (!ev)
 		return 0;
 	ev->proto = KT_IPPROTO_TCP;
-	fill_sock(ev, sk);
 	fi = bpf_map_lookup_elem(&flows, &key);
+	fill_sock_fi(ev, sk, fi);
 	if (fi) {
 		fi->flags |= FI_RST_RECV;
 		fill_from_info(ev, fi);
@@ -872,27 +1005,41 @@ int kt_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 
 /* ---- syscalls: connect, accept --------------------------------------------- */
 
-/* The socket behind fd in the current task, or NULL. */
+/* The socket behind fd in the current task, or NULL. Six reads: the fd
+ * table's size and array come in one copy, a socket's file and sock in
+ * another. */
 static __always_inline struct sock *fd_sock(int fd)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct file **fds, *f = NULL;
+	union { struct fdtable fdt; __u8 raw[64]; } ft;
+	union { struct socket so; __u8 raw[128]; } su;
+	struct fdtable *fdt;
+	struct file *f = NULL;
 	struct socket *so;
-	unsigned int max;
+	__u32 sz;
 
 	if (fd < 0)
 		return NULL;
-	fds = BPF_CORE_READ(t, files, fdt, fd);
-	max = BPF_CORE_READ(t, files, fdt, max_fds);
-	if ((unsigned int)fd >= max || !fds)
+	fdt = BPF_CORE_READ(t, files, fdt);
+	sz = bpf_core_type_size(struct fdtable);
+	if (sz > sizeof(ft))
+		sz = sizeof(ft);
+	if (!fdt || bpf_probe_read_kernel(&ft, sz, fdt) < 0)
 		return NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+	if ((unsigned int)fd >= ft.fdt.max_fds || !ft.fdt.fd)
+		return NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &ft.fdt.fd[fd]) < 0 || !f)
 		return NULL;
 	so = BPF_CORE_READ(f, private_data);
-	/* any file has private_data: a socket points back at its file */
-	if (!so || BPF_CORE_READ(so, file) != f)
+	sz = bpf_core_type_size(struct socket);
+	if (sz > sizeof(su))
+		sz = sizeof(su);
+	if (!so || bpf_probe_read_kernel(&su, sz, so) < 0)
 		return NULL;
-	return BPF_CORE_READ(so, sk);
+	/* any file has private_data: a socket points back at its file */
+	if (su.so.file != f)
+		return NULL;
+	return su.so.sk;
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -920,6 +1067,12 @@ int kt_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 	if (!ca)
 		return 0;
+	/* the common case, a TCP connect the state machine reports (it
+	 * reached SYN_SENT, or is on its way): nothing to read */
+	if (ca->syn_sent || ret == -KT_EINPROGRESS) {
+		bpf_map_delete_elem(&connects, &tid);
+		return 0;
+	}
 	sk = fd_sock(ca->fd);
 	proto = sk ? BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) : 0;
 	/* A TCP connect that reached SYN_SENT is reported by the state
@@ -960,14 +1113,17 @@ static __always_inline int on_accept(long ret)
 	if (ret < 0)
 		return 0;
 	sk = fd_sock((int)ret);
-	if (!sk || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != KT_IPPROTO_TCP)
+	if (!sk)
+		return 0;
+	key = (__u64)sk;
+	/* a flow entry says TCP already */
+	fi = bpf_map_lookup_elem(&flows, &key);
+	if (!fi && BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != KT_IPPROTO_TCP)
 		return 0;
 	ev = flow_ev(KT_EVK_ACCEPT, bpf_ktime_get_boot_ns());
 	if (!ev)
 		return 0;
-	fill_sock(ev, sk);
-	key = (__u64)sk;
-	fi = bpf_map_lookup_elem(&flows, &key);
+	fill_sock_fi(ev, sk, fi);
 	if (fi) {
 		__u64 id = bpf_get_current_pid_tgid();
 
@@ -1102,7 +1258,7 @@ static long stats_one(struct bpf_map *map, __u64 *key, struct flow_info *fi,
 	ev = flow_ev(KT_EVK_STATS, sc->now);
 	if (!ev)
 		return 0;
-	fill_sock(ev, sk);
+	fill_sock_fi(ev, sk, fi);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
 	fill_tcp_totals(ev, sk);
