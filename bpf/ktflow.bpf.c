@@ -129,6 +129,27 @@ struct {
 	__type(value, struct flow_info);
 } flows SEC(".maps");
 
+/* Sockets known to have a flow entry, by a hash of their address: every
+ * TCP send asks whether its socket is tracked (adopt_tcp), and an array
+ * slot is read inline where a hash lookup is a helper call. Shared by the
+ * CPUs (a per-CPU cache could not be cleared at close from another CPU);
+ * written on a miss only; a slot is cleared when its socket closes. */
+#define KT_SEEN_SLOTS 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen_socks SEC(".maps");
+
+static __always_inline __u64 *seen_slot(__u64 key)
+{
+	__u32 slot = (__u32)((key >> 6) ^ (key >> 16)) & (KT_SEEN_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&seen_socks, &slot);
+}
+
 /* ICMP "destination unreachable" this node sent about a packet, by the
  * packet's addresses and ports: kube-proxy's REJECT for a Service without
  * endpoints. A non-blocking connect() often holds its socket when that
@@ -206,14 +227,27 @@ struct {
 	__type(value, struct fold_val);
 } fold_scratch SEC(".maps");
 
-__u64 next_gen = 0;
+/* Generation numbers are counted per CPU, the CPU in the low bits: one
+ * shared counter bounced its cache line between the CPUs of every
+ * connection (the client's and the softirq's). Unique, not ordered. */
+#define KT_GEN_CPU_BITS 12
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} gens SEC(".maps");
 
 static __always_inline void count(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 
+	/* atomic even per CPU (uncontended, so cheap): a softirq's program
+	 * may interrupt a process-context one between its load and its
+	 * store, and the lost counter must be exact */
 	if (c)
-		*c += n;	/* per-CPU: no other writer */
+		__sync_fetch_and_add(c, n);
 }
 
 static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
@@ -422,7 +456,15 @@ static __always_inline void fill_current(struct kt_ev_flow *ev)
 
 static __always_inline __u64 new_gen(void)
 {
-	return __sync_fetch_and_add(&next_gen, 1) + 1;
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&gens, &zero);
+
+	if (!c)
+		return 0;
+	/* atomic even per CPU: a softirq's program may interrupt a
+	 * process-context one between its load and its store */
+	return ((__sync_fetch_and_add(c, 1) + 1) << KT_GEN_CPU_BITS) |
+	       (bpf_get_smp_processor_id() & ((1u << KT_GEN_CPU_BITS) - 1));
 }
 
 static __always_inline __u8 cause_of(int err)
@@ -686,7 +728,11 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	else if (ns == KT_TCP_CLOSE_WAIT && !fi->closer)
 		fi->closer = KT_EVL_REMOTE;
 	else if (ns == KT_TCP_CLOSE) {
+		__u64 *seen = seen_slot(key);
+
 		emit_close(ctx, sk, fi, os, bpf_ktime_get_boot_ns());
+		if (seen && *seen == key)
+			*seen = 0;
 		bpf_map_delete_elem(&flows, &key);
 	}
 	return 0;
@@ -1184,11 +1230,16 @@ int kt_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
  * with the process that uses it. One lookup per TCP send. */
 static __always_inline void adopt_tcp(struct sock *sk)
 {
-	__u64 key = (__u64)sk, id;
+	__u64 key = (__u64)sk, id, *seen = seen_slot(key);
 	struct flow_info fi = {};
 
-	if (bpf_map_lookup_elem(&flows, &key))
+	if (seen && *seen == key)
 		return;
+	if (bpf_map_lookup_elem(&flows, &key)) {
+		if (seen)
+			*seen = key;
+		return;
+	}
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != KT_TCP_ESTABLISHED)
 		return;
 	id = bpf_get_current_pid_tgid();
@@ -1198,7 +1249,8 @@ static __always_inline void adopt_tcp(struct sock *sk)
 	fi.pid = id >> 32;
 	fi.tid = (__u32)id;
 	bpf_get_current_comm(fi.comm, sizeof(fi.comm));
-	bpf_map_update_elem(&flows, &key, &fi, BPF_NOEXIST);
+	if (bpf_map_update_elem(&flows, &key, &fi, BPF_NOEXIST) == 0 && seen)
+		*seen = key;
 	count(KT_CNT_UNTRACKED, 1);
 }
 
