@@ -56,6 +56,9 @@ int main(int argc, char **argv)
 	bool read_ring = false, stats = false;
 	int first = 1, n = 0, stats_fd = -1, err = 1;
 
+	/* first thing: a background job starts with SIGINT ignored */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	for (; first < argc && argv[first][0] == '-'; first++) {
 		read_ring |= !strcmp(argv[first], "-r");
 		stats |= !strcmp(argv[first], "-s");
@@ -87,8 +90,6 @@ int main(int argc, char **argv)
 		rb = ring_buffer__new(bpf_map__fd(skel->maps.events), discard, &events, NULL);
 	if (stats)
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	printf("ready %d programs\n", n);
 	fflush(stdout);
 	while (!stop) {
