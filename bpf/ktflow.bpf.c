@@ -2,8 +2,8 @@
 /* ktflow.bpf.c - TCP/UDP flow and process lineage events on tracepoints.
  *
  * Built only on what hardened kernels still allow (no kprobes, no fentry,
- * no tp_btf): tracepoints with CO-RE reads of kernel structs, one raw
- * tracepoint, one uprobe on ktcap itself, a ring buffer.
+ * no tp_btf): tracepoints with CO-RE reads of kernel structs, raw
+ * tracepoints, one uprobe on ktcap itself, a ring buffer.
  *
  *   sock/inet_sock_set_state --> flows (LRU: socket address -> generation,
  *        |                       pid, start time, who closed, flags)
@@ -315,7 +315,7 @@ static __always_inline void ip_v4(__u8 out[16], __be32 a)
  * its checks: about as dear as the whole of a short program. A socket's
  * endpoints are read as one copy of its sock_common (CO-RE gives this
  * kernel's size and field offsets). */
-#define KT_SKC_MAX 256
+#define KT_SKC_MAX 160	/* 136 bytes in 6.x; the fields read are in the first 90 */
 
 union kt_skc {
 	struct sock_common skc;
@@ -517,52 +517,61 @@ static __always_inline int read_user_sockaddr(const void *uaddr, __u8 out[16],
 
 /* ---- TCP lifecycle --------------------------------------------------------- */
 
-/* Endpoints as the tracepoint saw them: at CLOSE the kernel has already
- * released the local port (skc_num is 0), the tracepoint kept it. The
- * addresses are arrays in the context, which the verifier lets a program
- * read only through a helper: one read for all four where they follow one
- * another, as they have since the tracepoint gained IPv6. */
-static __always_inline void fill_tp_endpoints(struct kt_ev_flow *ev,
-					      struct trace_event_raw_inet_sock_set_state *ctx)
+/* The state machine runs on the raw tracepoint: the classic one builds a
+ * trace record (both endpoints, IPv4 and IPv6) for each of the ten or so
+ * state changes of a connection before our program sees it, and shares
+ * one recursion guard with every other tracepoint program, so a softirq
+ * state change that lands while a syscall program runs on that CPU was
+ * skipped (a lost event). Here the arguments are (sk, oldstate, newstate);
+ * the endpoints are read from the socket only for the changes we report.
+ *
+ * Endpoints as the tracepoint reports them: the local port from inet_sport,
+ * which the socket keeps at CLOSE after the kernel has released skc_num. */
+struct kt_ep {
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be32 s4, d4;
+};
+
+static __always_inline int read_ep(struct kt_ep *ep, struct sock *sk)
 {
-	struct { __u8 s4[4], d4[4], s6[16], d6[16]; } a;
-	__u32 o4 = bpf_core_field_offset(ctx->saddr);
-	bool v4 = ctx->family == KT_AF_INET;
+	struct inet_sock *inet = (struct inet_sock *)sk;
+	union kt_skc u;
 
-	ev->sport = ctx->sport;
-	ev->dport = ctx->dport;
-	if (bpf_core_field_offset(ctx->daddr) == o4 + 4 &&
-	    bpf_core_field_offset(ctx->saddr_v6) == o4 + 8 &&
-	    bpf_core_field_offset(ctx->daddr_v6) == o4 + 24) {
-		if (bpf_probe_read_kernel(&a, sizeof(a), &ctx->saddr) < 0)
-			return;
-	} else if (v4) {
-		BPF_CORE_READ_INTO(&a.s4, ctx, saddr);
-		BPF_CORE_READ_INTO(&a.d4, ctx, daddr);
+	if (read_skc(&u, sk) < 0)
+		return -1;
+	ep->family = u.skc.skc_family;
+	ep->dport = bpf_ntohs(u.skc.skc_dport);
+	ep->sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	if (ep->family == KT_AF_INET) {
+		ep->s4 = u.skc.skc_rcv_saddr;
+		ep->d4 = u.skc.skc_daddr;
+		ip_v4(ep->saddr, ep->s4);
+		ip_v4(ep->daddr, ep->d4);
 	} else {
-		BPF_CORE_READ_INTO(&a.s6, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&a.d6, ctx, daddr_v6);
+		__builtin_memcpy(ep->saddr, &u.skc.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(ep->daddr, &u.skc.skc_v6_daddr, 16);
 	}
-	if (v4) {
-		__be32 x;
-
-		__builtin_memcpy(&x, a.s4, 4);
-		ip_v4(ev->saddr, x);
-		__builtin_memcpy(&x, a.d4, 4);
-		ip_v4(ev->daddr, x);
-	} else {
-		__builtin_memcpy(ev->saddr, a.s6, 16);
-		__builtin_memcpy(ev->daddr, a.d6, 16);
-	}
+	return 0;
 }
 
-/* A state change's event: endpoints from the tracepoint, netns and cgroup
+static __always_inline void fill_ep(struct kt_ev_flow *ev, const struct kt_ep *ep)
+{
+	ev->sport = ep->sport;
+	ev->dport = ep->dport;
+	__builtin_memcpy(ev->saddr, ep->saddr, 16);
+	__builtin_memcpy(ev->daddr, ep->daddr, 16);
+}
+
+/* A state change's event: endpoints from the socket, netns and cgroup
  * from the flow entry (read from the socket for one that has none). */
-static __always_inline void fill_tp_flow(struct kt_ev_flow *ev,
-					 struct trace_event_raw_inet_sock_set_state *ctx,
+static __always_inline void fill_tp_flow(struct kt_ev_flow *ev, const struct kt_ep *ep,
 					 struct sock *sk, const struct flow_info *fi)
 {
-	fill_tp_endpoints(ev, ctx);
+	fill_ep(ev, ep);
 	if (fi->netns) {
 		ev->netns = fi->netns;
 		ev->cgroup_id = fi->cgroup_id;
@@ -571,27 +580,28 @@ static __always_inline void fill_tp_flow(struct kt_ev_flow *ev,
 	}
 }
 
-static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_state *ctx,
-				       struct sock *sk, struct flow_info *fi,
-				       int oldstate, __u64 now)
+static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
+				       struct kt_ep *ep, int oldstate, __u64 now)
 {
 	struct kt_ev_flow *ev;
 	int err = BPF_CORE_READ(sk, sk_err);
 	bool failed = oldstate == KT_TCP_SYN_SENT ||
 		      (oldstate == KT_TCP_SYN_RECV && !(fi->flags & FI_OPENED));
 
+	if (read_ep(ep, sk) < 0)
+		return;
 	ev = flow_ev(failed ? KT_EVK_FAIL : KT_EVK_CLOSE, now);
 	if (!ev)
 		return;
-	fill_tp_flow(ev, ctx, sk, fi);
+	fill_tp_flow(ev, ep, sk, fi);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
-	if (failed && !err && ctx->family == KT_AF_INET) {
-		struct icmp_key k = { .sport = ctx->sport, .dport = ctx->dport };
+	if (failed && !err && ep->family == KT_AF_INET) {
+		struct icmp_key k = { .sport = ep->sport, .dport = ep->dport };
 		__u32 *icmp_err;
 
-		BPF_CORE_READ_INTO(&k.saddr, ctx, saddr);
-		BPF_CORE_READ_INTO(&k.daddr, ctx, daddr);
+		__builtin_memcpy(k.saddr, &ep->s4, 4);
+		__builtin_memcpy(k.daddr, &ep->d4, 4);
 		icmp_err = bpf_map_lookup_elem(&icmp_errs, &k);
 		if (icmp_err) {
 			err = (int)*icmp_err;
@@ -623,17 +633,21 @@ static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_stat
 	submit_flow(ev);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline bool is_tcp(struct sock *sk)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
-	int os = ctx->oldstate, ns = ctx->newstate;
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == KT_IPPROTO_TCP;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+	int os = (int)ctx->args[1], ns = (int)ctx->args[2];
 	__u64 key = (__u64)sk, now;
 	struct flow_info *fi, tmp = {};
 	struct kt_ev_flow *ev;
+	struct kt_ep ep = {};
 
-	if (ctx->protocol != KT_IPPROTO_TCP)
-		return 0;
 	/* the other steps of a close carry nothing we keep: no lookup */
 	if (ns != KT_TCP_SYN_SENT && ns != KT_TCP_SYN_RECV && ns != KT_TCP_LISTEN &&
 	    ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
@@ -641,6 +655,8 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 
 	if (ns == KT_TCP_SYN_SENT || ns == KT_TCP_SYN_RECV) {
+		if (!is_tcp(sk))
+			return 0;
 		now = bpf_ktime_get_boot_ns();
 		tmp.gen = new_gen();
 		tmp.start_ts = now;
@@ -670,11 +686,13 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 
 	if (ns == KT_TCP_LISTEN) {
+		if (!is_tcp(sk) || read_ep(&ep, sk) < 0)
+			return 0;
 		ev = flow_ev(KT_EVK_LISTEN, bpf_ktime_get_boot_ns());
 		if (!ev)
 			return 0;
 		fill_sock(ev, sk);
-		fill_tp_endpoints(ev, ctx);
+		fill_ep(ev, &ep);
 		fill_current(ev);
 		ev->proto = KT_IPPROTO_TCP;
 		ev->role = KT_EVR_SERVER;
@@ -684,8 +702,11 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
 		return 0;
 
+	/* only TCP sockets have a flow entry */
 	fi = bpf_map_lookup_elem(&flows, &key);
 	if (!fi) {
+		if (!is_tcp(sk))
+			return 0;
 		/* opened before the capture started, or evicted */
 		count(KT_CNT_UNTRACKED, 1);
 		tmp.gen = new_gen();
@@ -711,10 +732,12 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		fi->open_ts = now;
 		fi->report_ts = now;
 		fi->flags |= FI_OPENED;
+		if (read_ep(&ep, sk) < 0)
+			return 0;
 		ev = flow_ev(KT_EVK_OPEN, now);
 		if (!ev)
 			return 0;
-		fill_tp_flow(ev, ctx, sk, fi);
+		fill_tp_flow(ev, &ep, sk, fi);
 		fill_from_info(ev, fi);
 		ev->proto = KT_IPPROTO_TCP;
 		if (fi->role == KT_EVR_CLIENT && fi->start_ts)
@@ -730,7 +753,7 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	else if (ns == KT_TCP_CLOSE) {
 		__u64 *seen = seen_slot(key);
 
-		emit_close(ctx, sk, fi, os, bpf_ktime_get_boot_ns());
+		emit_close(sk, fi, &ep, os, bpf_ktime_get_boot_ns());
 		if (seen && *seen == key)
 			*seen = 0;
 		bpf_map_delete_elem(&flows, &key);
