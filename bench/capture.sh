@@ -5,7 +5,9 @@
 #   1. loadgen (short connections, C client and server) and wrk against
 #      nginx, each for SECONDS (default 10): with no capture, with
 #      `ktcap record --sources bpf`, and with `tcpdump -w` of headers
-#      (snap length 96) on lo;
+#      (snap length 96) on lo; the three interleaved ROUNDS times (env,
+#      default 3) and the median of each printed, since a shared machine
+#      drifts more between runs than a capture costs;
 #   2. events lost at the highest rate this machine makes (loadgen, 2 clients);
 #   3. when LONG_SECONDS > 0 (600 for the 10-minute figure): ktcap CPU
 #      seconds and RSS sampled every 5 s while loadgen runs the whole time,
@@ -66,20 +68,27 @@ stop_tcpdump() { kill -INT "$KPID"; wait "$KPID" || true; }
 loadgen() { "$B/bench/loadgen" "$S" "${1:-1}" | awk '{print $6}'; }
 wrk_rate() { wrk -t1 -c16 -d"${S}s" http://127.0.0.1:18089/ | awk '/Requests\/sec/ {print $2}'; }
 
+ROUNDS=${ROUNDS:-3}
 declare -A R
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 if [ "${SKIP_SHORT:-}" ]; then lost1=- events1=- lost2=- events2=-; else
-R[load_none]=$(loadgen)
-R[wrk_none]=$(wrk_rate)
-start_ktcap run1
-R[load_ktcap]=$(loadgen)
-R[wrk_ktcap]=$(wrk_rate)
-stop_ktcap
-lost1=$("$B/ktana" --json info "$T/run1.tar.zst" | jq '.sources.bpf.lost')
-events1=$("$B/ktana" --json info "$T/run1.tar.zst" | jq '.streams.flow.records')
-start_tcpdump
-R[load_tcpdump]=$(loadgen)
-R[wrk_tcpdump]=$(wrk_rate)
-stop_tcpdump
+lost1=0 events1=0
+for _ in $(seq "$ROUNDS"); do
+	R[load_none]+=" $(loadgen)"
+	R[wrk_none]+=" $(wrk_rate)"
+	start_ktcap run1
+	R[load_ktcap]+=" $(loadgen)"
+	R[wrk_ktcap]+=" $(wrk_rate)"
+	stop_ktcap
+	lost1=$((lost1 + $("$B/ktana" --json info "$T/run1.tar.zst" | jq '.sources.bpf.lost')))
+	events1=$((events1 + $("$B/ktana" --json info "$T/run1.tar.zst" | jq '.streams.flow.records')))
+	rm -rf "$T/run1.tar.zst"
+	start_tcpdump
+	R[load_tcpdump]+=" $(loadgen)"
+	R[wrk_tcpdump]+=" $(wrk_rate)"
+	stop_tcpdump
+done
+for k in "${!R[@]}"; do R[$k]=$(echo "${R[$k]}" | median); done
 
 start_ktcap run2
 R[load2_ktcap]=$(loadgen 2)
@@ -88,13 +97,13 @@ lost2=$("$B/ktana" --json info "$T/run2.tar.zst" | jq '.sources.bpf.lost')
 events2=$("$B/ktana" --json info "$T/run2.tar.zst" | jq '.streams.flow.records')
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-echo "loopback load, $S s each (rate per second; ratio to no capture)"
+echo "loopback load, $S s each, median of $ROUNDS interleaved rounds (rate per second; ratio to no capture)"
 printf "  %-26s %10s %10s %10s\n" "" none ktcap "tcpdump -w"
 printf "  %-26s %10.0f %10.0f %10.0f\n" "loadgen connections/s" "${R[load_none]}" "${R[load_ktcap]}" "${R[load_tcpdump]}"
 printf "  %-26s %10s %10s %10s\n" "  ratio" 1 "$(ratio "${R[load_ktcap]}" "${R[load_none]}")" "$(ratio "${R[load_tcpdump]}" "${R[load_none]}")"
 printf "  %-26s %10.0f %10.0f %10.0f\n" "wrk -> nginx requests/s" "${R[wrk_none]}" "${R[wrk_ktcap]}" "${R[wrk_tcpdump]}"
 printf "  %-26s %10s %10s %10s\n" "  ratio" 1 "$(ratio "${R[wrk_ktcap]}" "${R[wrk_none]}")" "$(ratio "${R[wrk_tcpdump]}" "${R[wrk_none]}")"
-echo "events lost: $lost1 of $events1 (1 client), $lost2 of $events2 at ${R[load2_ktcap]} connections/s (2 clients, the most here)"
+echo "events lost: $lost1 of $events1 (1 client, all rounds), $lost2 of $events2 at ${R[load2_ktcap]} connections/s (2 clients, the most here)"
 fi
 
 if [ "$LONG" -gt 0 ]; then

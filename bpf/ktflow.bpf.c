@@ -2,8 +2,8 @@
 /* ktflow.bpf.c - TCP/UDP flow and process lineage events on tracepoints.
  *
  * Built only on what hardened kernels still allow (no kprobes, no fentry,
- * no tp_btf): tracepoints with CO-RE reads of kernel structs, one raw
- * tracepoint, one uprobe on ktcap itself, a ring buffer.
+ * no tp_btf): tracepoints with CO-RE reads of kernel structs, raw
+ * tracepoints, one uprobe on ktcap itself, a ring buffer.
  *
  *   sock/inet_sock_set_state --> flows (LRU: socket address -> generation,
  *        |                       pid, start time, who closed, flags)
@@ -65,6 +65,8 @@ const volatile __u64 wakeup_bytes = 0;			/* see ring_flags() */
 
 struct flow_info {
 	__u64 gen;
+	__u64 netns;		/* 0: not read yet */
+	__u64 cgroup_id;
 	__u64 start_ts;		/* SYN_SENT / SYN_RECV */
 	__u64 open_ts;		/* ESTABLISHED */
 	__u64 report_ts;	/* last OPEN or STATS */
@@ -126,6 +128,27 @@ struct {
 	__type(key, __u64);
 	__type(value, struct flow_info);
 } flows SEC(".maps");
+
+/* Sockets known to have a flow entry, by a hash of their address: every
+ * TCP send asks whether its socket is tracked (adopt_tcp), and an array
+ * slot is read inline where a hash lookup is a helper call. Shared by the
+ * CPUs (a per-CPU cache could not be cleared at close from another CPU);
+ * written on a miss only; a slot is cleared when its socket closes. */
+#define KT_SEEN_SLOTS 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KT_SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen_socks SEC(".maps");
+
+static __always_inline __u64 *seen_slot(__u64 key)
+{
+	__u32 slot = (__u32)((key >> 6) ^ (key >> 16)) & (KT_SEEN_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&seen_socks, &slot);
+}
 
 /* ICMP "destination unreachable" this node sent about a packet, by the
  * packet's addresses and ports: kube-proxy's REJECT for a Service without
@@ -204,14 +227,27 @@ struct {
 	__type(value, struct fold_val);
 } fold_scratch SEC(".maps");
 
-__u64 next_gen = 0;
+/* Generation numbers are counted per CPU, the CPU in the low bits: one
+ * shared counter bounced its cache line between the CPUs of every
+ * connection (the client's and the softirq's). Unique, not ordered. */
+#define KT_GEN_CPU_BITS 12
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} gens SEC(".maps");
 
 static __always_inline void count(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 
+	/* atomic even per CPU (uncontended, so cheap): a softirq's program
+	 * may interrupt a process-context one between its load and its
+	 * store, and the lost counter must be exact */
 	if (c)
-		*c += n;	/* per-CPU: no other writer */
+		__sync_fetch_and_add(c, n);
 }
 
 static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
@@ -233,18 +269,27 @@ static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
  * few ten thousand events a second that is most of the capture's cost.
  * ktcap reads the ring at every tick (100 ms) anyway, so it is woken only
  * when the ring holds wakeup_bytes (a quarter of it), early enough that a
- * burst cannot fill it before the reader runs. 0: wake for every event. */
-static __always_inline __u64 ring_flags(void)
+ * burst cannot fill it before the reader runs. 0: wake for every event.
+ *
+ * Only the event that crosses the mark wakes it: a wakeup is an irq_work,
+ * a self-IPI (a VM exit under a hypervisor), and forcing one for every
+ * event above the mark, until the reader has caught up, cost a loopback
+ * load 5-10% of its throughput. A crossing missed by a race between CPUs
+ * leaves the events to the next tick. */
+static __always_inline __u64 ring_flags(__u64 size)
 {
+	__u64 avail;
+
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return avail < wakeup_bytes && avail + size >= wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit_flow(struct kt_ev_flow *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8)))
 		count(KT_CNT_LOST_FLOW, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
@@ -252,7 +297,7 @@ static __always_inline void submit_flow(struct kt_ev_flow *ev)
 
 static __always_inline void submit_proc(struct kt_ev_proc *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags()))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8)))
 		count(KT_CNT_LOST_PROC, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
@@ -266,32 +311,119 @@ static __always_inline void ip_v4(__u8 out[16], __be32 a)
 	__builtin_memcpy(out + 12, &a, 4);
 }
 
-/* Endpoints, netns and cgroup of a socket. sk may be a request or
- * time-wait socket: only sock_common is read from those. */
-static __always_inline void fill_sock(struct kt_ev_flow *ev, struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+/* Every bpf_probe_read_kernel() is a helper call, a fault-safe copy and
+ * its checks: about as dear as the whole of a short program. A socket's
+ * endpoints are read as one copy of its sock_common (CO-RE gives this
+ * kernel's size and field offsets). */
+#define KT_SKC_MAX 160	/* 136 bytes in 6.x; the fields read are in the first 90 */
 
+union kt_skc {
+	struct sock_common skc;
+	__u8 raw[KT_SKC_MAX];
+};
+
+static __always_inline int read_skc(union kt_skc *u, struct sock *sk)
+{
+	__u32 sz = bpf_core_type_size(struct sock_common);
+
+	if (sz > sizeof(*u))
+		sz = sizeof(*u);
+	return bpf_probe_read_kernel(u, sz, sk);
+}
+
+/* netns inode and cgroup id of a full socket: the flow entry keeps them,
+ * so they are read once per connection. */
+static __always_inline void sock_ident(struct sock *sk, __u64 *netns, __u64 *cgroup_id)
+{
+	*netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	*cgroup_id = 0;
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		*cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+}
+
+/* Endpoints, netns and cgroup of a socket; netns and cgroup from fi when it
+ * has them. sk may be a request or time-wait socket: only sock_common is
+ * read from those. */
+static __always_inline void fill_sock_fi(struct kt_ev_flow *ev, struct sock *sk,
+					 const struct flow_info *fi)
+{
+	union kt_skc u;
+	__u16 family;
+	__u8 state;
+
+	if (read_skc(&u, sk) < 0)
+		return;
+	family = u.skc.skc_family;
+	state = u.skc.skc_state;
 	if (family == KT_AF_INET) {
-		ip_v4(ev->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		ip_v4(ev->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		ip_v4(ev->saddr, u.skc.skc_rcv_saddr);
+		ip_v4(ev->daddr, u.skc.skc_daddr);
 	} else if (family == KT_AF_INET6) {
-		BPF_CORE_READ_INTO(&ev->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&ev->daddr, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(ev->saddr, &u.skc.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(ev->daddr, &u.skc.skc_v6_daddr, 16);
 	}
-	ev->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	ev->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	ev->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	ev->sport = u.skc.skc_num;
+	ev->dport = bpf_ntohs(u.skc.skc_dport);
+	if (fi && fi->netns) {
+		ev->netns = fi->netns;
+		ev->cgroup_id = fi->cgroup_id;
+		return;
+	}
+	{
+		struct net *net = u.skc.skc_net.net;
+
+		ev->netns = BPF_CORE_READ(net, ns.inum);
+	}
 	if (state != KT_TCP_TIME_WAIT && state != KT_TCP_NEW_SYN_RECV &&
 	    bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
 		ev->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
 }
 
+static __always_inline void fill_sock(struct kt_ev_flow *ev, struct sock *sk)
+{
+	fill_sock_fi(ev, sk, NULL);
+}
+
+/* The totals lie within a few hundred bytes of tcp_sock: one copy of that
+ * span instead of six reads, where it fits the scratch buffer. */
+#define KT_TCP_SPAN 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[KT_TCP_SPAN]);
+} tcp_scratch SEC(".maps");
+
+#define KT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define KT_MAX(a, b) ((a) > (b) ? (a) : (b))
+
 static __always_inline void fill_tcp_totals(struct kt_ev_flow *ev, struct sock *sk)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u32 o_ba = bpf_core_field_offset(tp->bytes_acked);
+	__u32 o_br = bpf_core_field_offset(tp->bytes_received);
+	__u32 o_so = bpf_core_field_offset(tp->segs_out);
+	__u32 o_si = bpf_core_field_offset(tp->segs_in);
+	__u32 o_tr = bpf_core_field_offset(tp->total_retrans);
+	__u32 o_rt = bpf_core_field_offset(tp->srtt_us);
+	__u32 lo = KT_MIN(KT_MIN(KT_MIN(o_ba, o_br), KT_MIN(o_so, o_si)), KT_MIN(o_tr, o_rt));
+	__u32 hi = KT_MAX(KT_MAX(KT_MAX(o_ba + 8, o_br + 8), KT_MAX(o_so + 4, o_si + 4)),
+			  KT_MAX(o_tr + 4, o_rt + 4));
+	__u32 zero = 0, srtt;
+	__u8 *buf;
 
+	buf = hi - lo <= KT_TCP_SPAN ? bpf_map_lookup_elem(&tcp_scratch, &zero) : NULL;
+	if (buf && bpf_probe_read_kernel(buf, hi - lo, (void *)sk + lo) == 0) {
+		__builtin_memcpy(&ev->bytes_sent, buf + (o_ba - lo), 8);
+		__builtin_memcpy(&ev->bytes_recv, buf + (o_br - lo), 8);
+		__builtin_memcpy(&ev->segs_out, buf + (o_so - lo), 4);
+		__builtin_memcpy(&ev->segs_in, buf + (o_si - lo), 4);
+		__builtin_memcpy(&ev->retrans, buf + (o_tr - lo), 4);
+		__builtin_memcpy(&srtt, buf + (o_rt - lo), 4);
+		ev->srtt_us = srtt >> 3;
+		return;
+	}
 	ev->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
 	ev->bytes_recv = BPF_CORE_READ(tp, bytes_received);
 	ev->segs_out = BPF_CORE_READ(tp, segs_out);
@@ -324,7 +456,15 @@ static __always_inline void fill_current(struct kt_ev_flow *ev)
 
 static __always_inline __u64 new_gen(void)
 {
-	return __sync_fetch_and_add(&next_gen, 1) + 1;
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&gens, &zero);
+
+	if (!c)
+		return 0;
+	/* atomic even per CPU: a softirq's program may interrupt a
+	 * process-context one between its load and its store */
+	return ((__sync_fetch_and_add(c, 1) + 1) << KT_GEN_CPU_BITS) |
+	       (bpf_get_smp_processor_id() & ((1u << KT_GEN_CPU_BITS) - 1));
 }
 
 static __always_inline __u8 cause_of(int err)
@@ -377,50 +517,91 @@ static __always_inline int read_user_sockaddr(const void *uaddr, __u8 out[16],
 
 /* ---- TCP lifecycle --------------------------------------------------------- */
 
-/* Endpoints as the tracepoint saw them: at CLOSE the kernel has already
- * released the local port (skc_num is 0), the tracepoint kept it. */
-static __always_inline void fill_tp_endpoints(struct kt_ev_flow *ev,
-					      struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	ev->sport = ctx->sport;
-	ev->dport = ctx->dport;
-	/* arrays in the context: read through a helper, the verifier does
-	 * not let a program load from a moved context pointer */
-	if (ctx->family == KT_AF_INET) {
-		__be32 a = 0;
+/* The state machine runs on the raw tracepoint: the classic one builds a
+ * trace record (both endpoints, IPv4 and IPv6) for each of the ten or so
+ * state changes of a connection before our program sees it, and shares
+ * one recursion guard with every other tracepoint program, so a softirq
+ * state change that lands while a syscall program runs on that CPU was
+ * skipped (a lost event). Here the arguments are (sk, oldstate, newstate);
+ * the endpoints are read from the socket only for the changes we report.
+ *
+ * Endpoints as the tracepoint reports them: the local port from inet_sport,
+ * which the socket keeps at CLOSE after the kernel has released skc_num. */
+struct kt_ep {
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be32 s4, d4;
+};
 
-		BPF_CORE_READ_INTO(&a, ctx, saddr);
-		ip_v4(ev->saddr, a);
-		BPF_CORE_READ_INTO(&a, ctx, daddr);
-		ip_v4(ev->daddr, a);
+static __always_inline int read_ep(struct kt_ep *ep, struct sock *sk)
+{
+	struct inet_sock *inet = (struct inet_sock *)sk;
+	union kt_skc u;
+
+	if (read_skc(&u, sk) < 0)
+		return -1;
+	ep->family = u.skc.skc_family;
+	ep->dport = bpf_ntohs(u.skc.skc_dport);
+	ep->sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	if (ep->family == KT_AF_INET) {
+		ep->s4 = u.skc.skc_rcv_saddr;
+		ep->d4 = u.skc.skc_daddr;
+		ip_v4(ep->saddr, ep->s4);
+		ip_v4(ep->daddr, ep->d4);
 	} else {
-		BPF_CORE_READ_INTO(&ev->saddr, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&ev->daddr, ctx, daddr_v6);
+		__builtin_memcpy(ep->saddr, &u.skc.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(ep->daddr, &u.skc.skc_v6_daddr, 16);
+	}
+	return 0;
+}
+
+static __always_inline void fill_ep(struct kt_ev_flow *ev, const struct kt_ep *ep)
+{
+	ev->sport = ep->sport;
+	ev->dport = ep->dport;
+	__builtin_memcpy(ev->saddr, ep->saddr, 16);
+	__builtin_memcpy(ev->daddr, ep->daddr, 16);
+}
+
+/* A state change's event: endpoints from the socket, netns and cgroup
+ * from the flow entry (read from the socket for one that has none). */
+static __always_inline void fill_tp_flow(struct kt_ev_flow *ev, const struct kt_ep *ep,
+					 struct sock *sk, const struct flow_info *fi)
+{
+	fill_ep(ev, ep);
+	if (fi->netns) {
+		ev->netns = fi->netns;
+		ev->cgroup_id = fi->cgroup_id;
+	} else {
+		sock_ident(sk, &ev->netns, &ev->cgroup_id);
 	}
 }
 
-static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_state *ctx,
-				       struct sock *sk, struct flow_info *fi,
-				       int oldstate, __u64 now)
+static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
+				       struct kt_ep *ep, int oldstate, __u64 now)
 {
 	struct kt_ev_flow *ev;
 	int err = BPF_CORE_READ(sk, sk_err);
 	bool failed = oldstate == KT_TCP_SYN_SENT ||
 		      (oldstate == KT_TCP_SYN_RECV && !(fi->flags & FI_OPENED));
 
+	if (read_ep(ep, sk) < 0)
+		return;
 	ev = flow_ev(failed ? KT_EVK_FAIL : KT_EVK_CLOSE, now);
 	if (!ev)
 		return;
-	fill_sock(ev, sk);
-	fill_tp_endpoints(ev, ctx);
+	fill_tp_flow(ev, ep, sk, fi);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
-	if (failed && !err && ctx->family == KT_AF_INET) {
-		struct icmp_key k = { .sport = ctx->sport, .dport = ctx->dport };
+	if (failed && !err && ep->family == KT_AF_INET) {
+		struct icmp_key k = { .sport = ep->sport, .dport = ep->dport };
 		__u32 *icmp_err;
 
-		BPF_CORE_READ_INTO(&k.saddr, ctx, saddr);
-		BPF_CORE_READ_INTO(&k.daddr, ctx, daddr);
+		__builtin_memcpy(k.saddr, &ep->s4, 4);
+		__builtin_memcpy(k.daddr, &ep->d4, 4);
 		icmp_err = bpf_map_lookup_elem(&icmp_errs, &k);
 		if (icmp_err) {
 			err = (int)*icmp_err;
@@ -452,22 +633,34 @@ static __always_inline void emit_close(struct trace_event_raw_inet_sock_set_stat
 	submit_flow(ev);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+static __always_inline bool is_tcp(struct sock *sk)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
-	int os = ctx->oldstate, ns = ctx->newstate;
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == KT_IPPROTO_TCP;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->args[0];
+	int os = (int)ctx->args[1], ns = (int)ctx->args[2];
 	__u64 key = (__u64)sk, now;
 	struct flow_info *fi, tmp = {};
 	struct kt_ev_flow *ev;
+	struct kt_ep ep = {};
 
-	if (ctx->protocol != KT_IPPROTO_TCP)
+	/* the other steps of a close carry nothing we keep: no lookup */
+	if (ns != KT_TCP_SYN_SENT && ns != KT_TCP_SYN_RECV && ns != KT_TCP_LISTEN &&
+	    ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
+	    ns != KT_TCP_CLOSE_WAIT && ns != KT_TCP_CLOSE)
 		return 0;
-	now = bpf_ktime_get_boot_ns();
 
 	if (ns == KT_TCP_SYN_SENT || ns == KT_TCP_SYN_RECV) {
+		if (!is_tcp(sk))
+			return 0;
+		now = bpf_ktime_get_boot_ns();
 		tmp.gen = new_gen();
 		tmp.start_ts = now;
+		sock_ident(sk, &tmp.netns, &tmp.cgroup_id);
 		if (ns == KT_TCP_SYN_SENT) {
 			/* connect(): process context */
 			__u64 id = bpf_get_current_pid_tgid();
@@ -493,11 +686,13 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 
 	if (ns == KT_TCP_LISTEN) {
-		ev = flow_ev(KT_EVK_LISTEN, now);
+		if (!is_tcp(sk) || read_ep(&ep, sk) < 0)
+			return 0;
+		ev = flow_ev(KT_EVK_LISTEN, bpf_ktime_get_boot_ns());
 		if (!ev)
 			return 0;
 		fill_sock(ev, sk);
-		fill_tp_endpoints(ev, ctx);
+		fill_ep(ev, &ep);
 		fill_current(ev);
 		ev->proto = KT_IPPROTO_TCP;
 		ev->role = KT_EVR_SERVER;
@@ -506,16 +701,16 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
 		return 0;
-	/* the other steps of a close carry nothing we keep: no lookup */
-	if (ns != KT_TCP_ESTABLISHED && ns != KT_TCP_FIN_WAIT1 &&
-	    ns != KT_TCP_CLOSE_WAIT && ns != KT_TCP_CLOSE)
-		return 0;
 
+	/* only TCP sockets have a flow entry */
 	fi = bpf_map_lookup_elem(&flows, &key);
 	if (!fi) {
+		if (!is_tcp(sk))
+			return 0;
 		/* opened before the capture started, or evicted */
 		count(KT_CNT_UNTRACKED, 1);
 		tmp.gen = new_gen();
+		sock_ident(sk, &tmp.netns, &tmp.cgroup_id);
 		if (os == KT_TCP_SYN_SENT)
 			tmp.role = KT_EVR_CLIENT;
 		else if (os == KT_TCP_SYN_RECV)
@@ -530,16 +725,19 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		}
 	}
 
+	/* a clock read costs as much as a map lookup: only where kept */
 	if (ns == KT_TCP_ESTABLISHED &&
 	    (os == KT_TCP_SYN_SENT || os == KT_TCP_SYN_RECV)) {
+		now = bpf_ktime_get_boot_ns();
 		fi->open_ts = now;
 		fi->report_ts = now;
 		fi->flags |= FI_OPENED;
+		if (read_ep(&ep, sk) < 0)
+			return 0;
 		ev = flow_ev(KT_EVK_OPEN, now);
 		if (!ev)
 			return 0;
-		fill_sock(ev, sk);
-		fill_tp_endpoints(ev, ctx);
+		fill_tp_flow(ev, &ep, sk, fi);
 		fill_from_info(ev, fi);
 		ev->proto = KT_IPPROTO_TCP;
 		if (fi->role == KT_EVR_CLIENT && fi->start_ts)
@@ -553,7 +751,11 @@ int kt_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	else if (ns == KT_TCP_CLOSE_WAIT && !fi->closer)
 		fi->closer = KT_EVL_REMOTE;
 	else if (ns == KT_TCP_CLOSE) {
-		emit_close(ctx, sk, fi, os, now);
+		__u64 *seen = seen_slot(key);
+
+		emit_close(sk, fi, &ep, os, bpf_ktime_get_boot_ns());
+		if (seen && *seen == key)
+			*seen = 0;
 		bpf_map_delete_elem(&flows, &key);
 	}
 	return 0;
@@ -654,8 +856,8 @@ int kt_retransmit(struct kt_tp_skb_sk *ctx)
 	ev = flow_ev(KT_EVK_RETRANS, bpf_ktime_get_boot_ns());
 	if (!ev)
 		return 0;
-	fill_sock(ev, sk);
 	fi = bpf_map_lookup_elem(&flows, &key);
+	fill_sock_fi(ev, sk, fi);
 	if (fi)
 		fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
@@ -694,8 +896,8 @@ int kt_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 		return 0;
 	ev->proto = KT_IPPROTO_TCP;
 	if (sk) {
-		fill_sock(ev, sk);
 		fi = bpf_map_lookup_elem(&flows, &key);
+		fill_sock_fi(ev, sk, fi);
 		if (fi) {
 			fi->flags |= FI_RST_SENT;
 			fill_from_info(ev, fi);
@@ -737,8 +939,8 @@ int kt_receive_reset(struct kt_tp_sk *ctx)
 	if (!ev)
 		return 0;
 	ev->proto = KT_IPPROTO_TCP;
-	fill_sock(ev, sk);
 	fi = bpf_map_lookup_elem(&flows, &key);
+	fill_sock_fi(ev, sk, fi);
 	if (fi) {
 		fi->flags |= FI_RST_RECV;
 		fill_from_info(ev, fi);
@@ -872,27 +1074,41 @@ int kt_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 
 /* ---- syscalls: connect, accept --------------------------------------------- */
 
-/* The socket behind fd in the current task, or NULL. */
+/* The socket behind fd in the current task, or NULL. Six reads: the fd
+ * table's size and array come in one copy, a socket's file and sock in
+ * another. */
 static __always_inline struct sock *fd_sock(int fd)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct file **fds, *f = NULL;
+	union { struct fdtable fdt; __u8 raw[64]; } ft;
+	union { struct socket so; __u8 raw[128]; } su;
+	struct fdtable *fdt;
+	struct file *f = NULL;
 	struct socket *so;
-	unsigned int max;
+	__u32 sz;
 
 	if (fd < 0)
 		return NULL;
-	fds = BPF_CORE_READ(t, files, fdt, fd);
-	max = BPF_CORE_READ(t, files, fdt, max_fds);
-	if ((unsigned int)fd >= max || !fds)
+	fdt = BPF_CORE_READ(t, files, fdt);
+	sz = bpf_core_type_size(struct fdtable);
+	if (sz > sizeof(ft))
+		sz = sizeof(ft);
+	if (!fdt || bpf_probe_read_kernel(&ft, sz, fdt) < 0)
 		return NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+	if ((unsigned int)fd >= ft.fdt.max_fds || !ft.fdt.fd)
+		return NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &ft.fdt.fd[fd]) < 0 || !f)
 		return NULL;
 	so = BPF_CORE_READ(f, private_data);
-	/* any file has private_data: a socket points back at its file */
-	if (!so || BPF_CORE_READ(so, file) != f)
+	sz = bpf_core_type_size(struct socket);
+	if (sz > sizeof(su))
+		sz = sizeof(su);
+	if (!so || bpf_probe_read_kernel(&su, sz, so) < 0)
 		return NULL;
-	return BPF_CORE_READ(so, sk);
+	/* any file has private_data: a socket points back at its file */
+	if (su.so.file != f)
+		return NULL;
+	return su.so.sk;
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -920,6 +1136,12 @@ int kt_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 	if (!ca)
 		return 0;
+	/* the common case, a TCP connect the state machine reports (it
+	 * reached SYN_SENT, or is on its way): nothing to read */
+	if (ca->syn_sent || ret == -KT_EINPROGRESS) {
+		bpf_map_delete_elem(&connects, &tid);
+		return 0;
+	}
 	sk = fd_sock(ca->fd);
 	proto = sk ? BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) : 0;
 	/* A TCP connect that reached SYN_SENT is reported by the state
@@ -960,14 +1182,17 @@ static __always_inline int on_accept(long ret)
 	if (ret < 0)
 		return 0;
 	sk = fd_sock((int)ret);
-	if (!sk || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != KT_IPPROTO_TCP)
+	if (!sk)
+		return 0;
+	key = (__u64)sk;
+	/* a flow entry says TCP already */
+	fi = bpf_map_lookup_elem(&flows, &key);
+	if (!fi && BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != KT_IPPROTO_TCP)
 		return 0;
 	ev = flow_ev(KT_EVK_ACCEPT, bpf_ktime_get_boot_ns());
 	if (!ev)
 		return 0;
-	fill_sock(ev, sk);
-	key = (__u64)sk;
-	fi = bpf_map_lookup_elem(&flows, &key);
+	fill_sock_fi(ev, sk, fi);
 	if (fi) {
 		__u64 id = bpf_get_current_pid_tgid();
 
@@ -1028,11 +1253,16 @@ int kt_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
  * with the process that uses it. One lookup per TCP send. */
 static __always_inline void adopt_tcp(struct sock *sk)
 {
-	__u64 key = (__u64)sk, id;
+	__u64 key = (__u64)sk, id, *seen = seen_slot(key);
 	struct flow_info fi = {};
 
-	if (bpf_map_lookup_elem(&flows, &key))
+	if (seen && *seen == key)
 		return;
+	if (bpf_map_lookup_elem(&flows, &key)) {
+		if (seen)
+			*seen = key;
+		return;
+	}
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != KT_TCP_ESTABLISHED)
 		return;
 	id = bpf_get_current_pid_tgid();
@@ -1042,7 +1272,8 @@ static __always_inline void adopt_tcp(struct sock *sk)
 	fi.pid = id >> 32;
 	fi.tid = (__u32)id;
 	bpf_get_current_comm(fi.comm, sizeof(fi.comm));
-	bpf_map_update_elem(&flows, &key, &fi, BPF_NOEXIST);
+	if (bpf_map_update_elem(&flows, &key, &fi, BPF_NOEXIST) == 0 && seen)
+		*seen = key;
 	count(KT_CNT_UNTRACKED, 1);
 }
 
@@ -1102,7 +1333,7 @@ static long stats_one(struct bpf_map *map, __u64 *key, struct flow_info *fi,
 	ev = flow_ev(KT_EVK_STATS, sc->now);
 	if (!ev)
 		return 0;
-	fill_sock(ev, sk);
+	fill_sock_fi(ev, sk, fi);
 	fill_from_info(ev, fi);
 	ev->proto = KT_IPPROTO_TCP;
 	fill_tcp_totals(ev, sk);

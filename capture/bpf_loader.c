@@ -129,7 +129,8 @@ static bool hook_of(const char *sec, char *cat, size_t clen, char *name, size_t 
 		return true;
 	}
 	if (!strncmp(sec, "raw_tp/", 7)) {
-		snprintf(cat, clen, "%s", !strncmp(sec + 7, "sched_", 6) ? "sched" : "");
+		snprintf(cat, clen, "%s", !strncmp(sec + 7, "sched_", 6) ? "sched" :
+			 !strcmp(sec + 7, "inet_sock_set_state") ? "sock" : "");
 		snprintf(name, nlen, "%s", sec + 7);
 		return cat[0] != '\0';
 	}

@@ -229,7 +229,8 @@ static int check_tracepoints(struct kt_check_list *l)
 			snprintf(cat, sizeof(cat), "%.*s", (int)(s - sec - 11), sec + 11);
 			snprintf(ev, sizeof(ev), "%s", s + 1);
 		} else if (!strncmp(sec, "raw_tp/", 7)) {
-			snprintf(cat, sizeof(cat), "sched");
+			snprintf(cat, sizeof(cat), "%s",
+				 !strcmp(sec + 7, "inet_sock_set_state") ? "sock" : "sched");
 			snprintf(ev, sizeof(ev), "%s", sec + 7);
 		} else {
 			continue;
