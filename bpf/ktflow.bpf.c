@@ -610,7 +610,9 @@ static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
 	}
 	ev->err = err;
 	if (failed) {
-		ev->cause = err ? cause_of(err) : KT_EVC_ERROR;
+		/* no error at all: the application closed the socket before
+		 * any answer came (its own connect timeout, or it gave up) */
+		ev->cause = err ? cause_of(err) : KT_EVC_ABORTED;
 		if (fi->start_ts)
 			ev->latency_ns = now - fi->start_ts;
 	} else {

@@ -53,6 +53,7 @@ enum kt_ev_cause {
 	KT_EVC_UNREACHABLE,
 	KT_EVC_RESET,
 	KT_EVC_ERROR,
+	KT_EVC_ABORTED,
 };
 
 enum kt_ev_role { KT_EVR_UNKNOWN = 0, KT_EVR_CLIENT, KT_EVR_SERVER };

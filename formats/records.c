@@ -13,7 +13,7 @@ static const char *const flow_kinds[] = {
 	"drop", "connect", "accept", "udp_send", "listen",
 };
 static const char *const flow_causes[] = {
-	"", "refused", "timeout", "unreachable", "reset", "error",
+	"", "refused", "timeout", "unreachable", "reset", "error", "aborted",
 };
 static const char *const flow_roles[] = { "", "client", "server" };
 static const char *const closers[] = { "", "local", "remote" };

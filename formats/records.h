@@ -47,6 +47,7 @@ enum kt_flow_cause {
 	KT_CAUSE_UNREACHABLE,	/* ICMP unreachable (EHOSTUNREACH, ENETUNREACH) */
 	KT_CAUSE_RESET,		/* reset after establishment */
 	KT_CAUSE_ERROR,		/* other: see err */
+	KT_CAUSE_ABORTED,	/* closed by the application before any answer */
 	KT_CAUSE__MAX
 };
 

@@ -638,6 +638,26 @@ START_TEST(test_unreachable_and_timeout)
 	ck_assert_uint_eq(e->count, 1);
 	ck_assert_uint_ne(e->sock_id, 0);
 	ck_assert_uint_eq(e->sock_id, find_flow(KT_EVK_FAIL, 8081, -1)->sock_id);
+
+	/* the application gives up first: a non-blocking connect closed while
+	 * its SYN is unanswered carries no socket error, and is "aborted" */
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(8082) };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		ck_assert_int_eq(inet_pton(AF_INET, "198.18.201.2", &a.sin_addr), 1);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), -1);
+		ck_assert_int_eq(errno, EINPROGRESS);
+		usleep(100000);
+		close(fd);
+	}
+	w = (struct want){ KT_EVK_FAIL, 8082, -1, 1 };
+	drain_until(have, &w);
+	e = find_flow(KT_EVK_FAIL, 8082, -1);
+	EXPECT(e != NULL);
+	ck_assert_uint_eq(e->cause, KT_EVC_ABORTED);
+	ck_assert_int_eq(e->err, 0);
+	ck_assert_uint_ge(e->latency_ns, 100000000ULL);
 }
 END_TEST
 

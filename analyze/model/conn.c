@@ -345,6 +345,7 @@ static enum kt_fail fail_of(uint8_t cause)
 	case KT_CAUSE_TIMEOUT: return KT_FAIL_TIMEOUT;
 	case KT_CAUSE_UNREACHABLE: return KT_FAIL_UNREACHABLE;
 	case KT_CAUSE_RESET: return KT_FAIL_RESET;
+	case KT_CAUSE_ABORTED: return KT_FAIL_ABORTED;
 	default: return KT_FAIL_ERROR;
 	}
 }

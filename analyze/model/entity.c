@@ -21,7 +21,7 @@ const char *kt_ent_kind_name(enum kt_ent_kind k)
 const char *kt_fail_name(enum kt_fail f)
 {
 	static const char *const names[KT_FAIL__MAX] = {
-		"refused", "timeout", "unreachable", "reset", "error",
+		"refused", "timeout", "unreachable", "reset", "error", "aborted",
 	};
 
 	return (unsigned)f < KT_FAIL__MAX ? names[f] : "unknown";

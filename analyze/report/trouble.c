@@ -25,7 +25,8 @@ uint64_t kt_report_failed_total(const json_t *failed)
 /* Causes in a fixed order (the JSON object's order is the model's). */
 const char *kt_report_failed_str(const json_t *failed, char *buf, size_t len)
 {
-	static const char *const causes[] = { "refused", "timeout", "unreachable", "reset", "error" };
+	static const char *const causes[] = { "refused", "timeout", "unreachable", "reset", "error",
+						"aborted" };
 	size_t n = 0;
 
 	if (!len)
