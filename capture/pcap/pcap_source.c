@@ -5,8 +5,10 @@
  *   poll:  ready interfaces read; on the tick also every interface, rings
  *          expired, due fragments written (pcap_frag.c), --pcap-all flushed
  *   on_trouble: a pending fragment for that flow
- *   stop:  last read, DNS queries still open emitted, pending fragments
- *          written with what the rings hold, report for the manifest
+ *   stop:  read until the packets captured before the stop are in (a block
+ *          timeout or two), DNS queries still open emitted, every pending
+ *          fragment written with what the rings hold (not complete when its
+ *          window ends after the stop), report for the manifest
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -144,7 +146,9 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 		if (s->ifs[k].ring)
 			kt_pkt_ring_expire(s->ifs[k].ring, now);
 	}
-	if ((err = kt_pcap_frag_due(s, now, false)))
+	/* a packet shows a block timeout or two after it was captured: a
+	 * fragment is written once its last packets are surely read */
+	if ((err = kt_pcap_frag_due(s, now - KT_PCAP_SETTLE_NS, false)))
 		return err;
 	if ((err = kt_pcap_all_flush(s)))
 		return err;
@@ -184,18 +188,41 @@ static json_t *by_kind(const uint64_t *v)
 	return o;
 }
 
+/* At the stop, the packets captured before it: those in blocks the kernel
+ * has not handed over yet come within KT_PCAP_SETTLE_NS; read until then
+ * (and while interfaces have more), waiting on their fds. */
+static void read_until_settled(struct kt_pcap_src *s, uint64_t stop_ns)
+{
+	struct epoll_event evs[64];
+	uint64_t now;
+
+	for (;;) {
+		int more = 0;
+
+		for (unsigned k = 0; k < s->nifs; k++)
+			more += kt_pcap_iface_read(s, &s->ifs[k]) > 0;
+		now = kt_pcap_now_ns();
+		if (now >= stop_ns + KT_PCAP_SETTLE_NS)
+			break;
+		if (!more)
+			epoll_wait(s->epfd, evs, 64,
+				   (int)((stop_ns + KT_PCAP_SETTLE_NS - now) / 1000000ull) + 1);
+	}
+}
+
 static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 {
 	struct state *st = state;
 	struct kt_pcap_src *s = &st->s;
+	uint64_t stop_ns;
 	int err;
 
 	s->ctx = ctx;
-	for (unsigned k = 0; k < s->nifs; k++)
-		kt_pcap_iface_read(s, &s->ifs[k]);
+	stop_ns = kt_pcap_now_ns();
+	read_until_settled(s, stop_ns);
 	err = kt_pcap_dns_flush(s);
-	if (!err)
-		err = kt_pcap_frag_due(s, kt_pcap_now_ns(), true);
+	if (!err)	/* trouble seen so far: its fragment, cut at the stop */
+		err = kt_pcap_frag_due(s, stop_ns, true);
 	if (!err)
 		err = kt_pcap_all_flush(s);
 	s->stopped = true;	/* trouble from sources stopping later: too late */
