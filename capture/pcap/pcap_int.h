@@ -27,6 +27,7 @@
 #define KT_PCAP_PAIR_FLOWS   8		/* flows of a host pair with their own fragment */
 #define KT_PCAP_RETRANS_BURST 3		/* retransmits of a flow that make trouble */
 #define KT_PCAP_DEDUP	     1024	/* recent DNS transactions remembered */
+#define KT_PCAP_IDENT_TRIES  3		/* looks at a new interface's pod after the first */
 /* libpcap's block timeout: the kernel hands a block over (retires it) at
  * the latest two timeouts after its first packet, so a packet is readable
  * KT_PCAP_SETTLE_NS after it was captured, however idle the interface. */
@@ -64,6 +65,7 @@ struct kt_pcap_iface {
 	struct pcap_stat last;	/* latest pcap_stats */
 	bool stats_ok;
 	bool closed;		/* went away while recording */
+	uint8_t ident_tries;	/* added while recording, pod not all there: looks left */
 	uint32_t all_ifid;	/* its id in the continuous file */
 };
 

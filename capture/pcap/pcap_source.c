@@ -122,6 +122,31 @@ static int src_fd(void *state)
 	return ((struct state *)state)->s.epfd;
 }
 
+/* An interface added while recording is often a pod's veth seen before
+ * its pod is all there (the address, the processes come later, and later
+ * still on a busy node): those whose pod is not known yet are looked at
+ * again at the next rescans and at the stop, a few times at most. */
+static void identify_late(struct kt_pcap_src *s)
+{
+	unsigned from = s->nifs;
+
+	for (unsigned k = 0; k < s->nifs; k++) {
+		struct kt_pcap_iface *i = &s->ifs[k];
+
+		if (!i->ident_tries || i->closed || (i->id.peer_netns && i->id.pod_uid[0]))
+			continue;
+		if (k < from)
+			from = k;
+	}
+	if (from == s->nifs)
+		return;
+	for (unsigned k = from; k < s->nifs; k++)
+		if (s->ifs[k].ident_tries)
+			s->ifs[k].ident_tries--;
+	kt_pcap_ident_collect(s, from);
+	kt_err_clear();
+}
+
 static int src_poll(void *state, struct kt_record_ctx *ctx)
 {
 	struct state *st = state;
@@ -157,11 +182,10 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 
 		st->last_rescan = now;
 		kt_pcap_ifaces_rescan(s, &added);
-		if (added) {
-			s->ifaces_added += added;
-			kt_pcap_ident_collect(s, before);
-			kt_err_clear();
-		}
+		s->ifaces_added += added;
+		for (unsigned k = before; k < s->nifs; k++)
+			s->ifs[k].ident_tries = 1 + KT_PCAP_IDENT_TRIES;
+		identify_late(s);
 	}
 	if (now - st->last_stats >= STATS_NS) {
 		kt_pcap_ifaces_stats(s);
@@ -220,6 +244,7 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	s->ctx = ctx;
 	stop_ns = kt_pcap_now_ns();
 	read_until_settled(s, stop_ns);
+	identify_late(s);
 	err = kt_pcap_dns_flush(s);
 	if (!err)	/* trouble seen so far: its fragment, cut at the stop */
 		err = kt_pcap_frag_due(s, stop_ns, true);
