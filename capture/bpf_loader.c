@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -475,6 +477,27 @@ out:
 	free(keys);
 	free(val);
 	return err;
+}
+
+/* The programs run for every process of the machine: as long as they are
+ * attached, another process's sends are folded, even between the drain and
+ * the reading of the counters, and FOLDED - UNFOLDED - drained would count
+ * them as lost. Detached, and with every run already under way finished
+ * (they run under RCU: a global membarrier waits for a grace period), the
+ * counters stand still and the drain takes all there is. */
+int kt_bpf_detach(struct kt_bpf *b)
+{
+	int i;
+
+	for (i = 0; i < KT_MAX_PROGS; i++) {
+		bpf_link__destroy(b->links[i]);
+		b->links[i] = NULL;
+	}
+	b->stats_attached = false;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return kt_err_set(-errno, "cannot wait for the eBPF programs to finish: %s",
+				  strerror(errno));
+	return 0;
 }
 
 int kt_bpf_drain_folds(struct kt_bpf *b)

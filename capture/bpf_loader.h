@@ -9,6 +9,7 @@
  *   kt_bpf_fd()    ring buffer fd for epoll
  *   kt_bpf_poll()  consume events: cb(cb_ctx, data, len) per event
  *   kt_bpf_trigger_stats()  STATS of long-lived connections
+ *   kt_bpf_detach()         at the end: no event after it
  *   kt_bpf_drain_folds()    folded events still pending, through cb
  *   kt_bpf_close()
  *
@@ -55,6 +56,12 @@ int kt_bpf_poll(struct kt_bpf *b, int timeout_ms);
  * when that uprobe is not attached. */
 int kt_bpf_trigger_stats(struct kt_bpf *b);
 
+/* Stop every program, and wait for runs under way: no event, no counter
+ * moves after it returns (the ring buffer keeps what it holds for
+ * kt_bpf_poll()). For the end of a recording, before the drain. 0 or a
+ * negative errno (the programs are detached even then). */
+int kt_bpf_detach(struct kt_bpf *b);
+
 /* Hand every folded event still pending (RETRANS, DROP, UDP_SEND) to the
  * callback, with count set to the events it stands for, and forget them.
  * Call it at the end, after the last poll. */
@@ -72,8 +79,9 @@ int kt_bpf_prune_folds(struct kt_bpf *b, uint64_t idle_ns);
 uint64_t kt_bpf_missed(const struct kt_bpf *b);
 
 /* Folded events that were never delivered: a cross-check of the folding
- * (FOLDED - UNFOLDED - drained), 0 unless a fold entry was lost. Meaningful
- * after kt_bpf_drain_folds(). */
+ * (FOLDED - UNFOLDED - drained), 0 unless a fold entry was lost. Exact after
+ * kt_bpf_detach() then kt_bpf_drain_folds(); attached, other processes'
+ * sends folded since the drain count too. */
 uint64_t kt_bpf_lost_folded(const struct kt_bpf *b);
 
 /* Kernel counters summed over CPUs, indexed by enum kt_counter. */

@@ -2,7 +2,7 @@
  *
  *   ring buffer fd readable --> kt_bpf_poll --> on_event --> convert --> spool
  *   tick: STATS trigger every stats interval, kernel counters for the status
- *   stop: last poll, folded events drained, report
+ *   stop: programs detached, last poll, folded events drained, report
  */
 #include "bpf_source.h"
 
@@ -163,7 +163,11 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	int err;
 
 	s->ctx = ctx;
-	err = kt_bpf_poll(s->bpf, 0);
+	/* the programs stopped first: the drain then takes every folded
+	 * event, and the loss counted is exact (kt_bpf_detach) */
+	err = kt_bpf_detach(s->bpf);
+	if (!err)
+		err = kt_bpf_poll(s->bpf, 0);
 	if (err >= 0)
 		err = kt_bpf_drain_folds(s->bpf);
 	if (err >= 0)

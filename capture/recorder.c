@@ -274,11 +274,17 @@ int kt_record_run(const struct kt_record_opts *opts, const char *const *names,
 	signal(SIGTERM, second_signal);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 
-	for (unsigned i = 0; i < n; i++) {
+	/* Sources that hear of trouble stop last, whatever the order asked
+	 * for: the last events of the others (the eBPF source's final drain)
+	 * may be trouble, and its packets must still be written. */
+	for (unsigned j = 0; j < 2 * n; j++) {
+		unsigned i = j % n;
 		json_t *report;
 		struct kt_source_stats s = { 0 };
 		int r;
 
+		if ((j < n) != !src[i].ops->on_trouble)
+			continue;
 		if (src[i].failed || !src[i].state) {
 			res->sources_failed += src[i].failed;
 			continue;

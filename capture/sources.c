@@ -13,7 +13,7 @@
 const struct kt_source_ops *const kt_sources[] = {
 	&kt_host_source,
 	&kt_bpf_source,
-	&kt_pcap_source,	/* after bpf: it stops after bpf's last trouble */
+	&kt_pcap_source,
 	&kt_conntrack_source,
 	&kt_source_k8s,
 	NULL,

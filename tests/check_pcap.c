@@ -410,12 +410,47 @@ START_TEST(fragment_of_a_flow)
 	ck_assert_int_eq(json_integer_value(json_object_get(line, "packets")), 3);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(line, "flow"), "orig_dst")),
 			 "198.19.0.40");
-	ck_assert(json_is_false(json_object_get(line, "complete")) ||
-		  json_is_true(json_object_get(line, "complete")));
+	/* the ring reached back past the window, the reads past its end */
+	ck_assert(json_is_true(json_object_get(line, "complete")));
 	json_decref(line);
 	free(idx);
 	ck_assert_uint_eq(json_array_size(e.s->listed), 1);
 	ck_assert(!e.s->truncated);
+	env_down(&e);
+}
+END_TEST
+
+/* The recording stops before the window's end: the fragment is written
+ * with what the rings hold, and says it is not complete. */
+START_TEST(fragment_at_stop)
+{
+	struct frag_env e;
+	struct kt_trouble t = refused(5010, NULL);
+	char path[512], flags[256], *idx = NULL;
+	size_t len;
+	json_t *line;
+
+	env_up(&e, 0);
+	push(&e, 100, "198.18.0.16", 40000, "198.18.0.15", 80, 0x02);
+	push(&e, 5000, "198.18.0.16", 40000, "198.18.0.15", 80, 0x02);
+	push(&e, 5002, "198.18.0.15", 80, "198.18.0.16", 40000, 0x14);
+	kt_pcap_frag_trouble(e.s, &t);
+	ck_assert_int_eq(kt_pcap_frag_due(e.s, 5100, false), 0);
+	ck_assert_uint_eq(e.s->frags_written, 0);
+	ck_assert_int_eq(kt_pcap_frag_due(e.s, 5100, true), 0);	/* the stop */
+	ck_assert_uint_eq(e.s->frags_written, 1);
+	ck_assert_uint_eq(e.s->npending, 0);
+	snprintf(path, sizeof(path), "%s/pcap/frag-000001.pcapng", e.dir);
+	read_flags(path, flags, sizeof(flags));
+	ck_assert_str_eq(flags, "40000:S 80:R");
+	snprintf(path, sizeof(path), "%s/pcap/fragments.jsonl", e.dir);
+	ck_assert_int_eq(kt_read_file(path, 1 << 20, &idx, &len), 0);
+	line = json_loads(idx, 0, NULL);
+	ck_assert_ptr_nonnull(line);
+	ck_assert(json_is_false(json_object_get(line, "complete")));
+	ck_assert_int_eq(json_integer_value(json_object_get(line, "end_ns")), 6010);
+	json_decref(line);
+	free(idx);
 	env_down(&e);
 }
 END_TEST
@@ -526,6 +561,7 @@ Suite *kt_pcap_suite(void)
 	tcase_add_test(tc, ring_age_window_too_big);
 	tcase_add_test(tc, pcapng_reads_back);
 	tcase_add_test(tc, fragment_of_a_flow);
+	tcase_add_test(tc, fragment_at_stop);
 	tcase_add_test(tc, fragment_past_the_limit);
 	tcase_add_test(tc, fragment_of_a_host_pair);
 	tcase_add_test(tc, flow_events_that_are_trouble);

@@ -365,7 +365,8 @@ out:
 	return err;
 }
 
-static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
+/* read_ns: every packet captured up to then is in the rings. */
+static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f, uint64_t read_ns)
 {
 	struct collect c = { .t = &f->t };
 	uint64_t oldest = UINT64_MAX, packets, bytes;
@@ -416,8 +417,10 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f)
 			snprintf(first, sizeof(first), "%s", rel);
 		s->frags_written++;
 		s->frag_packets += packets;
-		/* the ring held the whole window only if it reached back to from */
-		err = index_fragment(s, f, rel, packets, bytes, oldest <= f->from_ns && !cut);
+		/* whole only if the ring reached back to from, and the packets
+		 * read reached to (not so when the recording stopped before) */
+		err = index_fragment(s, f, rel, packets, bytes,
+				     oldest <= f->from_ns && f->to_ns <= read_ns && !cut);
 		if (err)
 			goto out;
 	}
@@ -426,8 +429,9 @@ out:
 	return err;
 }
 
-int kt_pcap_frag_due(struct kt_pcap_src *s, uint64_t now_ns, bool all)
+int kt_pcap_frag_due(struct kt_pcap_src *s, uint64_t read_ns, bool all)
 {
+	uint64_t now_ns = read_ns;
 	unsigned k = 0;
 	int err = 0;
 
@@ -447,7 +451,7 @@ int kt_pcap_frag_due(struct kt_pcap_src *s, uint64_t now_ns, bool all)
 			continue;
 		}
 		if (f->armed && !err)
-			err = write_fragment(s, f);
+			err = write_fragment(s, f, read_ns);
 		s->pending[k] = s->pending[--s->npending];
 	}
 	return err;

@@ -114,11 +114,12 @@ void kt_pcap_ident_from_host(struct kt_pcap_src *s, json_t *facts, unsigned from
 			own = ns;
 	for (unsigned k = from; own && k < s->nifs; k++) {
 		struct kt_pcap_iface *f = &s->ifs[k];
-		json_t *l = find_link(own, f->name), *pl = NULL;
+		json_t *l, *pl = NULL;
 		const char *kind, *ip;
 
-
-		if (!l) {
+		if (f->closed)	/* gone: what was known stays */
+			continue;
+		if (!(l = find_link(own, f->name))) {
 			s->all_netns = true;	/* "any", or gone since */
 			continue;
 		}

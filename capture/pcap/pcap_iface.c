@@ -21,7 +21,6 @@
 #include "packet.h"
 #include "pcap_int.h"
 
-#define BLOCK_TIMEOUT_MS 100
 #define DISPATCH_BUDGET	 4096	/* packets per interface per call */
 
 /* A bridge with ports: its ports are captured instead. Asked of rtnetlink,
@@ -88,7 +87,7 @@ static int open_one(struct kt_pcap_src *s, struct kt_pcap_iface *i, const char *
 		return kt_err_set(-ENODEV, "cannot open interface '%s': %s", i->name, errbuf);
 	pcap_set_snaplen(i->p, (int)s->snaplen);
 	pcap_set_promisc(i->p, 0);
-	pcap_set_timeout(i->p, BLOCK_TIMEOUT_MS);
+	pcap_set_timeout(i->p, KT_PCAP_BLOCK_TIMEOUT_MS);
 	pcap_set_buffer_size(i->p, bufsize);
 	pcap_set_tstamp_precision(i->p, PCAP_TSTAMP_PRECISION_NANO);
 	r = pcap_activate(i->p);

@@ -27,6 +27,12 @@
 #define KT_PCAP_PAIR_FLOWS   8		/* flows of a host pair with their own fragment */
 #define KT_PCAP_RETRANS_BURST 3		/* retransmits of a flow that make trouble */
 #define KT_PCAP_DEDUP	     1024	/* recent DNS transactions remembered */
+#define KT_PCAP_IDENT_TRIES  3		/* looks at a new interface's pod after the first */
+/* libpcap's block timeout: the kernel hands a block over (retires it) at
+ * the latest two timeouts after its first packet, so a packet is readable
+ * KT_PCAP_SETTLE_NS after it was captured, however idle the interface. */
+#define KT_PCAP_BLOCK_TIMEOUT_MS 100
+#define KT_PCAP_SETTLE_NS	 (2 * KT_PCAP_BLOCK_TIMEOUT_MS * 1000000ull + 50000000ull)
 
 #define KT_PCAP_DEFAULT_RING	 (64ull << 20)
 #define KT_PCAP_DEFAULT_RING_NS	 30000000000ull
@@ -59,6 +65,7 @@ struct kt_pcap_iface {
 	struct pcap_stat last;	/* latest pcap_stats */
 	bool stats_ok;
 	bool closed;		/* went away while recording */
+	uint8_t ident_tries;	/* added while recording, pod not all there: looks left */
 	uint32_t all_ifid;	/* its id in the continuous file */
 };
 
@@ -153,7 +160,10 @@ void kt_pcap_ident_describe(const struct kt_pcap_src *s, const struct kt_pcap_if
 
 /* pcap_frag.c */
 void kt_pcap_frag_trouble(struct kt_pcap_src *s, const struct kt_trouble *t);
-int kt_pcap_frag_due(struct kt_pcap_src *s, uint64_t now_ns, bool all);
+/* Write the fragments whose window ended by read_ns (all: every armed one):
+ * read_ns is the time up to which every packet captured is in the rings;
+ * a fragment whose window ends after it is written "complete": false. */
+int kt_pcap_frag_due(struct kt_pcap_src *s, uint64_t read_ns, bool all);
 int kt_pcap_all_packet(struct kt_pcap_src *s, struct kt_pcap_iface *i,
 		       const struct pcap_pkthdr *h, const uint8_t *data, uint64_t ts);
 int kt_pcap_all_flush(struct kt_pcap_src *s);

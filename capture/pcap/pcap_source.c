@@ -5,8 +5,10 @@
  *   poll:  ready interfaces read; on the tick also every interface, rings
  *          expired, due fragments written (pcap_frag.c), --pcap-all flushed
  *   on_trouble: a pending fragment for that flow
- *   stop:  last read, DNS queries still open emitted, pending fragments
- *          written with what the rings hold, report for the manifest
+ *   stop:  read until the packets captured before the stop are in (a block
+ *          timeout or two), DNS queries still open emitted, every pending
+ *          fragment written with what the rings hold (not complete when its
+ *          window ends after the stop), report for the manifest
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -120,6 +122,31 @@ static int src_fd(void *state)
 	return ((struct state *)state)->s.epfd;
 }
 
+/* An interface added while recording is often a pod's veth seen before
+ * its pod is all there (the address, the processes come later, and later
+ * still on a busy node): those whose pod is not known yet are looked at
+ * again at the next rescans and at the stop, a few times at most. */
+static void identify_late(struct kt_pcap_src *s)
+{
+	unsigned from = s->nifs;
+
+	for (unsigned k = 0; k < s->nifs; k++) {
+		struct kt_pcap_iface *i = &s->ifs[k];
+
+		if (!i->ident_tries || i->closed || (i->id.peer_netns && i->id.pod_uid[0]))
+			continue;
+		if (k < from)
+			from = k;
+	}
+	if (from == s->nifs)
+		return;
+	for (unsigned k = from; k < s->nifs; k++)
+		if (s->ifs[k].ident_tries)
+			s->ifs[k].ident_tries--;
+	kt_pcap_ident_collect(s, from);
+	kt_err_clear();
+}
+
 static int src_poll(void *state, struct kt_record_ctx *ctx)
 {
 	struct state *st = state;
@@ -144,7 +171,9 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 		if (s->ifs[k].ring)
 			kt_pkt_ring_expire(s->ifs[k].ring, now);
 	}
-	if ((err = kt_pcap_frag_due(s, now, false)))
+	/* a packet shows a block timeout or two after it was captured: a
+	 * fragment is written once its last packets are surely read */
+	if ((err = kt_pcap_frag_due(s, now - KT_PCAP_SETTLE_NS, false)))
 		return err;
 	if ((err = kt_pcap_all_flush(s)))
 		return err;
@@ -153,11 +182,10 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 
 		st->last_rescan = now;
 		kt_pcap_ifaces_rescan(s, &added);
-		if (added) {
-			s->ifaces_added += added;
-			kt_pcap_ident_collect(s, before);
-			kt_err_clear();
-		}
+		s->ifaces_added += added;
+		for (unsigned k = before; k < s->nifs; k++)
+			s->ifs[k].ident_tries = 1 + KT_PCAP_IDENT_TRIES;
+		identify_late(s);
 	}
 	if (now - st->last_stats >= STATS_NS) {
 		kt_pcap_ifaces_stats(s);
@@ -184,18 +212,42 @@ static json_t *by_kind(const uint64_t *v)
 	return o;
 }
 
+/* At the stop, the packets captured before it: those in blocks the kernel
+ * has not handed over yet come within KT_PCAP_SETTLE_NS; read until then
+ * (and while interfaces have more), waiting on their fds. */
+static void read_until_settled(struct kt_pcap_src *s, uint64_t stop_ns)
+{
+	struct epoll_event evs[64];
+	uint64_t now;
+
+	for (;;) {
+		int more = 0;
+
+		for (unsigned k = 0; k < s->nifs; k++)
+			more += kt_pcap_iface_read(s, &s->ifs[k]) > 0;
+		now = kt_pcap_now_ns();
+		if (now >= stop_ns + KT_PCAP_SETTLE_NS)
+			break;
+		if (!more)
+			epoll_wait(s->epfd, evs, 64,
+				   (int)((stop_ns + KT_PCAP_SETTLE_NS - now) / 1000000ull) + 1);
+	}
+}
+
 static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 {
 	struct state *st = state;
 	struct kt_pcap_src *s = &st->s;
+	uint64_t stop_ns;
 	int err;
 
 	s->ctx = ctx;
-	for (unsigned k = 0; k < s->nifs; k++)
-		kt_pcap_iface_read(s, &s->ifs[k]);
+	stop_ns = kt_pcap_now_ns();
+	read_until_settled(s, stop_ns);
+	identify_late(s);
 	err = kt_pcap_dns_flush(s);
-	if (!err)
-		err = kt_pcap_frag_due(s, kt_pcap_now_ns(), true);
+	if (!err)	/* trouble seen so far: its fragment, cut at the stop */
+		err = kt_pcap_frag_due(s, stop_ns, true);
 	if (!err)
 		err = kt_pcap_all_flush(s);
 	s->stopped = true;	/* trouble from sources stopping later: too late */
