@@ -45,31 +45,13 @@ check() {	# check DESCRIPTION WANT GOT
 	if [ "$2" = "$3" ]; then ok; else bad "$1: wanted '$2', got '$3'"; fi
 }
 
-python3 "$here/lab_k8s_scenario.py" "$KTLAB_JSON" ktlab-node >"$T/scenario.json" ||
-	{ echo "FAIL: no scenario"; exit 1; }
-nsenter --net="$KTLAB_NODE_NETNS" python3 "$here/kube-apiserver.py" "$T/scenario.json" \
-	--port-file "$T/port" 2>"$T/apiserver.err" &
-SRV=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL: lab API server did not start: $(cat "$T/apiserver.err")"; exit 1; }
-cat >"$T/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: lab
-  cluster: {server: "http://127.0.0.1:$(cat "$T/port")"}
-users:
-- name: lab
-  user: {}
-contexts:
-- name: lab
-  context: {cluster: lab, user: lab}
-current-context: lab
-KC
+# the lab's API server, on the node's loopback where ktcap runs kubectl
+ktlab_apiserver "$T" || { echo "FAIL: no lab API server"; exit 1; }
+SRV=$KTLAB_API
 
 # ---- 1. fragments, DNS, identity --------------------------------------------
 ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
-	--sources host,bpf,pcap,k8s --kubeconfig "$T/kubeconfig" --k8s-interval 2s \
+	--sources host,bpf,pcap,k8s --kubeconfig "$KTLAB_KUBECONFIG" --k8s-interval 2s \
 	--node ktlab-node --pcap-around 1s
 rc=$?
 check "ktcap record and the traffic" 0 "$rc"
