@@ -8,10 +8,7 @@ set -u
 B=${1:?usage: record.sh BUILD_DIR}
 T=$(mktemp -d /tmp/kt-record-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { if [ "$2" = "$3" ]; then ok; else bad "$1: wanted '$2', got '$3'"; fi; }
+. "$(dirname "$0")/assert.sh"
 SOURCES=host
 [ "$(id -u)" = 0 ] && SOURCES=host,bpf
 

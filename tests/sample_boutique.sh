@@ -11,10 +11,7 @@ B=${1:?usage: sample_boutique.sh BUILD_DIR}
 S=${2:-$(cd "$(dirname "$0")/.." && pwd)/samples/boutique.tar.zst}
 T=$(mktemp -d /tmp/kt-sample-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() {	# DESCRIPTION WANT GOT
-	if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: wanted '$2', got '$3'"; fi
-}
+. "$(dirname "$0")/assert.sh"
 
 "$B/ktana" verify "$S" >/dev/null || { echo "FAIL: ktana verify"; exit 1; }
 "$B/ktana" topo --level pod --format json "$S" >"$T/pod.json" || { echo "FAIL: ktana topo"; exit 1; }

@@ -26,12 +26,7 @@ cleanup() {
 ktlab_up || { echo "FAIL: lab did not come up"; exit 1; }
 trap cleanup EXIT
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() {	# check DESCRIPTION WANT GOT
-	if [ "$2" = "$3" ]; then ok; else bad "$1: wanted '$2', got '$3'"; fi
-}
+. "$here/../assert.sh"
 
 # Record on the node: its netns, the host's cgroups and tracefs.
 ktlab_record_traffic "$T/record.err" "$B/ktcap" -q record -o "$T/lab.tar.zst" \

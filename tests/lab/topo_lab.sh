@@ -38,12 +38,7 @@ cleanup() {
 ktlab_up || { echo "FAIL: lab did not come up"; exit 1; }
 trap cleanup EXIT
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() {	# check DESCRIPTION WANT GOT
-	if [ "$2" = "$3" ]; then ok; else bad "$1: wanted '$2', got '$3'"; fi
-}
+. "$here/../assert.sh"
 
 # the lab's API server, on the node's loopback where ktcap runs kubectl
 ktlab_apiserver "$T" || { echo "FAIL: no lab API server"; exit 1; }
