@@ -13,6 +13,7 @@
 #include "bundle.h"
 #include "error.h"
 #include "manifest.h"
+#include "map.h"
 #include "model.h"
 #include "records.h"
 #include "spool.h"
@@ -891,6 +892,63 @@ START_TEST(loopback_listener)
 }
 END_TEST
 
+/* The hash index against a plain array: elements in pairs sharing a hash,
+ * at random homes in a table kept near its full load (long probe runs that
+ * wrap around its end), linked and unlinked at random, then looked up:
+ * every element linked is found exactly once, none unlinked is. */
+static uint64_t map_test_hash(uint32_t i)
+{
+	return kt_map_hash64(i / 2 + 1);
+}
+
+START_TEST(map_against_model)
+{
+	enum { N = 6000 };
+	static bool linked[N];
+	struct kt_map map = { 0 };
+	uint64_t seed = 12345;
+
+	for (uint32_t i = 0; i < N; i++) {
+		ck_assert_int_eq(kt_map_put(&map, map_test_hash(i), i), 0);
+		linked[i] = true;
+	}
+	for (int round = 0; round < 6; round++) {
+		for (uint32_t k = 0; k < N / 2; k++) {
+			uint32_t i;
+
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			i = (uint32_t)(seed >> 33) % N;
+			if (linked[i])
+				kt_map_del(&map, map_test_hash(i), i);
+			else
+				ck_assert_int_eq(kt_map_put(&map, map_test_hash(i), i), 0);
+			linked[i] = !linked[i];
+		}
+		for (uint32_t i = 0; i < N; i += 2) {
+			uint64_t h = map_test_hash(i);
+			unsigned found[2] = { 0, 0 };
+
+			for (uint32_t j = kt_map_first(&map, h); j != KT_MAP_END; j = kt_map_next(&map, h, j)) {
+				if (j / 2 != i / 2)	/* another hash with these 32 bits */
+					continue;
+				ck_assert(linked[j]);
+				found[j % 2]++;
+			}
+			ck_assert_uint_eq(found[0], linked[i]);
+			ck_assert_uint_eq(found[1], linked[i + 1]);
+		}
+	}
+	/* unlinking what is not linked changes nothing */
+	{
+		uint32_t n = map.n;
+
+		kt_map_del(&map, map_test_hash(N + 10), 7);
+		ck_assert_uint_eq(map.n, n);
+	}
+	kt_map_free(&map);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -909,6 +967,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, udp_reply_to_folded_port);
 	tcase_add_test(tc, container_restart);
 	tcase_add_test(tc, loopback_listener);
+	tcase_add_test(tc, map_against_model);
 	suite_add_tcase(s, tc);
 	return s;
 }

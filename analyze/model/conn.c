@@ -14,9 +14,26 @@
 
 #include "error.h"
 
+/* Connections retire in batches of up to KT_FOLD_BATCH, once the oldest
+ * has waited KT_FLUSH_SLACK_NS past its grace period. */
+#define KT_FOLD_BATCH 16
+#define KT_FLUSH_SLACK_NS (KT_MODEL_GRACE_NS / 64)
+
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
 	return kt_map_hash_ip(ip, (uint64_t)proto << 16 | port);
+}
+
+static inline void prefetch_slot(const struct kt_map *map, uint64_t h)
+{
+	if (map->cap)
+		__builtin_prefetch(&map->slots[(h >> 32) & (map->cap - 1)]);
+}
+
+static inline void prefetch_conn(const struct kt_pconn *c)
+{
+	for (size_t o = 0; o < sizeof(*c); o += 64)
+		__builtin_prefetch((const char *)c + o);
 }
 
 static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
@@ -152,8 +169,10 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 				     "unknown", dst);
 }
 
-/* Attribute c and add it to its edge. */
-static int fold(struct kt_model *m, struct kt_pconn *c)
+/* Attribute c: what kt_edge_find/kt_edge_apply add to its edge, or
+ * *skip when the options leave it out. */
+static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_fold *f,
+			bool *skip)
 {
 	struct kt_one one;
 	const uint8_t *dip;
@@ -167,8 +186,10 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 	if ((m->o.since && t < m->o.since) || (m->o.until && t >= m->o.until) ||
 	    (m->o.at && (t > m->o.at || end < m->o.at))) {
 		m->st.filtered++;
+		*skip = true;
 		return 0;
 	}
+	*skip = false;
 	if (c->cli.seen && c->srv.seen)
 		m->st.stitched++;
 	one.n = 1 + c->folded;
@@ -249,13 +270,16 @@ static int fold(struct kt_model *m, struct kt_pconn *c)
 	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
 		return err;
 	}
-	return kt_edge_add(m, src, dst, c->proto, dport, t, &one, backend, bport, via);
+	*f = (struct kt_fold){ .src = src, .dst = dst, .backend = backend, .proto = c->proto,
+			       .via = via, .port = dport, .bport = bport, .t = t, .one = one,
+			       .hash = kt_edge_hash(src, dst, c->proto, dport) };
+	return 0;
 }
 
-static int retire(struct kt_model *m, struct kt_pconn *c)
+/* Forget c: its slot goes back to the free list. */
+static void release(struct kt_model *m, struct kt_pconn *c)
 {
 	uint32_t i = (uint32_t)(c - m->pc);
-	int err = fold(m, c);
 
 	done_unlink(m, c);
 	kt_map_del(&m->pcmap, key_hash(c->proto, c->cip, c->cport), i);
@@ -263,17 +287,46 @@ static int retire(struct kt_model *m, struct kt_pconn *c)
 	c->next = m->pcfree;
 	m->pcfree = i;
 	m->inflight--;
-	return err;
 }
 
-static inline void prefetch_conn(const struct kt_pconn *c)
+/* Add folds to their edges in three passes, so that the cache misses of
+ * one (the edge index, then the edge) overlap with the others'. */
+static int apply(struct kt_model *m, struct kt_fold *f, size_t n)
 {
-	for (size_t o = 0; o < sizeof(*c); o += 64)
-		__builtin_prefetch((const char *)c + o);
+	int err;
+
+	for (size_t i = 0; i < n; i++)
+		prefetch_slot(&m->edgemap, f[i].hash);
+	for (size_t i = 0; i < n; i++) {
+		if ((err = kt_edge_find(m, &f[i])))
+			return err;
+		__builtin_prefetch(&m->edges[f[i].edge], 1);
+		__builtin_prefetch((const char *)&m->edges[f[i].edge] + 64, 1);
+		__builtin_prefetch((const char *)&m->edges[f[i].edge] + 128, 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((err = kt_edge_apply(m, &f[i])))
+			return err;
+	return 0;
 }
+
+/* Attribute c, add it to its edge and forget it. */
+static int retire(struct kt_model *m, struct kt_pconn *c)
+{
+	struct kt_fold f;
+	bool skip;
+	int err = fold_prepare(m, c, &f, &skip);
+
+	release(m, c);
+	return err ? err : skip ? 0 : apply(m, &f, 1);
+}
+
 
 int kt_conn_flush(struct kt_model *m, bool all)
 {
+	struct kt_fold f[KT_FOLD_BATCH];
+	size_t n = 0;
+	bool skip;
 	int err;
 
 	while (m->done_head != KT_MAP_END) {
@@ -291,9 +344,20 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			done_unlink(m, c);
 			continue;
 		}
-		if ((err = retire(m, c)))
+		/* release() will look for its slot in the index: fetch it too */
+		prefetch_slot(&m->pcmap, key_hash(c->proto, c->cip, c->cport));
+		err = fold_prepare(m, c, &f[n], &skip);
+		release(m, c);
+		if (err)
 			return err;
+		if (!skip && ++n == KT_FOLD_BATCH) {
+			if ((err = apply(m, f, n)))
+				return err;
+			n = 0;
+		}
 	}
+	if (n && (err = apply(m, f, n)))
+		return err;
 	if (all) {
 		for (uint32_t i = 0; i < m->npc; i++)
 			if (m->pc[i].live && (err = retire(m, &m->pc[i])))
@@ -450,6 +514,25 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
+void kt_conn_prefetch(const struct kt_model *m, const struct kt_flow *f, bool deep)
+{
+	bool client = f->role != KT_ROLE_SERVER;
+	uint64_t h;
+	uint64_t e;
+
+	if (!m->pcmap.cap || (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP))
+		return;
+	h = client ? key_hash(f->proto, f->saddr, f->sport) : key_hash(f->proto, f->daddr, f->dport);
+	if (!deep) {
+		prefetch_slot(&m->pcmap, h);
+		return;
+	}
+	/* the slot was fetched a few records ago: fetch its connection */
+	e = m->pcmap.slots[(h >> 32) & (m->pcmap.cap - 1)];
+	if (e && (uint32_t)(e >> 32) == (uint32_t)(h >> 32))
+		prefetch_conn(&m->pc[(uint32_t)e - 1]);
+}
+
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 {
 	struct kt_pconn *c;
@@ -547,7 +630,12 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 flush:
 	if (err)
 		return err;
-	return m->done_head != KT_MAP_END ? kt_conn_flush(m, false) : 0;
+	/* retire a few at a time (KT_FLUSH_SLACK_NS worth of them), so
+	 * their cache misses overlap (apply) */
+	if (m->done_head != KT_MAP_END &&
+	    m->pc[m->done_head].done_at + KT_MODEL_GRACE_NS + KT_FLUSH_SLACK_NS <= m->now)
+		return kt_conn_flush(m, false);
+	return 0;
 }
 
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)

@@ -107,7 +107,7 @@ static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
 		a->latency[o->lat]++;
 }
 
-static uint64_t edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
+uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
 {
 	return kt_map_hash64(((uint64_t)src << 32 | dst) ^ kt_map_hash64((uint64_t)proto << 16 | port));
 }
@@ -162,43 +162,52 @@ static int backend_add(struct kt_edge *e, uint32_t ent, uint16_t port, uint32_t 
 	return 0;
 }
 
-int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
-		uint16_t port, uint64_t t, const struct kt_one *one,
-		uint32_t backend, uint16_t bport, bool via)
+int kt_edge_find(struct kt_model *m, struct kt_fold *f)
 {
-	uint64_t h = edge_hash(src, dst, proto, port);
-	struct kt_edge *e = NULL;
+	struct kt_edge *e;
 	uint32_t i;
 	int err;
 
-	for (i = kt_map_first(&m->edgemap, h); i != KT_MAP_END; i = kt_map_next(&m->edgemap, h, i)) {
-		struct kt_edge *x = &m->edges[i];
+	for (i = kt_map_first(&m->edgemap, f->hash); i != KT_MAP_END;
+	     i = kt_map_next(&m->edgemap, f->hash, i)) {
+		const struct kt_edge_key *x = &m->ekeys[i];
 
-		if (x->src == src && x->dst == dst && x->proto == proto && x->port == port) {
-			e = x;
-			break;
+		if (x->src == f->src && x->dst == f->dst && x->proto == f->proto &&
+		    x->port == f->port) {
+			f->edge = i;
+			return 0;
 		}
 	}
-	if (!e) {
-		if ((err = kt_grow((void **)&m->edges, &m->capedges, m->nedges + 1, sizeof(*m->edges))))
-			return err;
-		e = &m->edges[m->nedges];
-		memset(e, 0, sizeof(*e));
-		e->src = src;
-		e->dst = dst;
-		e->proto = proto;
-		e->port = port;
-		if ((err = kt_map_put(&m->edgemap, h, m->nedges)))
-			return err;
-		m->nedges++;
-	}
-	stats_one(&e->total, one);
-	if (m->o.window_ns && (err = window_add(e, t / m->o.window_ns, one)))
+	if ((err = kt_grow((void **)&m->edges, &m->capedges, m->nedges + 1, sizeof(*m->edges))) ||
+	    (err = kt_grow((void **)&m->ekeys, &m->capekeys, m->nedges + 1, sizeof(*m->ekeys))))
 		return err;
-	if (via) {
-		if (backend == KT_ENT_NONE)
+	m->ekeys[m->nedges] = (struct kt_edge_key){ .src = f->src, .dst = f->dst,
+						    .port = f->port, .proto = f->proto };
+	e = &m->edges[m->nedges];
+	memset(e, 0, sizeof(*e));
+	e->src = f->src;
+	e->dst = f->dst;
+	e->proto = f->proto;
+	e->port = f->port;
+	if ((err = kt_map_put(&m->edgemap, f->hash, m->nedges)))
+		return err;
+	f->edge = m->nedges++;
+	return 0;
+}
+
+int kt_edge_apply(struct kt_model *m, const struct kt_fold *f)
+{
+	struct kt_edge *e = &m->edges[f->edge];
+	const struct kt_one *one = &f->one;
+	int err;
+
+	stats_one(&e->total, one);
+	if (m->o.window_ns && (err = window_add(e, f->t / m->o.window_ns, one)))
+		return err;
+	if (f->via) {
+		if (f->backend == KT_ENT_NONE)
 			e->unknown_backend += one->n ? one->n : 1;
-		else if ((err = backend_add(e, backend, bport, one->n ? one->n : 1)))
+		else if ((err = backend_add(e, f->backend, f->bport, one->n ? one->n : 1)))
 			return err;
 	}
 	return 0;

@@ -78,6 +78,7 @@ void kt_model_free(struct kt_model *m)
 		free(m->edges[i].backends);
 	}
 	free(m->edges);
+	free(m->ekeys);
 	kt_map_free(&m->edgemap);
 	kt_conn_free(m);
 	free(m->ipcache);
@@ -157,6 +158,8 @@ const struct kt_k8s_index *kt_model_k8s(const struct kt_model *m)
 #ifndef FEED_RECORDS
 #define FEED_RECORDS 256
 #endif
+#define PREFETCH_FAR 8
+#define PREFETCH_NEAR 4
 
 static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_entry *e,
 		       const struct kt_schema *sc)
@@ -175,11 +178,24 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 	/* a few hundred records at a time: decoded, then taken in while they
 	 * are still in cache */
 	while (!(err = kt_stream_reader_read(r, FEED_RECORDS, &recs, &n)) && n) {
+		const struct kt_flow *fl = recs;
+
+		/* flows: the index slot of the record PREFETCH_FAR ahead and the
+		 * connection of the one PREFETCH_NEAR ahead are fetched while
+		 * this one is taken in */
+		if (sc == &kt_flow_schema)
+			for (size_t i = 0; i < PREFETCH_FAR && i < n; i++)
+				kt_conn_prefetch(m, &fl[i], false);
 		for (size_t i = 0; i < n && !err; i++) {
 			const char *rec = (const char *)recs + i * sc->size;
 
-			if (sc == &kt_flow_schema)
+			if (sc == &kt_flow_schema) {
+				if (i + PREFETCH_FAR < n)
+					kt_conn_prefetch(m, &fl[i + PREFETCH_FAR], false);
+				if (i + PREFETCH_NEAR < n)
+					kt_conn_prefetch(m, &fl[i + PREFETCH_NEAR], true);
 				err = kt_model_add_flow(m, (const struct kt_flow *)rec);
+			}
 			else if (sc == &kt_conn_schema)
 				err = kt_model_add_conn(m, (const struct kt_conn *)rec);
 			else if (sc == &kt_proc_schema)

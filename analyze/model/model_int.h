@@ -116,6 +116,7 @@ struct kt_model {
 
 	struct kt_entity *ents; uint32_t nents, capents; struct kt_map entmap;
 	struct kt_edge *edges; uint32_t nedges, capedges; struct kt_map edgemap;
+	struct kt_edge_key *ekeys; uint32_t capekeys;	/* edges' keys, for lookups */
 
 	struct kt_pconn *pc; uint32_t npc, cappc; struct kt_map pcmap;
 	uint32_t pcfree;	/* free list through .next */
@@ -166,9 +167,31 @@ struct kt_one {
 	uint64_t sent, recv, retrans, first, last;
 };
 
-int kt_edge_add(struct kt_model *m, uint32_t src, uint32_t dst, uint8_t proto,
-		uint16_t port, uint64_t t, const struct kt_one *one,
-		uint32_t backend, uint16_t bport, bool via);
+/* An edge's key, apart from its counters: lookups walk 12 bytes an edge,
+ * not a whole struct kt_edge. */
+struct kt_edge_key {
+	uint32_t src, dst;
+	uint16_t port;
+	uint8_t proto;
+};
+
+/* A connection attributed and ready to be added to its edge. */
+struct kt_fold {
+	uint32_t src, dst, backend;
+	uint8_t proto;
+	bool via;
+	uint16_t port, bport;
+	uint64_t t;
+	struct kt_one one;
+	uint64_t hash;		/* of the edge key (kt_edge_hash) */
+	uint32_t edge;		/* found by kt_edge_find */
+};
+
+uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port);
+/* The edge of f (f->hash set), made when new: f->edge. 0 or -ENOMEM. */
+int kt_edge_find(struct kt_model *m, struct kt_fold *f);
+/* Add f to its edge f->edge. 0 or -ENOMEM. */
+int kt_edge_apply(struct kt_model *m, const struct kt_fold *f);
 
 void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b);
 
@@ -187,6 +210,9 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 
 /* conn.c */
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f);
+/* A hint that f comes soon: fetch its slot in the index (deep false), then,
+ * a few records later, its connection (deep true). Changes nothing. */
+void kt_conn_prefetch(const struct kt_model *m, const struct kt_flow *f, bool deep);
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
 int kt_conn_flush(struct kt_model *m, bool all);
 void kt_conn_free(struct kt_model *m);
