@@ -54,7 +54,7 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
 		  uint64_t ts, struct kt_pconn **out)
 {
-	uint32_t i;
+	uint32_t i, gen;
 	struct kt_pconn *c;
 	int err;
 
@@ -67,14 +67,16 @@ static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint1
 		i = m->npc++;
 	}
 	c = &m->pc[i];
+	gen = c->gen + 1;
 	memset(c, 0, sizeof(*c));
+	c->gen = gen;
 	c->proto = proto;
 	memcpy(c->cip, ip, 16);
 	c->cport = port;
 	c->start = ts;
 	c->fail = KT_FAIL__MAX;
 	c->live = true;
-	c->prev = c->next = KT_MAP_END;
+	c->next = KT_MAP_END;
 	if ((err = kt_map_put(&m->pcmap, key_hash(proto, ip, port), i))) {
 		c->live = false;
 		c->next = m->pcfree;
@@ -87,40 +89,58 @@ static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint1
 	return 0;
 }
 
+/* The done queue: connections with a side closed, in the order they were
+ * last touched, each entry stamped with that time. A connection touched
+ * again gets a new entry and its older one goes stale: an entry counts only
+ * while its connection is in the queue (in_done), is the same connection
+ * (gen) and was last touched at the entry's time. Being an array, the queue
+ * lets the flush fetch the connections it will retire soon. */
 static void done_unlink(struct kt_model *m, struct kt_pconn *c)
 {
-	uint32_t i = (uint32_t)(c - m->pc);
-
-	if (!c->in_done)
-		return;
-	if (c->prev != KT_MAP_END)
-		m->pc[c->prev].next = c->next;
-	else
-		m->done_head = c->next;
-	if (c->next != KT_MAP_END)
-		m->pc[c->next].prev = c->prev;
-	else
-		m->done_tail = c->prev;
-	(void)i;
+	(void)m;
 	c->in_done = false;
-	c->prev = c->next = KT_MAP_END;
 }
 
-/* Put c at the tail of the done list, stamped ts. */
-static void done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
+static bool done_live(const struct kt_model *m, const struct kt_done *d)
 {
-	uint32_t i = (uint32_t)(c - m->pc);
+	const struct kt_pconn *c = &m->pc[d->idx];
 
-	done_unlink(m, c);
+	return c->live && c->in_done && c->gen == d->gen && c->done_at == d->done_at;
+}
+
+static int done_grow(struct kt_model *m)
+{
+	uint32_t cap = m->done_cap ? m->done_cap * 2 : 1024, n = m->done_tail - m->done_head;
+	struct kt_done *q;
+
+	if (m->done_cap > UINT32_MAX / 4)
+		return kt_err_set(-E2BIG, "too many connections in flight");
+	if (!(q = malloc((size_t)cap * sizeof(*q))))
+		return kt_err_set(-ENOMEM, "out of memory");
+	for (uint32_t k = 0; k < n; k++)
+		q[k] = m->done[(m->done_head + k) & (m->done_cap - 1)];
+	free(m->done);
+	m->done = q;
+	m->done_cap = cap;
+	m->done_head = 0;
+	m->done_tail = n;
+	return 0;
+}
+
+/* Queue c, stamped ts (its older entry, if any, goes stale). */
+static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
+{
+	int err;
+
+	if (m->done_tail - m->done_head == m->done_cap && (err = done_grow(m)))
+		return err;
 	c->done_at = ts;
 	c->in_done = true;
-	c->prev = m->done_tail;
-	c->next = KT_MAP_END;
-	if (m->done_tail != KT_MAP_END)
-		m->pc[m->done_tail].next = i;
-	else
-		m->done_head = i;
-	m->done_tail = i;
+	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
+		.idx = (uint32_t)(c - m->pc), .gen = c->gen, .done_at = ts,
+		.hash = key_hash(c->proto, c->cip, c->cport),
+	};
+	return 0;
 }
 
 static unsigned lat_bucket(uint64_t ns)
@@ -322,6 +342,9 @@ static int retire(struct kt_model *m, struct kt_pconn *c)
 }
 
 
+/* How many entries ahead the flush fetches connections and index slots. */
+#define DONE_AHEAD 4
+
 int kt_conn_flush(struct kt_model *m, bool all)
 {
 	struct kt_fold f[KT_FOLD_BATCH];
@@ -329,23 +352,31 @@ int kt_conn_flush(struct kt_model *m, bool all)
 	bool skip;
 	int err;
 
-	while (m->done_head != KT_MAP_END) {
-		struct kt_pconn *c = &m->pc[m->done_head];
+	while (m->done_head != m->done_tail) {
+		const struct kt_done *d = &m->done[m->done_head & (m->done_cap - 1)];
+		struct kt_pconn *c;
 
-		if (!all && c->done_at + KT_MODEL_GRACE_NS > m->now)
+		if (!all && d->done_at + KT_MODEL_GRACE_NS > m->now)
 			break;
-		/* the next one to retire was last touched a grace period ago,
-		 * out of cache by now: fetch it while this one is folded */
-		if (c->next != KT_MAP_END)
-			prefetch_conn(&m->pc[c->next]);
+		/* the ones to retire soon were last touched a grace period
+		 * ago, out of cache by now: fetch them, and the index slots
+		 * release() will look at, while this one is folded */
+		if (m->done_tail - m->done_head > DONE_AHEAD) {
+			const struct kt_done *a = &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)];
+
+			prefetch_conn(&m->pc[a->idx]);
+			prefetch_slot(&m->pcmap, a->hash);
+		}
+		m->done_head++;
+		if (!done_live(m, d))
+			continue;
+		c = &m->pc[d->idx];
 		/* a side still open keeps the connection in flight until its own
 		 * close comes (a server in CLOSE_WAIT), or the stream ends */
 		if (!all && ((c->cli.seen && !c->cli.closed) || (c->srv.seen && !c->srv.closed))) {
 			done_unlink(m, c);
 			continue;
 		}
-		/* release() will look for its slot in the index: fetch it too */
-		prefetch_slot(&m->pcmap, key_hash(c->proto, c->cip, c->cport));
 		err = fold_prepare(m, c, &f[n], &skip);
 		release(m, c);
 		if (err)
@@ -369,6 +400,7 @@ int kt_conn_flush(struct kt_model *m, bool all)
 void kt_conn_free(struct kt_model *m)
 {
 	free(m->pc);
+	free(m->done);
 	kt_map_free(&m->pcmap);
 }
 
@@ -472,8 +504,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 		c->srv.bytes_sent += f->bytes_sent;
 		c->established = true;
 		c->end = f->ts;
-		done_touch(m, c, f->ts);
-		return 0;
+		return done_touch(m, c, f->ts);
 	}
 	/* The reply of a flow its peer sent through a ClusterIP (or with its
 	 * source rewritten) whose client half is not in flight under this
@@ -500,8 +531,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	if (f->count > 1)
 		c->folded += f->count - 1;
 	c->end = f->ts;
-	done_touch(m, c, f->ts);
-	return 0;
+	return done_touch(m, c, f->ts);
 }
 
 /* Every field of struct kt_flow this file reads: the model's reader
@@ -574,7 +604,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		c->fail = (uint8_t)fail_of(f->cause);
 		(client ? &c->cli : &c->srv)->closed = true;
 		c->end = f->ts;
-		done_touch(m, c, f->ts);
+		err = done_touch(m, c, f->ts);
 		break;
 	case KT_FLOW_CLOSE:
 	case KT_FLOW_STATS:
@@ -599,7 +629,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 				c->end = f->ts;
 				if (f->cause == KT_CAUSE_RESET)
 					c->fail = KT_FAIL_RESET;
-				done_touch(m, c, f->ts);
+				err = done_touch(m, c, f->ts);
 			}
 		}
 		break;
@@ -632,8 +662,9 @@ flush:
 		return err;
 	/* retire a few at a time (KT_FLUSH_SLACK_NS worth of them), so
 	 * their cache misses overlap (apply) */
-	if (m->done_head != KT_MAP_END &&
-	    m->pc[m->done_head].done_at + KT_MODEL_GRACE_NS + KT_FLUSH_SLACK_NS <= m->now)
+	if (m->done_head != m->done_tail &&
+	    m->done[m->done_head & (m->done_cap - 1)].done_at + KT_MODEL_GRACE_NS +
+	    KT_FLUSH_SLACK_NS <= m->now)
 		return kt_conn_flush(m, false);
 	return 0;
 }
@@ -689,6 +720,7 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 		c->latency = (uint64_t)w->rtt_us * 1000;
 	if (end > c->end)
 		c->end = end;
-	done_touch(m, c, end);
+	if ((err = done_touch(m, c, end)))
+		return err;
 	return kt_conn_flush(m, false);
 }

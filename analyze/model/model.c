@@ -21,7 +21,7 @@ int kt_model_new(struct kt_model **out, const struct kt_model_opts *opts)
 	if (opts)
 		m->o = *opts;
 	m->node_ent = KT_ENT_NONE;
-	m->pcfree = m->done_head = m->done_tail = KT_MAP_END;
+	m->pcfree = KT_MAP_END;
 	if (!(m->ipcache = calloc(KT_IPCACHE, sizeof(*m->ipcache)))) {
 		free(m);
 		return kt_err_set(-ENOMEM, "out of memory");

@@ -73,7 +73,14 @@ struct kt_pconn {
 	uint64_t wire_sent, wire_recv;
 	uint32_t wire_retrans;
 	uint32_t folded;	/* UDP: sends the capture folded into this one */
-	uint32_t prev, next;	/* done list, oldest first */
+	uint32_t gen;		/* of the slot: which connection a done entry meant */
+	uint32_t next;		/* free list */
+};
+
+struct kt_done {		/* an entry of the done queue (conn.c) */
+	uint32_t idx, gen;
+	uint64_t done_at;
+	uint64_t hash;		/* of the connection's key in pcmap */
 };
 
 #define KT_IPCACHE 4096	/* direct-mapped: far ends repeat a lot */
@@ -120,7 +127,8 @@ struct kt_model {
 
 	struct kt_pconn *pc; uint32_t npc, cappc; struct kt_map pcmap;
 	uint32_t pcfree;	/* free list through .next */
-	uint32_t done_head, done_tail;
+	struct kt_done *done;	/* the done queue (conn.c), done_cap a power of two */
+	uint32_t done_cap, done_head, done_tail;	/* positions count up, wrap */
 	uint64_t inflight;
 	uint64_t now;
 	struct kt_ipcache *ipcache;	/* KT_IPCACHE slots */
