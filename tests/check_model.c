@@ -949,6 +949,69 @@ START_TEST(map_against_model)
 }
 END_TEST
 
+/* The server half's close of a socket opened at 'opened'. */
+static void late_close(struct fx *f, uint64_t ts, uint64_t opened)
+{
+	struct kt_flow fl = { .ts = ts, .kind = KT_FLOW_CLOSE, .proto = IPPROTO_TCP,
+			      .role = KT_ROLE_SERVER, .sport = 80, .dport = 40001,
+			      .cgroup_id = 200, .netns = 5002, .bytes_sent = 1000,
+			      .bytes_recv = 100, .duration_ns = ts - opened };
+
+	ip(fl.saddr, WEB_A);
+	ip(fl.daddr, CLIENT);
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_flow_schema, &fl), 0);
+}
+
+/* A client port reused while the first connection's events are still in
+ * flight. The first connection's close was lost (a full ring): it ended
+ * when its port opened again, so it is not alive at a later --at. The
+ * second connection's server half must not be confused with the first's:
+ * the first's server close arrives after the second opened. */
+START_TEST(port_reuse)
+{
+	struct kt_model_opts mo = { 0 };
+	struct kt_model_stats st;
+	struct fx f;
+	json_t *t;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	fx_host(&f);
+	fx_procs(&f);
+	/* 1: open, both halves; client close lost */
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(10), CLIENT, 40001, WEB_A, 80, 100, 5001, 0, 0, 0);
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_SERVER, AT(10) + 1000, WEB_A, 80, CLIENT, 40001, 200, 5002,
+	   0, 0, 0);
+	/* 2: the same port, 20 s later; then 1's server close, late */
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_CLIENT, AT(30), CLIENT, 40001, WEB_A, 80, 100, 5001, 0, 0, 0);
+	late_close(&f, AT(30) + 500, AT(10) + 1000);
+	ev(&f, KT_FLOW_OPEN, KT_ROLE_SERVER, AT(30) + 1000, WEB_A, 80, CLIENT, 40001, 200, 5002,
+	   0, 0, 0);
+	ev(&f, KT_FLOW_CLOSE, KT_ROLE_CLIENT, AT(31), CLIENT, 40001, WEB_A, 80, 100, 5001,
+	   0, 200, 2000);
+	ev(&f, KT_FLOW_CLOSE, KT_ROLE_SERVER, AT(31) + 1000, WEB_A, 80, CLIENT, 40001, 200, 5002,
+	   0, 2000, 200);
+	fx_close(&f);
+
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-a", 80), "connections"), 2);
+	ck_assert_uint_eq(st.connections, 2);
+	ck_assert_uint_eq(st.stitched, 2);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-a", 80), "bytes_sent"), 200);
+	json_decref(t);
+	/* at +20 s the first was alive; at +40 s neither is */
+	mo.at = AT(20);
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/web-a", 80), "connections"), 1);
+	json_decref(t);
+	mo.at = AT(40);
+	t = topo(&f, &mo, KT_LEVEL_POD, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(t, "edges")), 0);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -968,6 +1031,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, container_restart);
 	tcase_add_test(tc, loopback_listener);
 	tcase_add_test(tc, map_against_model);
+	tcase_add_test(tc, port_reuse);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,8 @@
 /* Connections retire in batches of up to KT_FOLD_BATCH, once the oldest
  * has waited KT_FLUSH_SLACK_NS past its grace period. */
 #define KT_FOLD_BATCH 16
+/* How far two events of one connection may disagree on when it opened. */
+#define KT_SKEW_NS (1000ull * 1000ull)
 #define KT_FLUSH_SLACK_NS (KT_MODEL_GRACE_NS / 64)
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
@@ -462,6 +464,10 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 	c = find(m, f->proto, ip, port);
 
 	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
+		/* that side's socket ended before this one opened, even when
+		 * its close event was lost: it was not alive after this */
+		if (!c->end)
+			c->end = f->ts;
 		if ((err = retire(m, c)))
 			return err;
 		c = NULL;
@@ -612,6 +618,13 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 			return err;
 		{
 			struct kt_side *s = client ? &c->cli : &c->srv;
+
+			/* a server socket opened before its client's SYN: the
+			 * late close of an earlier connection on this port,
+			 * already counted when the port opened again */
+			if (!s->seen && !client && c->cli.seen && f->duration_ns &&
+			    f->ts > f->duration_ns && f->ts - f->duration_ns + KT_SKEW_NS < c->start)
+				break;
 
 			if (!s->seen) {
 				/* opened before the capture started */
