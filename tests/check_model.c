@@ -1012,6 +1012,40 @@ START_TEST(port_reuse)
 }
 END_TEST
 
+/* A pod IP taken over while the old pod was still listed: old-db is in the
+ * first snapshot, gone from the second at +200 s; new-cache, created at
+ * +110 s, is in the second. Over [+110, +200) both claim the address and
+ * the newer wins; the answer for old-db at +50 s must not be reused for a
+ * connection at +150 s. */
+START_TEST(reused_ip_overlap)
+{
+	const char *created = "2025-12-31T23:00:00Z";
+	struct fx f;
+	json_t *t;
+
+	fx_open(&f);
+	fx_file(&f, "k8s/snapshots/000001/pods/shop.json", snapshot_list(1, AT(1), "pods",
+		json_pack("[o, o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  pod("old-db", "0ddd0ddd-0ddd-4ddd-8ddd-0ddd0ddd0ddd", REUSED, created,
+			      NULL, NULL))));
+	fx_file(&f, "k8s/snapshots/000002/pods/shop.json", snapshot_list(2, AT(200), "pods",
+		json_pack("[o, o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  pod("new-cache", "cccccccc-cccc-4ccc-8ccc-cccccccccccc", REUSED,
+			      "2026-01-01T00:01:50Z", NULL, NULL))));
+	fx_host(&f);
+	fx_procs(&f);
+	conn(&f, AT(50), REUSED, 44000, 6379, NULL, 0);
+	conn(&f, AT(150), REUSED, 44001, 6379, NULL, 0);
+	conn(&f, AT(250), REUSED, 44002, 6379, NULL, 0);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/old-db", 6379), "connections"), 1);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/new-cache", 6379), "connections"), 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -1032,6 +1066,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, loopback_listener);
 	tcase_add_test(tc, map_against_model);
 	tcase_add_test(tc, port_reuse);
+	tcase_add_test(tc, reused_ip_overlap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -357,6 +357,17 @@ const struct kt_k8s_object *kt_k8s_pod_by_ip_str(const struct kt_k8s_index *idx,
 const struct kt_k8s_object *kt_k8s_node_by_ip(const struct kt_k8s_index *idx,
 					      const uint8_t ip[16], uint64_t t);
 
+/* The same two queries, with [*lo, *hi): the times around t over which the
+ * answer (an object, or NULL) stays the same, for callers that cache it
+ * (an object's own validity is not that: a newer pod may take its address
+ * over before the older one is gone). *lo == *hi: do not cache. */
+const struct kt_k8s_object *kt_k8s_pod_by_ip_span(const struct kt_k8s_index *idx,
+						  const uint8_t ip[16], uint64_t t,
+						  uint64_t *lo, uint64_t *hi);
+const struct kt_k8s_object *kt_k8s_node_by_ip_span(const struct kt_k8s_index *idx,
+						   const uint8_t ip[16], uint64_t t,
+						   uint64_t *lo, uint64_t *hi);
+
 /* The service with ClusterIP (or external IP) ip at t serving port/protocol
  * (port 0: any; protocol NULL: TCP); *port_out (may be NULL) gets its port. */
 const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,

@@ -127,27 +127,69 @@ static bool iv_valid(const struct kt_ipver *v, uint64_t t)
 }
 
 /* The holder of ip at t in m: when two versions claim it, the later one
- * took the address over. */
+ * took the address over. [*lo, *hi) gets the times around t over which the
+ * answer (a holder or none) stays the same, for callers that cache it. */
 static const struct kt_k8s_object *ip_holder(const struct kt_k8s_index *idx,
 					     const struct kt_ipmap *m,
-					     const uint8_t ip[16], uint64_t t)
+					     const uint8_t ip[16], uint64_t t,
+					     uint64_t *lo, uint64_t *hi)
 {
 	const struct kt_ipver *v, *best = NULL;
 	uint32_t n;
 
-	if (!idx->finished)
+	*lo = 0;
+	*hi = UINT64_MAX;
+	if (!idx->finished) {
+		*lo = *hi = t;
 		return NULL;
+	}
 	v = kt_ipmap_get(m, ip, &n);
 	for (uint32_t i = 0; i < n; i++)
 		if (!v[i].skip && iv_valid(&v[i], t) && (!best || v[i].from_ns > best->from_ns))
 			best = &v[i];
+	if (t == KT_K8S_LATEST) {
+		*lo = *hi = t;
+		return best ? best->obj : NULL;
+	}
+	if (best) {
+		*lo = best->from_ns;
+		*hi = best->until_ns;
+	}
+	/* another version changes the answer where it starts later than t
+	 * (it is newer than best, or there is no best), and where one newer
+	 * than best ended before t */
+	for (uint32_t i = 0; i < n; i++) {
+		if (v[i].skip || &v[i] == best)
+			continue;
+		if (v[i].from_ns > t && v[i].from_ns < *hi)
+			*hi = v[i].from_ns;
+		if ((!best || v[i].from_ns > best->from_ns) && v[i].until_ns <= t &&
+		    v[i].until_ns > *lo)
+			*lo = v[i].until_ns;
+	}
 	return best ? best->obj : NULL;
+}
+
+const struct kt_k8s_object *kt_k8s_pod_by_ip_span(const struct kt_k8s_index *idx,
+						  const uint8_t ip[16], uint64_t t,
+						  uint64_t *lo, uint64_t *hi)
+{
+	return ip_holder(idx, &idx->pod_ip, ip, t, lo, hi);
+}
+
+const struct kt_k8s_object *kt_k8s_node_by_ip_span(const struct kt_k8s_index *idx,
+						   const uint8_t ip[16], uint64_t t,
+						   uint64_t *lo, uint64_t *hi)
+{
+	return ip_holder(idx, &idx->node_ip, ip, t, lo, hi);
 }
 
 const struct kt_k8s_object *kt_k8s_pod_by_ip(const struct kt_k8s_index *idx,
 					     const uint8_t ip[16], uint64_t t)
 {
-	return ip_holder(idx, &idx->pod_ip, ip, t);
+	uint64_t lo, hi;
+
+	return ip_holder(idx, &idx->pod_ip, ip, t, &lo, &hi);
 }
 
 const struct kt_k8s_object *kt_k8s_pod_by_ip_str(const struct kt_k8s_index *idx,
@@ -161,7 +203,9 @@ const struct kt_k8s_object *kt_k8s_pod_by_ip_str(const struct kt_k8s_index *idx,
 const struct kt_k8s_object *kt_k8s_node_by_ip(const struct kt_k8s_index *idx,
 					      const uint8_t ip[16], uint64_t t)
 {
-	return ip_holder(idx, &idx->node_ip, ip, t);
+	uint64_t lo, hi;
+
+	return ip_holder(idx, &idx->node_ip, ip, t, &lo, &hi);
 }
 
 const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,

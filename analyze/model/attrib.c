@@ -171,18 +171,21 @@ static int attrib_ip(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint3
 	*from = 0;
 	*until = UINT64_MAX;
 	if (m->k8s_has_pods) {
-		if ((o = kt_k8s_pod_by_ip(m->k8s, ip, t))) {
-			*from = o->from_ns;
-			*until = o->until_ns;
+		uint64_t lo, hi;
+
+		/* the answer holds over the intersection of both spans: the
+		 * pod query's, and the node query's when no pod had it */
+		if ((o = kt_k8s_pod_by_ip_span(m->k8s, ip, t, from, until)))
 			return pod_entity(m, o, t, out);
-		}
-		if ((o = kt_k8s_node_by_ip(m->k8s, ip, t))) {
-			*from = o->from_ns;
-			*until = o->until_ns;
+		o = kt_k8s_node_by_ip_span(m->k8s, ip, t, &lo, &hi);
+		if (lo > *from)
+			*from = lo;
+		if (hi < *until)
+			*until = hi;
+		if (o)
 			return node_entity(m, o->name, out);
-		}
-		/* nothing had it at t; something may have before or after */
-		*from = *until = t;
+		/* nothing had it at t: the answer below may change when a pod
+		 * or node takes the address (kept, when the span says so) */
 	}
 	kt_ip_str(ip, ips, sizeof(ips));
 	for (uint32_t i = 0; i < m->nnode_ips; i++)
