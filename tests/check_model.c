@@ -1046,6 +1046,47 @@ START_TEST(reused_ip_overlap)
 }
 END_TEST
 
+static json_t *service(const char *name, const char *created)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:[s], s:[{s:s, s:i, s:i}], s:{s:s}}}",
+			 "apiVersion", "v1", "kind", "Service", "metadata", "name", name,
+			 "namespace", "shop", "uid", name, "creationTimestamp", created,
+			 "spec", "type", "ClusterIP", "clusterIP", VIP, "clusterIPs", VIP, "ports",
+			 "protocol", "TCP", "port", 80, "targetPort", 80, "selector", "app", name);
+}
+
+/* A ClusterIP handed to a new Service while the old one was still listed
+ * (as reused_ip_overlap, for services): each connection goes to the
+ * Service that had the address when it started. */
+START_TEST(reused_cluster_ip)
+{
+	const char *created = "2025-12-31T23:00:00Z";
+	struct fx f;
+	json_t *t;
+
+	fx_open(&f);
+	fx_file(&f, "k8s/snapshots/000001/pods/shop.json", snapshot_list(1, AT(1), "pods",
+		json_pack("[o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL))));
+	fx_file(&f, "k8s/snapshots/000001/services/shop.json", snapshot_list(1, AT(1), "services",
+		json_pack("[o]", service("web", created))));
+	fx_file(&f, "k8s/snapshots/000002/pods/shop.json", snapshot_list(2, AT(200), "pods",
+		json_pack("[o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL))));
+	fx_file(&f, "k8s/snapshots/000002/services/shop.json", snapshot_list(2, AT(200), "services",
+		json_pack("[o]", service("web2", "2026-01-01T00:01:50Z"))));
+	fx_host(&f);
+	fx_procs(&f);
+	conn(&f, AT(50), VIP, 41000, 80, NULL, 0);
+	conn(&f, AT(150), VIP, 41001, 80, NULL, 0);
+	conn(&f, AT(250), VIP, 41002, 80, NULL, 0);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "service:shop/web", 80), "connections"), 1);
+	ck_assert_int_eq(num(edge(t, C, "service:shop/web2", 80), "connections"), 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -1067,6 +1108,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, map_against_model);
 	tcase_add_test(tc, port_reuse);
 	tcase_add_test(tc, reused_ip_overlap);
+	tcase_add_test(tc, reused_cluster_ip);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -376,6 +376,12 @@ const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,
 						 const char *protocol,
 						 uint64_t t,
 						 const struct kt_k8s_port **port_out);
+/* The same, with the span of its answer as kt_k8s_pod_by_ip_span. */
+const struct kt_k8s_object *kt_k8s_service_by_ip_span(const struct kt_k8s_index *idx,
+						      const uint8_t ip[16], uint16_t port,
+						      const char *protocol, uint64_t t,
+						      const struct kt_k8s_port **port_out,
+						      uint64_t *lo, uint64_t *hi);
 
 /* The backends of service svc at t from its Endpoints and EndpointSlices:
  * cb gets each address once (the slice wins over the Endpoints object for

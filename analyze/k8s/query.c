@@ -208,6 +208,81 @@ const struct kt_k8s_object *kt_k8s_node_by_ip(const struct kt_k8s_index *idx,
 	return ip_holder(idx, &idx->node_ip, ip, t, &lo, &hi);
 }
 
+/* The port of service version v serving port/protocol (port 0: its first of
+ * that protocol), or NULL. */
+static const struct kt_k8s_port *svc_port(const struct kt_k8s_object *v, uint16_t port,
+					  const char *protocol)
+{
+	for (uint32_t k = 0; k < v->u.svc.nports; k++) {
+		const struct kt_k8s_port *sp = &v->u.svc.ports[k];
+
+		if ((port == 0 || sp->port == port) && strcmp(sp->protocol, protocol) == 0)
+			return sp;
+	}
+	return NULL;
+}
+
+const struct kt_k8s_object *kt_k8s_service_by_ip_span(const struct kt_k8s_index *idx,
+						      const uint8_t ip[16], uint16_t port,
+						      const char *protocol, uint64_t t,
+						      const struct kt_k8s_port **port_out,
+						      uint64_t *lo, uint64_t *hi)
+{
+	const struct kt_ipver *iv, *best_iv = NULL;
+	const struct kt_k8s_object *best = NULL;
+	const struct kt_k8s_port *bport = NULL;
+	uint32_t n;
+
+	*lo = 0;
+	*hi = UINT64_MAX;
+	if (port_out)
+		*port_out = NULL;
+	if (!protocol)
+		protocol = "TCP";
+	if (!idx->finished || t == KT_K8S_LATEST)
+		*lo = *hi = t;
+	if (!idx->finished)
+		return NULL;
+	iv = kt_ipmap_get(&idx->svc_ip, ip, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct kt_k8s_object *v = iv[i].obj;
+		const struct kt_k8s_port *p;
+
+		if (!iv_valid(&iv[i], t))
+			continue;
+		p = svc_port(v, port, protocol);
+		if (port && !p)
+			continue;
+		if (!best || v->from_ns > best->from_ns) {
+			best = v;
+			best_iv = &iv[i];
+			bport = p;
+		}
+	}
+	if (port_out)
+		*port_out = bport;
+	if (t == KT_K8S_LATEST)
+		return best;
+	if (best_iv) {
+		*lo = best_iv->from_ns;
+		*hi = best_iv->until_ns;
+	}
+	/* as ip_holder: versions serving the port that start after t, or
+	 * newer ones that ended before t, change the answer there */
+	for (uint32_t i = 0; i < n; i++) {
+		const struct kt_k8s_object *v = iv[i].obj;
+
+		if (&iv[i] == best_iv || (port && !svc_port(v, port, protocol)))
+			continue;
+		if (iv[i].from_ns > t && iv[i].from_ns < *hi)
+			*hi = iv[i].from_ns;
+		if ((!best || v->from_ns > best->from_ns) && iv[i].until_ns <= t &&
+		    iv[i].until_ns > *lo)
+			*lo = iv[i].until_ns;
+	}
+	return best;
+}
+
 const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,
 						 const uint8_t ip[16],
 						 uint16_t port,
@@ -215,41 +290,9 @@ const struct kt_k8s_object *kt_k8s_service_by_ip(const struct kt_k8s_index *idx,
 						 uint64_t t,
 						 const struct kt_k8s_port **port_out)
 {
-	const struct kt_ipver *iv;
-	const struct kt_k8s_object *best = NULL;
-	const struct kt_k8s_port *bport = NULL;
-	uint32_t n;
+	uint64_t lo, hi;
 
-	if (!protocol)
-		protocol = "TCP";
-	if (!idx->finished)
-		return NULL;
-	iv = kt_ipmap_get(&idx->svc_ip, ip, &n);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct kt_k8s_object *v = iv[i].obj;
-		const struct kt_k8s_port *p = NULL;
-
-		if (!iv_valid(&iv[i], t))
-			continue;
-		for (uint32_t k = 0; k < v->u.svc.nports; k++) {
-			const struct kt_k8s_port *sp = &v->u.svc.ports[k];
-
-			if ((port == 0 || sp->port == port) &&
-			    strcmp(sp->protocol, protocol) == 0) {
-				p = sp;
-				break;
-			}
-		}
-		if (port && !p)
-			continue;
-		if (!best || v->from_ns > best->from_ns) {
-			best = v;
-			bport = p;
-		}
-	}
-	if (port_out)
-		*port_out = bport;
-	return best;
+	return kt_k8s_service_by_ip_span(idx, ip, port, protocol, t, port_out, &lo, &hi);
 }
 
 /* The port of an Endpoints/slice that serves service port sp: by name (the

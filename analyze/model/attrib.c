@@ -316,21 +316,45 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 		      bool *found)
 {
 	const struct kt_k8s_object *svc = NULL;
+	struct kt_svccache *c = NULL;
 	char id[600], ips[64];
+	uint64_t lo = 0, hi = 0;
 	int err;
 
 	*found = false;
-	if (m->k8s_has_pods)
-		svc = kt_k8s_service_by_ip(m->k8s, ip, port, proto == IPPROTO_UDP ? "UDP" : "TCP",
-					   t, NULL);
+	if (m->k8s_has_pods) {
+		/* every connection asks: the answer is kept over its span */
+		c = &m->svccache[kt_map_hash_ip(ip, (uint64_t)proto << 16 | port) & (KT_SVCCACHE - 1)];
+		if (c->valid && c->port == port && c->proto == proto && !memcmp(c->ip, ip, 16) &&
+		    t >= c->from && t < c->until) {
+			if (c->ent != KT_ENT_NONE) {
+				*out = c->ent;
+				*found = true;
+				return 0;
+			}
+			goto none;
+		}
+		svc = kt_k8s_service_by_ip_span(m->k8s, ip, port,
+						proto == IPPROTO_UDP ? "UDP" : "TCP", t, NULL,
+						&lo, &hi);
+	}
 	if (svc) {
 		snprintf(id, sizeof(id), "service:%s/%s", svc->ns ? svc->ns : "", svc->name);
 		if ((err = kt_entity_get(m, KT_ENT_SERVICE, id, svc->name, svc->ns, out)))
 			return err;
 		kt_ip_str(ip, ips, sizeof(ips));
 		*found = true;
-		return set_str(&m->ents[*out].detail, ips);
+		if ((err = set_str(&m->ents[*out].detail, ips)))
+			return err;
 	}
+	if (c && hi > lo) {
+		*c = (struct kt_svccache){ .port = port, .proto = proto, .valid = true,
+					   .ent = svc ? *out : KT_ENT_NONE, .from = lo, .until = hi };
+		memcpy(c->ip, ip, 16);
+	}
+	if (svc)
+		return 0;
+none:
 	if (!translated)
 		return 0;
 	/* kube-proxy translated it, but no Service object names the address */

@@ -92,6 +92,17 @@ struct kt_ipcache {
 	uint64_t from, until;
 };
 
+#define KT_SVCCACHE 1024	/* direct-mapped: destinations through services */
+
+struct kt_svccache {
+	uint8_t ip[16];
+	uint16_t port;
+	uint8_t proto;
+	bool valid;
+	uint32_t ent;		/* the service's entity, KT_ENT_NONE: none */
+	uint64_t from, until;	/* the answer holds over [from, until) */
+};
+
 /* A TCP listener of a netns (listen.c). */
 struct kt_listener {
 	uint64_t netns, cgroup, from;
@@ -132,6 +143,7 @@ struct kt_model {
 	uint64_t inflight;
 	uint64_t now;
 	struct kt_ipcache *ipcache;	/* KT_IPCACHE slots */
+	struct kt_svccache *svccache;	/* KT_SVCCACHE slots */
 };
 
 /* listen.c: a listener of port in netns from t on (0 or -ENOMEM with
