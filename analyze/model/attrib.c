@@ -225,26 +225,56 @@ static bool host_netns(const struct kt_model *m, uint64_t netns)
 	return !netns || !m->host_netns || netns == m->host_netns;
 }
 
+static uint64_t answer_hash(const uint8_t ip[16], uint32_t extra)
+{
+	return kt_map_hash_ip(ip, extra);
+}
+
+struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16], uint32_t extra)
+{
+	uint64_t h = answer_hash(ip, extra);
+
+	for (uint32_t i = kt_map_first(&m->answermap, h); i != KT_MAP_END;
+	     i = kt_map_next(&m->answermap, h, i))
+		if (m->answers[i].extra == extra && !memcmp(m->answers[i].ip, ip, 16))
+			return &m->answers[i];
+	return NULL;
+}
+
+int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t extra, uint32_t ent,
+		  uint64_t from, uint64_t until)
+{
+	struct kt_answer *a = kt_answer_find(m, ip, extra);
+	int err;
+
+	if (!a) {
+		if ((err = kt_grow((void **)&m->answers, &m->capanswers, m->nanswers + 1,
+				   sizeof(*m->answers))) ||
+		    (err = kt_map_put(&m->answermap, answer_hash(ip, extra), m->nanswers)))
+			return err;
+		a = &m->answers[m->nanswers++];
+		memcpy(a->ip, ip, 16);
+		a->extra = extra;
+	}
+	a->ent = ent;
+	a->from = from;
+	a->until = until;
+	return 0;
+}
+
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out)
 {
-	struct kt_ipcache *c = &m->ipcache[kt_map_hash_ip(ip, 4) & (KT_IPCACHE - 1)];
+	const struct kt_answer *a = kt_answer_find(m, ip, 0);
 	uint64_t from, until;
 	int err;
 
-	if (c->valid && !memcmp(c->ip, ip, 16) && t >= c->from && t < c->until) {
-		*out = c->ent;
+	if (a && t >= a->from && t < a->until) {
+		*out = a->ent;
 		return 0;
 	}
 	if ((err = attrib_ip(m, ip, t, out, &from, &until)))
 		return err;
-	if (until > from) {
-		memcpy(c->ip, ip, 16);
-		c->valid = true;
-		c->ent = *out;
-		c->from = from;
-		c->until = until;
-	}
-	return 0;
+	return until > from ? kt_answer_put(m, ip, 0, *out, from, until) : 0;
 }
 
 int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uint32_t *out)
@@ -315,8 +345,9 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 		      uint8_t proto, uint64_t t, bool translated, uint32_t *out,
 		      bool *found)
 {
+	const uint32_t extra = 1u << 24 | (uint32_t)proto << 16 | port;
 	const struct kt_k8s_object *svc = NULL;
-	struct kt_svccache *c = NULL;
+	const struct kt_answer *a;
 	char id[600], ips[64];
 	uint64_t lo = 0, hi = 0;
 	int err;
@@ -324,11 +355,9 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 	*found = false;
 	if (m->k8s_has_pods) {
 		/* every connection asks: the answer is kept over its span */
-		c = &m->svccache[kt_map_hash_ip(ip, (uint64_t)proto << 16 | port) & (KT_SVCCACHE - 1)];
-		if (c->valid && c->port == port && c->proto == proto && !memcmp(c->ip, ip, 16) &&
-		    t >= c->from && t < c->until) {
-			if (c->ent != KT_ENT_NONE) {
-				*out = c->ent;
+		if ((a = kt_answer_find(m, ip, extra)) && t >= a->from && t < a->until) {
+			if (a->ent != KT_ENT_NONE) {
+				*out = a->ent;
 				*found = true;
 				return 0;
 			}
@@ -347,11 +376,9 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 		if ((err = set_str(&m->ents[*out].detail, ips)))
 			return err;
 	}
-	if (c && hi > lo) {
-		*c = (struct kt_svccache){ .port = port, .proto = proto, .valid = true,
-					   .ent = svc ? *out : KT_ENT_NONE, .from = lo, .until = hi };
-		memcpy(c->ip, ip, 16);
-	}
+	if (m->k8s_has_pods && hi > lo &&
+	    (err = kt_answer_put(m, ip, extra, svc ? *out : KT_ENT_NONE, lo, hi)))
+		return err;
 	if (svc)
 		return 0;
 none:

@@ -79,7 +79,8 @@ static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint1
 	c->fail = KT_FAIL__MAX;
 	c->live = true;
 	c->next = KT_MAP_END;
-	if ((err = kt_map_put(&m->pcmap, key_hash(proto, ip, port), i))) {
+	c->hash = key_hash(proto, ip, port);
+	if ((err = kt_map_put(&m->pcmap, c->hash, i))) {
 		c->live = false;
 		c->next = m->pcfree;
 		m->pcfree = i;
@@ -140,7 +141,7 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	c->in_done = true;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
 		.idx = (uint32_t)(c - m->pc), .gen = c->gen, .done_at = ts,
-		.hash = key_hash(c->proto, c->cip, c->cport),
+		.hash = c->hash,
 	};
 	return 0;
 }
@@ -304,7 +305,7 @@ static void release(struct kt_model *m, struct kt_pconn *c)
 	uint32_t i = (uint32_t)(c - m->pc);
 
 	done_unlink(m, c);
-	kt_map_del(&m->pcmap, key_hash(c->proto, c->cip, c->cport), i);
+	kt_map_del(&m->pcmap, c->hash, i);
 	c->live = false;
 	c->next = m->pcfree;
 	m->pcfree = i;

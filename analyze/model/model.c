@@ -22,21 +22,12 @@ int kt_model_new(struct kt_model **out, const struct kt_model_opts *opts)
 		m->o = *opts;
 	m->node_ent = KT_ENT_NONE;
 	m->pcfree = KT_MAP_END;
-	m->ipcache = calloc(KT_IPCACHE, sizeof(*m->ipcache));
-	m->svccache = calloc(KT_SVCCACHE, sizeof(*m->svccache));
-	if (!m->ipcache || !m->svccache) {
-		err = kt_err_set(-ENOMEM, "out of memory");
-		goto fail;
+	if ((err = kt_k8s_index_new(&m->k8s))) {
+		free(m);
+		return err;
 	}
-	if ((err = kt_k8s_index_new(&m->k8s)))
-		goto fail;
 	*out = m;
 	return 0;
-fail:
-	free(m->ipcache);
-	free(m->svccache);
-	free(m);
-	return err;
 }
 
 void kt_model_free(struct kt_model *m)
@@ -85,8 +76,8 @@ void kt_model_free(struct kt_model *m)
 	free(m->ekeys);
 	kt_map_free(&m->edgemap);
 	kt_conn_free(m);
-	free(m->ipcache);
-	free(m->svccache);
+	free(m->answers);
+	kt_map_free(&m->answermap);
 	free(m);
 }
 

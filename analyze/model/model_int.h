@@ -74,6 +74,7 @@ struct kt_pconn {
 	uint32_t wire_retrans;
 	uint32_t folded;	/* UDP: sends the capture folded into this one */
 	uint32_t gen;		/* of the slot: which connection a done entry meant */
+	uint64_t hash;		/* of its key in pcmap */
 	uint32_t next;		/* free list */
 };
 
@@ -83,24 +84,15 @@ struct kt_done {		/* an entry of the done queue (conn.c) */
 	uint64_t hash;		/* of the connection's key in pcmap */
 };
 
-#define KT_IPCACHE 4096	/* direct-mapped: far ends repeat a lot */
-
-struct kt_ipcache {
+/* An answer of the k8s index kept for an address (and, for services, a
+ * port): who it was over [from, until). One per key, never evicted (a
+ * direct-mapped cache thrashed on colliding addresses and paid a whole
+ * attribution, strings and all, each time). */
+struct kt_answer {
 	uint8_t ip[16];
-	bool valid;
-	uint32_t ent;
+	uint32_t extra;		/* 0: the address's owner; else proto << 16 | port + 1 << 24 */
+	uint32_t ent;		/* KT_ENT_NONE: no service there */
 	uint64_t from, until;
-};
-
-#define KT_SVCCACHE 1024	/* direct-mapped: destinations through services */
-
-struct kt_svccache {
-	uint8_t ip[16];
-	uint16_t port;
-	uint8_t proto;
-	bool valid;
-	uint32_t ent;		/* the service's entity, KT_ENT_NONE: none */
-	uint64_t from, until;	/* the answer holds over [from, until) */
 };
 
 /* A TCP listener of a netns (listen.c). */
@@ -142,8 +134,7 @@ struct kt_model {
 	uint32_t done_cap, done_head, done_tail;	/* positions count up, wrap */
 	uint64_t inflight;
 	uint64_t now;
-	struct kt_ipcache *ipcache;	/* KT_IPCACHE slots */
-	struct kt_svccache *svccache;	/* KT_SVCCACHE slots */
+	struct kt_answer *answers; uint32_t nanswers, capanswers; struct kt_map answermap;
 };
 
 /* listen.c: a listener of port in netns from t on (0 or -ENOMEM with
@@ -214,6 +205,12 @@ int kt_edge_find(struct kt_model *m, struct kt_fold *f);
 int kt_edge_apply(struct kt_model *m, const struct kt_fold *f);
 
 void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b);
+
+/* attrib.c: the answer kept for ip/extra, or NULL; a slot for it (0, or
+ * -ENOMEM) */
+struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16], uint32_t extra);
+int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t extra, uint32_t ent,
+		  uint64_t from, uint64_t until);
 
 /* attrib.c: entities for the two ends of a connection at t */
 int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t,
