@@ -38,11 +38,10 @@ static inline void prefetch_conn(const struct kt_pconn *c)
 		__builtin_prefetch((const char *)c + o);
 }
 
-static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
-			     uint16_t port)
+/* The live connection of ip:port, whose key hashes to h. */
+static struct kt_pconn *find_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
+			       uint16_t port, uint64_t h)
 {
-	uint64_t h = key_hash(proto, ip, port);
-
 	for (uint32_t i = kt_map_first(&m->pcmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->pcmap, h, i)) {
 		struct kt_pconn *c = &m->pc[i];
@@ -53,8 +52,14 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 	return NULL;
 }
 
-static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
-		  uint64_t ts, struct kt_pconn **out)
+static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
+			     uint16_t port)
+{
+	return find_h(m, proto, ip, port, key_hash(proto, ip, port));
+}
+
+static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
+		    uint64_t h, uint64_t ts, struct kt_pconn **out)
 {
 	uint32_t i, gen;
 	struct kt_pconn *c;
@@ -79,7 +84,7 @@ static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint1
 	c->fail = KT_FAIL__MAX;
 	c->live = true;
 	c->next = KT_MAP_END;
-	c->hash = key_hash(proto, ip, port);
+	c->hash = h;
 	if ((err = kt_map_put(&m->pcmap, c->hash, i))) {
 		c->live = false;
 		c->next = m->pcfree;
@@ -90,6 +95,12 @@ static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint1
 		m->st.inflight_max = m->inflight;
 	*out = c;
 	return 0;
+}
+
+static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
+		  uint64_t ts, struct kt_pconn **out)
+{
+	return create_h(m, proto, ip, port, key_hash(proto, ip, port), ts, out);
 }
 
 /* The done queue: connections with a side closed, in the order they were
@@ -451,8 +462,8 @@ static enum kt_fail fail_of(uint8_t cause)
 
 /* The live connection of client ip:port; a new one when none, or when the
  * side about to open was already seen (the port was reused). */
-static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool opening,
-	       struct kt_pconn **out)
+static int get(struct kt_model *m, const struct kt_flow *f, uint64_t h, bool client,
+	       bool opening, struct kt_pconn **out)
 {
 	const uint8_t *ip = client ? f->saddr : f->daddr;
 	uint16_t port = client ? f->sport : f->dport;
@@ -460,9 +471,12 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 	int err;
 
 	/* the server sees the client after any source rewrite: undo it */
-	if (!client)
+	if (!client) {
 		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
-	c = find(m, f->proto, ip, port);
+		if (ip != f->daddr || port != f->dport)
+			h = key_hash(f->proto, ip, port);
+	}
+	c = find_h(m, f->proto, ip, port, h);
 
 	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
 		/* that side's socket ended before this one opened, even when
@@ -473,7 +487,7 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 			return err;
 		c = NULL;
 	}
-	if (!c && (err = create(m, f->proto, ip, port, f->ts, &c)))
+	if (!c && (err = create_h(m, f->proto, ip, port, h, f->ts, &c)))
 		return err;
 	*out = c;
 	return 0;
@@ -551,15 +565,18 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
-void kt_conn_prefetch(const struct kt_model *m, const struct kt_flow *f, bool deep)
+uint64_t kt_conn_key(const struct kt_flow *f)
 {
-	bool client = f->role != KT_ROLE_SERVER;
-	uint64_t h;
+	return f->role != KT_ROLE_SERVER ? key_hash(f->proto, f->saddr, f->sport)
+					 : key_hash(f->proto, f->daddr, f->dport);
+}
+
+void kt_conn_prefetch(const struct kt_model *m, uint64_t h, bool deep)
+{
 	uint64_t e;
 
-	if (!m->pcmap.cap || (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP))
+	if (!m->pcmap.cap)
 		return;
-	h = client ? key_hash(f->proto, f->saddr, f->sport) : key_hash(f->proto, f->daddr, f->dport);
 	if (!deep) {
 		prefetch_slot(&m->pcmap, h);
 		return;
@@ -570,7 +587,7 @@ void kt_conn_prefetch(const struct kt_model *m, const struct kt_flow *f, bool de
 		prefetch_conn(&m->pc[(uint32_t)e - 1]);
 }
 
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 {
 	struct kt_pconn *c;
 	bool client = f->role != KT_ROLE_SERVER;
@@ -587,7 +604,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 	}
 	switch (f->kind) {
 	case KT_FLOW_OPEN:
-		if ((err = get(m, f, client, true, &c)))
+		if ((err = get(m, f, h, client, true, &c)))
 			return err;
 		if (client) {
 			side_from(&c->cli, f);
@@ -601,7 +618,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		c->established = true;
 		break;
 	case KT_FLOW_FAIL:
-		if ((err = get(m, f, client, true, &c)))
+		if ((err = get(m, f, h, client, true, &c)))
 			return err;
 		side_from(client ? &c->cli : &c->srv, f);
 		if (client)
@@ -615,7 +632,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		break;
 	case KT_FLOW_CLOSE:
 	case KT_FLOW_STATS:
-		if ((err = get(m, f, client, false, &c)))
+		if ((err = get(m, f, h, client, false, &c)))
 			return err;
 		{
 			struct kt_side *s = client ? &c->cli : &c->srv;

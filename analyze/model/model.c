@@ -107,14 +107,19 @@ static int k8s_finish(struct kt_model *m)
 	return 0;
 }
 
-int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
+static int add_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 {
 	int err;
 
 	if (!m->k8s_done && (err = k8s_finish(m)))
 		return err;
 	m->st.flow_records++;
-	return kt_conn_flow(m, f);
+	return kt_conn_flow(m, f, h);
+}
+
+int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
+{
+	return add_flow(m, f, kt_conn_key(f));
 }
 
 int kt_model_add_conn(struct kt_model *m, const struct kt_conn *c)
@@ -161,6 +166,7 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 		       const struct kt_schema *sc)
 {
 	struct kt_stream_reader *r = NULL;
+	uint64_t keys[FEED_RECORDS];	/* flows: kt_conn_key() of each */
 	const void *recs;
 	size_t n;
 	int err;
@@ -176,21 +182,25 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 	while (!(err = kt_stream_reader_read(r, FEED_RECORDS, &recs, &n)) && n) {
 		const struct kt_flow *fl = recs;
 
-		/* flows: the index slot of the record PREFETCH_FAR ahead and the
-		 * connection of the one PREFETCH_NEAR ahead are fetched while
-		 * this one is taken in */
+		/* flows: the key of each is hashed PREFETCH_FAR records ahead
+		 * and its index slot fetched, its connection PREFETCH_NEAR
+		 * ahead, while this one is taken in */
 		if (sc == &kt_flow_schema)
-			for (size_t i = 0; i < PREFETCH_FAR && i < n; i++)
-				kt_conn_prefetch(m, &fl[i], false);
+			for (size_t i = 0; i < PREFETCH_FAR && i < n; i++) {
+				keys[i] = kt_conn_key(&fl[i]);
+				kt_conn_prefetch(m, keys[i], false);
+			}
 		for (size_t i = 0; i < n && !err; i++) {
 			const char *rec = (const char *)recs + i * sc->size;
 
 			if (sc == &kt_flow_schema) {
-				if (i + PREFETCH_FAR < n)
-					kt_conn_prefetch(m, &fl[i + PREFETCH_FAR], false);
+				if (i + PREFETCH_FAR < n) {
+					keys[i + PREFETCH_FAR] = kt_conn_key(&fl[i + PREFETCH_FAR]);
+					kt_conn_prefetch(m, keys[i + PREFETCH_FAR], false);
+				}
 				if (i + PREFETCH_NEAR < n)
-					kt_conn_prefetch(m, &fl[i + PREFETCH_NEAR], true);
-				err = kt_model_add_flow(m, (const struct kt_flow *)rec);
+					kt_conn_prefetch(m, keys[i + PREFETCH_NEAR], true);
+				err = add_flow(m, &fl[i], keys[i]);
 			}
 			else if (sc == &kt_conn_schema)
 				err = kt_model_add_conn(m, (const struct kt_conn *)rec);
