@@ -157,16 +157,13 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	return 0;
 }
 
+/* log2 of the latency in microseconds, capped: bucket b holds [2^b, 2^(b+1)) */
 static unsigned lat_bucket(uint64_t ns)
 {
 	uint64_t us = ns / 1000;
-	unsigned b = 0;
+	unsigned b = us > 1 ? 63 - (unsigned)__builtin_clzll(us) : 0;
 
-	while (us > 1 && b < KT_LAT_BUCKETS - 1) {
-		us >>= 1;
-		b++;
-	}
-	return b;
+	return b < KT_LAT_BUCKETS - 1 ? b : KT_LAT_BUCKETS - 1;
 }
 
 static bool is_loopback(const uint8_t ip[16])
@@ -304,9 +301,16 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
 		return err;
 	}
-	*f = (struct kt_fold){ .src = src, .dst = dst, .backend = backend, .proto = c->proto,
-			       .via = via, .port = dport, .bport = bport, .t = t, .one = one,
-			       .hash = kt_edge_hash(src, dst, c->proto, dport) };
+	f->src = src;
+	f->dst = dst;
+	f->backend = backend;
+	f->proto = c->proto;
+	f->via = via;
+	f->port = dport;
+	f->bport = bport;
+	f->t = t;
+	f->one = one;
+	f->hash = kt_edge_hash(src, dst, c->proto, dport);
 	return 0;
 }
 
