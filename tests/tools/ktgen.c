@@ -40,9 +40,16 @@ struct edge {
 	uint16_t port;
 };
 
+/* 198.18.1.2 upwards, one address a pod (an OR of the pod number gave
+ * pods from 254 on the addresses of others), stepping over 198.18.128.0/17
+ * (ClusterIPs) into 198.19.0.0/16; clear of 198.18.0.10 (DNS server) and
+ * 198.18.0.100 (ClusterIP). */
+#define POD_FIRST 0xc6120102u
+#define POD_LOW_N (0xc6128000u - POD_FIRST)
+
 static void pod_ip(uint8_t ip[16], uint32_t pod)
 {
-	kt_ip_from_v4(ip, htonl(0xc6120000u | (1u << 8) | (pod + 2)));	/* 198.18.1.x+ */
+	kt_ip_from_v4(ip, htonl(pod < POD_LOW_N ? POD_FIRST + pod : 0xc6130000u + (pod - POD_LOW_N)));
 }
 
 static struct kt_spool_opts spool_opts = { .writer = { .block_records = 16384, .zstd_level = 3 } };
