@@ -45,8 +45,6 @@ const char *const ktgen_workloads[KTGEN_NWORK] = {
 	"frontend", "cartservice", "checkout", "currency", "redis-cart",
 	"productcatalog", "recommendation", "shipping", "payment", "email",
 };
-#define workloads ktgen_workloads
-#define NWORK KTGEN_NWORK
 const uint16_t ktgen_ports[KTGEN_NPORTS] = { 8080, 3550, 6379 };
 const char *const ktgen_port_names[KTGEN_NPORTS] = { "http", "grpc", "redis" };
 
@@ -166,7 +164,7 @@ static int write_truth(const char *path, const struct edge *edges, uint32_t nedg
 		pod_id(e->src, k8s, true, pods, src, sizeof(src));
 		if (e->via)
 			snprintf(dst, sizeof(dst), "service:%s/%s", KTGEN_NS,
-				 workloads[e->dst % NWORK]);
+				 ktgen_workloads[e->dst % KTGEN_NWORK]);
 		else
 			pod_id(e->dst, k8s, false, pods, dst, sizeof(dst));
 		failed = json_object();
@@ -245,7 +243,7 @@ static int gen(const struct opts *o)
 		edges[i].dst = (uint32_t)(next() % pods);
 		edges[i].port = (uint16_t)(i % 7 == 0 ? 6379 : i % 3 ? 8080 : 3550);
 		edges[i].via = o->k8s && i % 2 == 0;
-		cl.ports[edges[i].dst % NWORK] |= (uint8_t)port_bit(edges[i].port);
+		cl.ports[edges[i].dst % KTGEN_NWORK] |= (uint8_t)port_bit(edges[i].port);
 	}
 	if ((err = kt_spool_create(&sp, o->dir, &spool_opts)))
 		goto out;
@@ -264,6 +262,7 @@ static int gen(const struct opts *o)
 	for (uint32_t p = 0; p < pods; p++) {
 		struct kt_proc pr = { 0 };
 		char *cid = pinfo[p].cid, *uid = pinfo[p].uid;
+		const char *comm = ktgen_workloads[p % KTGEN_NWORK];
 
 		snprintf(cid, sizeof(pinfo[p].cid), "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
 			 next(), next(), next(), next());
@@ -276,7 +275,7 @@ static int gen(const struct opts *o)
 		pr.ppid = 1;
 		pr.cgroup_id = 5000 + p;
 		pr.netns = 4026532000ull + p;
-		pr.comm = (struct kt_str){ workloads[p % NWORK], (uint32_t)strlen(workloads[p % NWORK]) };
+		pr.comm = (struct kt_str){ comm, (uint32_t)strlen(comm) };
 		pr.container_id = (struct kt_str){ cid, 64 };
 		pr.pod_uid = (struct kt_str){ uid, 36 };
 		if ((err = kt_spool_append(sp, &kt_proc_schema, &pr)))
@@ -355,7 +354,7 @@ static int gen(const struct opts *o)
 				if (e->via) {
 					/* the socket sees the ClusterIP; kube-proxy's DNAT
 					 * happens below it */
-					kt_ip_from_v4(f.daddr, htonl(ktgen_cluster_ip(e->dst % NWORK)));
+					kt_ip_from_v4(f.daddr, htonl(ktgen_cluster_ip(e->dst % KTGEN_NWORK)));
 					memcpy(f.orig_daddr, f.daddr, 16);
 					f.orig_dport = e->port;
 				} else {
@@ -368,8 +367,8 @@ static int gen(const struct opts *o)
 				f.cgroup_id = 5000 + e->src;
 				f.pid = 1000 + e->src;
 				f.tid = f.pid;
-				f.comm = (struct kt_str){ workloads[e->src % NWORK],
-							  (uint32_t)strlen(workloads[e->src % NWORK]) };
+				f.comm = (struct kt_str){ ktgen_workloads[e->src % KTGEN_NWORK],
+							  (uint32_t)strlen(ktgen_workloads[e->src % KTGEN_NWORK]) };
 				f.role = KT_ROLE_CLIENT;
 				f.kind = KT_FLOW_OPEN;
 				f.latency_ns = 20000 + r % 400000;
