@@ -7,7 +7,7 @@
  * N each pass runs N times and the fastest counts.
  * One thread: the figures are per core.
  *   bench_model BUNDLE [--repeat N]   (make one: ktgen DIR --flows 10000000
- *                              --pods 1000 --edges 5000) */
+ *                              --pods 1000 --edges 5000 [--k8s]) */
 #include "bundle.h"
 #include "error.h"
 #include "model.h"
@@ -131,6 +131,8 @@ int main(int argc, char **argv)
 	printf("connections       %llu (in flight at most %llu)\n",
 	       (unsigned long long)st.connections, (unsigned long long)st.inflight_max);
 	printf("entities, edges   %u, %u\n", nents, nedges);
+	printf("k8s objects       %llu, conntrack entries %llu\n",
+	       (unsigned long long)st.k8s_objects, (unsigned long long)st.nat_entries);
 	printf("peak RSS          %ld KiB (%ld KiB before the model pass)\n", rss1, rss0);
 	if (nedges)
 		printf("RSS per edge      %.0f bytes\n", (double)(rss1 - rss0) * 1024.0 / nedges);
