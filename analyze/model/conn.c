@@ -152,7 +152,7 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	c->in_done = true;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
 		.idx = (uint32_t)(c - m->pc), .gen = c->gen, .done_at = ts,
-		.hash = c->hash,
+		.hash = c->hash, .nhash = c->nhash,
 	};
 	return 0;
 }
@@ -271,8 +271,10 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 	if (c->has_dst) {
 		/* the server's own socket is the best witness of who served; the
 		 * NAT map (whose event times are when they were read) otherwise */
-		const struct kt_nat *n = c->srv.seen ? NULL :
-			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t);
+		const struct kt_nat *n = c->srv.seen || !m->nnat ? NULL :
+			kt_nat_find_h(m, c->proto, c->cip, c->cport, dip, dport, t,
+				      c->nhash ? c->nhash : kt_nat_hash(c->proto, c->cip, c->cport,
+									dip, dport));
 
 		if (c->srv.seen || c->wire_backend) {
 			bip = c->srv.ip;
@@ -384,6 +386,8 @@ int kt_conn_flush(struct kt_model *m, bool all)
 
 			prefetch_conn(&m->pc[a->idx]);
 			prefetch_slot(&m->pcmap, a->hash);
+			if (a->nhash)
+				prefetch_slot(&m->natmap, a->nhash);
 		}
 		m->done_head++;
 		if (!done_live(m, d))
@@ -497,7 +501,15 @@ static int get(struct kt_model *m, const struct kt_flow *f, uint64_t h, bool cli
 	return 0;
 }
 
-static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
+/* The NAT map is asked, when folding, about the client's tuple to what it
+ * asked for: its hash is taken now, while the connection is in cache, so
+ * that the flush can fetch the map's slot ahead. */
+static void nat_key(const struct kt_model *m, struct kt_pconn *c)
+{
+	c->nhash = m->nnat ? kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport) : 0;
+}
+
+static void set_dst(const struct kt_model *m, struct kt_pconn *c, const struct kt_flow *f)
 {
 	if (c->has_dst)
 		return;
@@ -511,6 +523,7 @@ static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
 		c->dport = f->dport;
 	}
 	c->has_dst = true;
+	nat_key(m, c);
 }
 
 static int udp_send(struct kt_model *m, const struct kt_flow *f)
@@ -549,7 +562,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 		return err;
 	side_from(&c->cli, f);
 	c->cli.closed = true;
-	set_dst(c, f);
+	set_dst(m, c, f);
 	c->cli.bytes_sent += f->bytes_sent;
 	/* the capture folds a process's sends to one peer into one event
 	 * that counts them: each stands for a flow (a DNS query a port) */
@@ -612,7 +625,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 			return err;
 		if (client) {
 			side_from(&c->cli, f);
-			set_dst(c, f);
+			set_dst(m, c, f);
 			c->latency = f->latency_ns;
 			if (f->latency_ns && f->ts > f->latency_ns)
 				c->start = f->ts - f->latency_ns;
@@ -626,7 +639,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 			return err;
 		side_from(client ? &c->cli : &c->srv, f);
 		if (client)
-			set_dst(c, f);
+			set_dst(m, c, f);
 		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
 			c->start = f->ts - f->latency_ns;
 		c->fail = (uint8_t)fail_of(f->cause);
@@ -652,7 +665,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 				/* opened before the capture started */
 				side_from(s, f);
 				if (client)
-					set_dst(c, f);
+					set_dst(m, c, f);
 				c->established = true;
 				if (f->duration_ns && f->ts > f->duration_ns &&
 				    c->start > f->ts - f->duration_ns)
@@ -733,6 +746,7 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 		memcpy(c->dst, w->dst, 16);
 		c->dport = w->dport;
 		c->has_dst = true;
+		nat_key(m, c);
 	} else if (memcmp(c->dst, w->dst, 16) || c->dport != w->dport) {
 		memcpy(c->srv.ip, w->dst, 16);
 		c->srv.port = w->dport;

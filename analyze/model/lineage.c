@@ -239,11 +239,24 @@ int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
 	return 0;
 }
 
+uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
+		     const uint8_t dst[16], uint16_t dport)
+{
+	return nat_hash(proto, src, sport, dst, dport);
+}
+
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 				 const uint8_t src[16], uint16_t sport,
 				 const uint8_t dst[16], uint16_t dport, uint64_t t)
 {
-	uint64_t h = nat_hash(proto, src, sport, dst, dport);
+	return kt_nat_find_h(m, proto, src, sport, dst, dport, t,
+			     nat_hash(proto, src, sport, dst, dport));
+}
+
+const struct kt_nat *kt_nat_find_h(const struct kt_model *m, uint8_t proto,
+				   const uint8_t src[16], uint16_t sport,
+				   const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h)
+{
 	const struct kt_nat *best = NULL;
 	uint64_t bestd = UINT64_MAX;
 

@@ -75,6 +75,7 @@ struct kt_pconn {
 	uint32_t folded;	/* UDP: sends the capture folded into this one */
 	uint32_t gen;		/* of the slot: which connection a done entry meant */
 	uint64_t hash;		/* of its key in pcmap */
+	uint64_t nhash;		/* of its tuple in natmap, 0: not known yet */
 	uint32_t next;		/* free list */
 };
 
@@ -82,6 +83,7 @@ struct kt_done {		/* an entry of the done queue (conn.c) */
 	uint32_t idx, gen;
 	uint64_t done_at;
 	uint64_t hash;		/* of the connection's key in pcmap */
+	uint64_t nhash;		/* of its tuple in natmap, 0: none to look up */
 };
 
 /* An answer of the k8s index kept for an address (and, for services, a
@@ -154,6 +156,12 @@ const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns);
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 				 const uint8_t src[16], uint16_t sport,
 				 const uint8_t dst[16], uint16_t dport, uint64_t t);
+/* The same with h = kt_nat_hash() of the tuple, computed ahead. */
+uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
+		     const uint8_t dst[16], uint16_t dport);
+const struct kt_nat *kt_nat_find_h(const struct kt_model *m, uint8_t proto,
+				   const uint8_t src[16], uint16_t sport,
+				   const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h);
 /* A server saw peer_ip:peer_port; when conntrack rewrote the client's source
  * (a port clash, masquerading), the client's own address and port. */
 bool kt_nat_unsnat(const struct kt_model *m, uint8_t proto, const uint8_t srv[16],
