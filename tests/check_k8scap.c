@@ -644,6 +644,8 @@ static const struct {
 	  NULL, 0 },
 	{ "error: failed to get token: exit status 1", NULL, 0 },
 	{ "error: invalid bearer token", NULL, 0 },
+	{ "error: cannot open '/x/token-file.json': No such file or directory", NULL, 0 },
+	{ "/tmp/secret.json: invalid JSON at byte 5: '[' or '{' expected near 'x'", NULL, 0 },
 	{ "Error from server (NotFound): secrets \"db-password\" not found", NULL, 0 },
 	{ "Error from server (NotFound): pods \"web-6d4f8b7c9d-x2x5z\" not found", NULL, 0 },
 	{ "The connection to the server secrets-manager.vault.svc:8200 was refused - did "
@@ -665,6 +667,7 @@ static const struct {
 	{ "error: unknown command \"x\" for \"kubectl\"; --password hunter2 given",
 	  "error: unknown command \"x\" for \"kubectl\"; --password " R " given", 1 },
 	{ "password: hunter2", "password: " R, 1 },
+	{ "password: Hunter2 given", "password: " R " given", 1 },
 	{ "PASSWORD=Hunter2!", "PASSWORD=" R, 1 },
 	{ "DB_PASSWD = 'two words'", "DB_PASSWD = '" R "'", 1 },
 	{ "api-key: k3y; apikey:xyz", "api-key: " R "; apikey:" R, 2 },
@@ -803,11 +806,11 @@ END_TEST
  * scrubbed, and counted. */
 START_TEST(kubectl_echoes_secrets)
 {
-	static const char *const res[] = { "pods", NULL };
+	static const char *const res[] = { "pods", "nodes", NULL };
 	static const char *const secrets[] = {
 		"PLANTED-URLPASS-31c4", "PLANTED-BEARER-5e1d", "PLANTED-FLAG-TOKEN-77aa",
 		"PLANTED-JSON-PW-9f0b", "UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA",
-		"PLANTED-LINE2-aa01", "\033[31m",
+		"PLANTED-LINE2-aa01", "\033[31m", "PLNT-77aa",
 	};
 	char out[512], script[512], path[600];
 	const json_t *e;
@@ -822,6 +825,8 @@ START_TEST(kubectl_echoes_secrets)
 		"*version*) echo 'Unable to connect to the server: Get \"https://admin:"
 		"PLANTED-URLPASS-31c4@198.18.0.1:6443/version\": dial tcp 198.18.0.1:6443: "
 		"connect: connection refused' >&2 ;;\n"
+		"*nodes*) printf '{\"items\":[\"a\" \"password=PLNT-77aa\"]}'"
+		"; exit 0 ;;\n"
 		"*) printf '%s\\n' 'error: You must be logged in to the server (Unauthorized)"
 		": Authorization: Bearer PLANTED-BEARER-5e1d --token=PLANTED-FLAG-TOKEN-77aa "
 		"{\"password\":\"PLANTED-JSON-PW-9f0b\"} UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA== "
@@ -840,6 +845,12 @@ START_TEST(kubectl_echoes_secrets)
 		"exit status 1: Unable to connect to the server: Get \"https://" R
 		"@198.18.0.1:6443/version\": dial tcp 198.18.0.1:6443: connect: connection "
 		"refused");
+	/* What the parser quotes of kubectl's output (a token of at most 20
+	 * characters) is no safer. */
+	e = find_error(report, "nodes");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "class")), "invalid-output");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+		"kubectl printed no List: ']' expected near '\"password=" R "\"'");
 	/* Every failed call's message held a secret: each is counted once. */
 	ck_assert_int_ge(json_integer_value(json_object_get(report, "errors_total")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(report,
@@ -861,6 +872,50 @@ START_TEST(kubectl_echoes_secrets)
 }
 END_TEST
 
+/* A dump that does not parse: the loader's message quotes a token of it
+ * (jansson quotes at most 20 characters). */
+START_TEST(import_error_scrubbed)
+{
+	static const char *const res[] = { "pods", NULL };
+	static const char *const secrets[] = { "PLNT-88bb" };
+	char out[512], dump[512];
+	const char *from[2] = { dump, NULL };
+	struct kt_k8scap_opts o = {
+		.kubectl = "/nonexistent/kubectl", .no_watch = true, .resources = res,
+		.from = from,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	json_t *report = json_object();
+	const json_t *e;
+	int files = 0;
+
+	tmp_setup();
+	snprintf(dump, sizeof(dump), "%s/token.json", tmp);
+	write_text(dump, "{\"kind\":\"Secret\",\"data\":{\"p\" \"password=PLNT-88bb\"}}");
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	kt_k8s_dir_sink_free(&sink);
+
+	e = find_error(report, dump);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+		"token.json: invalid JSON at byte "));
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+		": ':' expected near '\"password=" R "\"'"));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(report,
+		"redaction"), "kubectl_messages_scrubbed")), 1);
+	assert_none_of(out, &files, secrets, 1);
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
 Suite *kt_k8scap_suite(void)
 {
 	Suite *s = suite_create("k8scap");
@@ -874,6 +929,7 @@ Suite *kt_k8scap_suite(void)
 	tcase_add_test(tc, lab_record);
 	tcase_add_test(tc, lab_node_filter);
 	tcase_add_test(tc, kubectl_echoes_secrets);
+	tcase_add_test(tc, import_error_scrubbed);
 	suite_add_tcase(s, tc);
 	tcase_add_test(scrub, scrub_table);
 	tcase_add_test(scrub, scrub_bytes);

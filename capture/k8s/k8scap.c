@@ -229,8 +229,8 @@ static void describe(struct kt_k8scap *c, const struct call *k, char *buf, size_
 	c->red.kubectl_messages_scrubbed += found > 0;
 }
 
-/* what: text quoting kubectl's output (a parser's "near '...'"), which is
- * no safer than its stderr. */
+/* "what: text", text quoting kubectl's output or a dump of it (a parser's
+ * "near '...'"), which is no safer than its stderr. what may be NULL. */
 static void quote_output(struct kt_k8scap *c, const char *what, const char *text,
 			 char *buf, size_t len)
 {
@@ -238,7 +238,7 @@ static void quote_output(struct kt_k8scap *c, const char *what, const char *text
 	unsigned found = kt_k8s_scrub_line(text, strlen(text), line, sizeof(line));
 
 	c->red.kubectl_messages_scrubbed += found > 0;
-	snprintf(buf, len, "%s: %s", what, line);
+	snprintf(buf, len, "%s%s%s", what ? what : "", what ? ": " : "", line);
 }
 
 /* ---- argv ---------------------------------------------------------------- */
@@ -888,9 +888,11 @@ static int import_file(struct kt_k8scap *c, unsigned n, const char *path,
 			    json_object_get(rep, "objects")) + (json_int_t)nobj));
 out:
 	if (err < 0) {
-		record_error(c, 0, path, "import", "invalid-input", kt_err_msg(err));
-		json_array_append_new(json_object_get(rep, "errors"),
-				      json_string(kt_err_msg(err)));
+		char msg[KT_KPROC_LINE_MAX];
+
+		quote_output(c, NULL, kt_err_msg(err), msg, sizeof(msg));
+		record_error(c, 0, path, "import", "invalid-input", msg);
+		json_array_append_new(json_object_get(rep, "errors"), json_string(msg));
 	}
 	kt_k8s_index_free(idx);
 	free(im.buf);

@@ -293,13 +293,15 @@ static void mark_block(struct line *l, size_t v)
 	mark(l, v + 1, j);
 }
 
-/* A lowercase word followed by another: "token: exit status 1". */
+/* A word followed by another: "token: exit status 1", "token.json: No
+ * such file". A credential is not a word of letters, lowercase after the
+ * first, with more words after it. */
 static bool prose(const struct line *l, size_t v, size_t e)
 {
-	if (e < v + 2 || e + 1 >= l->n || l->s[e] != ' ' ||
-	    !(l->s[e + 1] >= 'a' && l->s[e + 1] <= 'z'))
+	if (e < v + 2 || e + 1 >= l->n || l->s[e] != ' ' || !is_alpha(l->s[e + 1]) ||
+	    !is_alpha(l->s[v]))
 		return false;
-	for (size_t i = v; i < e; i++)
+	for (size_t i = v + 1; i < e; i++)
 		if (!(l->s[i] >= 'a' && l->s[i] <= 'z'))
 			return false;
 	return true;
