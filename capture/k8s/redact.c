@@ -6,9 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEPTH_MAX 128
+#define DEPTH_MAX 128	/* deeper input is cut, not walked */
 #define SCRUB_RULE "kubectl messages: tokens, passwords, URL credentials, " \
-	"keys and object data replaced"	/* deeper input is cut, not walked */
+	"keys and object data replaced"
 
 static bool is_secret_kind(const char *kind)
 {

@@ -12,8 +12,9 @@
  * With no_redact only the first rule applies.
  *
  * kubectl's own messages (its stderr, kept in the manifest and
- * k8s/errors.jsonl when a call fails) can echo a token, a password, a
- * server URL with credentials or object content; every one goes through
+ * k8s/errors.jsonl when a call fails, and what a parser quotes of its
+ * output or of an imported dump) can echo a token, a password, a server
+ * URL with credentials or object content; every one goes through
  * kt_k8s_scrub_line() first, with or without no_redact.
  */
 #ifndef KT_K8S_REDACT_H
@@ -51,9 +52,11 @@ bool kt_k8s_redact(json_t *doc, const char *kind_hint, bool no_redact,
  * becomes KT_K8S_REDACTED, and control characters (newlines included),
  * bytes that are not UTF-8 and C1 controls become '?'. Replaced:
  *   - the value after a key named like token, password, passwd, secret,
- *     apikey, api-key, authorization, credential, cookie or private-key, in
- *     key=value, key: value, "key":"value" (also with escaped quotes),
- *     --flag=value and --flag value forms, any case;
+ *     apikey, api-key, api_key, authorization, credential, cookie,
+ *     private-key or client-key, or named auth or pwd, in key=value,
+ *     key: value, "key":"value" (also with escaped quotes), --flag=value
+ *     and --flag value forms, any case (after "key: " a phrase, an error
+ *     chain "token: oauth2: ..." and an HTTP status are kept);
  *   - what follows "Bearer " and "Basic " (not an English word);
  *   - the user information of URLs: scheme://[redacted by ktcap]@host;
  *   - JWTs (eyJ... in three dotted parts) and bootstrap tokens
@@ -66,7 +69,8 @@ bool kt_k8s_redact(json_t *doc, const char *kind_hint, bool no_redact,
  * Resource names, UIDs, HTTP status, host:port and the words of the
  * message are kept. out gets at most out_size bytes with the NUL and whole
  * UTF-8 sequences and markers only; out_size must be at least 1.
- * Returns the number of secrets replaced (0: the line held none). */
+ * Returns the number of secrets replaced (0: the line held none). The
+ * rules in full: formats/SPEC-k8s.md, "Redaction". */
 unsigned kt_k8s_scrub_line(const char *in, size_t len, char *out, size_t out_size);
 
 /* Add b's counts to a. */
