@@ -690,6 +690,8 @@ static const struct {
 	{ "curl -H 'Authorization: bearer abc123'", "curl -H 'Authorization: bearer " R "'",
 	  1 },
 	{ "Authorization: Bearer <masked>", NULL, 0 },
+	{ "WWW-Authenticate: Basic realm=\"kubernetes\"", NULL, 0 },
+	{ "header Bearer \"abc 123\" refused", "header Bearer \"" R "\" refused", 1 },
 	/* URLs */
 	{ "Unable to connect to the server: Get \"https://admin:S3cr3t@10.0.0.5:6443/api?"
 	  "timeout=32s\": dial tcp 10.0.0.5:6443: i/o timeout",

@@ -177,9 +177,9 @@ static bool prose_after_scheme(const char *s, size_t n)
 
 	while (k < n && is_alpha(s[k]))
 		k++;
-	/* Letters, then at most punctuation: "token:" or "auth." */
+	/* Letters, then at most punctuation: "token:", "auth." or "realm=" */
 	for (size_t j = k; j < n; j++)
-		if (!in_set(s[j], ":.,"))
+		if (!in_set(s[j], ":.,="))
 			return false;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (is_word(s, k, words[i]))
@@ -201,6 +201,8 @@ static size_t skip_spaces(const struct line *l, size_t i)
 		i++;
 	return i;
 }
+
+static bool quoted_value(struct line *l, size_t v);
 
 /* Mark the token after an authentication scheme word at w when one
  * follows; returns whether w was a scheme. "Bearer" and "Basic" in any
@@ -229,6 +231,8 @@ static bool scheme_token(struct line *l, size_t w, bool in_value)
 	if (!found || e >= l->n || l->s[e] != ' ')
 		return false;
 	t = skip_spaces(l, e);
+	if (quoted_value(l, t))
+		return true;
 	te = value_end(l, t);
 	if (te > t && !prose_after_scheme(l->s + t, te - t))
 		mark(l, t, te);
