@@ -2,7 +2,8 @@
  * (tests/lab/kube-apiserver.py) through the real kubectl: snapshots over
  * time and the watch between them, a denied resource, a hanging request,
  * redaction of planted secrets; and against broken kubectls: missing,
- * hanging, crashing. Each test starts and stops its own server. */
+ * hanging, crashing, or echoing credentials on stderr; and kubectl's error
+ * lines through the scrubber. Each test starts and stops its own server. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
@@ -24,6 +25,7 @@
 #include "error.h"
 #include "k8s.h"
 #include "k8scap.h"
+#include "redact.h"
 
 #define SEC 1000000000ull
 #define SCENARIO KT_SOURCE_DIR "/tests/lab/k8s-scenario.json"
@@ -245,8 +247,9 @@ static bool file_has(struct kt_k8scap *c, void *arg)
 	return found;
 }
 
-/* Every byte of every file written: none of the planted values. */
-static void assert_clean(const char *dir, int *files)
+/* Every byte of every file written: none of the values in bad[0..nbad). */
+static void assert_none_of(const char *dir, int *files, const char *const *bad,
+			   size_t nbad)
 {
 	struct dirent **ents;
 	int n = scandir(dir, &ents, NULL, alphasort);
@@ -260,16 +263,16 @@ static void assert_clean(const char *dir, int *files)
 			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
 			ck_assert_int_eq(lstat(path, &st), 0);
 			if (S_ISDIR(st.st_mode)) {
-				assert_clean(path, files);
+				assert_none_of(path, files, bad, nbad);
 			} else {
 				size_t len;
 				char *text = read_text(path, &len);
 
 				ck_assert_ptr_nonnull(text);
-				for (size_t k = 0; k < sizeof(planted) / sizeof(planted[0]); k++)
-					ck_assert_msg(memmem(text, len, planted[k],
-							     strlen(planted[k])) == NULL,
-						      "%s holds '%s'", path, planted[k]);
+				for (size_t k = 0; k < nbad; k++)
+					ck_assert_msg(memmem(text, len, bad[k],
+							     strlen(bad[k])) == NULL,
+						      "%s holds '%s'", path, bad[k]);
 				free(text);
 				(*files)++;
 			}
@@ -277,6 +280,11 @@ static void assert_clean(const char *dir, int *files)
 		free(ents[i]);
 	}
 	free(ents);
+}
+
+static void assert_clean(const char *dir, int *files)
+{
+	assert_none_of(dir, files, planted, sizeof(planted) / sizeof(planted[0]));
 }
 
 static const json_t *find_error(const json_t *report, const char *resource)
@@ -615,10 +623,307 @@ START_TEST(import_dumps)
 }
 END_TEST
 
+/* ---- kubectl messages ------------------------------------------------------- */
+
+#define R KT_K8S_REDACTED
+
+/* Lines as kubectl (and the API server through it) prints them: what a
+ * support engineer needs comes through, credentials do not. */
+static const struct {
+	const char *in, *want;
+	unsigned found;
+} scrub_lines[] = {
+	/* unchanged */
+	{ "error: You must be logged in to the server (Unauthorized)", NULL, 0 },
+	{ "Unable to connect to the server: dial tcp 10.96.0.1:443: connect: connection "
+	  "refused", NULL, 0 },
+	{ "Error from server (Forbidden): pods is forbidden: User \"system:serviceaccount:"
+	  "default:viewer\" cannot list resource \"pods\" in API group \"\" at the "
+	  "cluster scope", NULL, 0 },
+	{ "error: failed to refresh token: oauth2: cannot fetch token: 401 Unauthorized",
+	  NULL, 0 },
+	{ "error: failed to get token: exit status 1", NULL, 0 },
+	{ "error: invalid bearer token", NULL, 0 },
+	{ "error: cannot open '/x/token-file.json': No such file or directory", NULL, 0 },
+	{ "/tmp/secret.json: invalid JSON at byte 5: '[' or '{' expected near 'x'", NULL, 0 },
+	{ "Error from server (NotFound): secrets \"db-password\" not found", NULL, 0 },
+	{ "Error from server (NotFound): pods \"web-6d4f8b7c9d-x2x5z\" not found", NULL, 0 },
+	{ "The connection to the server secrets-manager.vault.svc:8200 was refused - did "
+	  "you specify the right host or port?", NULL, 0 },
+	{ "E1125 14:00:00.123456    4242 memcache.go:265] couldn't get current server API "
+	  "group list: Get \"https://127.0.0.1:6443/api?timeout=32s\": dial tcp "
+	  "127.0.0.1:6443: connect: connection refused", NULL, 0 },
+	{ "Error from server (InternalError): Internal error occurred: failed calling "
+	  "webhook \"validate.nginx.ingress.kubernetes.io\": Post \"https://ingress-nginx-"
+	  "controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s\"",
+	  NULL, 0 },
+	{ "error: error loading config file \"/root/.kube/config\": yaml: line 7: could "
+	  "not find expected ':'", NULL, 0 },
+	{ "pod uid 4f7c1a2e-9b3d-4e5f-8a6b-1c2d3e4f5a6b, kinds "
+	  "MutatingWebhookConfigurationList ValidatingAdmissionPolicyBindingList", NULL, 0 },
+	/* key forms */
+	{ "error: unknown flag: --token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2ln",
+	  "error: unknown flag: --token=" R, 1 },
+	{ "error: unknown command \"x\" for \"kubectl\"; --password hunter2 given",
+	  "error: unknown command \"x\" for \"kubectl\"; --password " R " given", 1 },
+	{ "password: hunter2", "password: " R, 1 },
+	{ "password: Hunter2 given", "password: " R " given", 1 },
+	{ "PASSWORD=Hunter2!", "PASSWORD=" R, 1 },
+	{ "DB_PASSWD = 'two words'", "DB_PASSWD = '" R "'", 1 },
+	{ "api-key: k3y; apikey:xyz", "api-key: " R "; apikey:" R, 2 },
+	{ "{\"password\":\"hunter2\",\"user\":\"bob\"}",
+	  "{\"password\":\"" R "\",\"user\":\"bob\"}", 1 },
+	{ "Error from server (BadRequest): {\"kind\":\"Status\",\"message\":\"invalid: "
+	  "\\\"password\\\":\\\"hunter2\\\" and \\\"token\\\":\\\"abc123\\\"\"}",
+	  "Error from server (BadRequest): {\"kind\":\"Status\",\"message\":\"invalid: "
+	  "\\\"password\\\":\\\"" R "\\\" and \\\"token\\\":\\\"" R "\\\"\"}", 2 },
+	{ "{\"auths\":{\"registry.io\":{\"auth\":\"dXNlcjpwYXNz\"}}}",
+	  "{\"auths\":{\"registry.io\":{\"auth\":\"" R "\"}}}", 1 },
+	{ "Cookie: session=abc123; theme=dark", "Cookie: " R "; theme=dark", 1 },
+	{ "client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==",
+	  "client-key-data: " R, 1 },
+	/* authentication schemes */
+	{ "Authorization: Bearer sha256~Zm9vYmFy", "Authorization: Bearer " R, 1 },
+	{ "request header Authorization: Basic YWRtaW46aHVudGVyMg==",
+	  "request header Authorization: Basic " R, 1 },
+	{ "Authorization: Token abc123def", "Authorization: Token " R, 1 },
+	{ "curl -H 'Authorization: bearer abc123'", "curl -H 'Authorization: bearer " R "'",
+	  1 },
+	{ "Authorization: Bearer <masked>", NULL, 0 },
+	{ "WWW-Authenticate: Basic realm=\"kubernetes\"", NULL, 0 },
+	{ "header Bearer \"abc 123\" refused", "header Bearer \"" R "\" refused", 1 },
+	/* URLs */
+	{ "Unable to connect to the server: Get \"https://admin:S3cr3t@10.0.0.5:6443/api?"
+	  "timeout=32s\": dial tcp 10.0.0.5:6443: i/o timeout",
+	  "Unable to connect to the server: Get \"https://" R "@10.0.0.5:6443/api?"
+	  "timeout=32s\": dial tcp 10.0.0.5:6443: i/o timeout", 1 },
+	{ "postgres://app:p@ss@db.svc:5432/app", "postgres://" R "@db.svc:5432/app", 1 },
+	{ "https://token@github.com/org/repo.git?token=abc&x=1",
+	  "https://" R "@github.com/org/repo.git?token=" R "&x=1", 2 },
+	/* shapes */
+	{ "token rejected: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2ln",
+	  "token rejected: " R, 1 },
+	{ "join with abcdef.0123456789abcdef now", "join with " R " now", 1 },
+	{ "Secret \"db\" is invalid: value UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA== too long",
+	  "Secret \"db\" is invalid: value " R " too long", 1 },
+	{ "image \"app@sha256:3b1f0a8d9c7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a\"",
+	  "image \"app@sha256:" R "\"", 1 },
+	{ "TOTP JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "TOTP " R, 1 },
+	/* object content from the API server */
+	{ "{\"kind\":\"Secret\",\"data\":{\"db\":\"aHVudGVy\",\"u\":\"YWRt\"}}",
+	  "{\"kind\":\"Secret\",\"data\":{" R "}}", 1 },
+	{ "Error from server (Invalid): Secret \"x\" is invalid: data[password]: Invalid "
+	  "value: \"hunter2\": a valid config key must consist of alphanumeric characters",
+	  "Error from server (Invalid): Secret \"x\" is invalid: data[password]: Invalid "
+	  "value: \"" R "\": a valid config key must consist of alphanumeric characters", 1 },
+	{ "spec.containers[0].env[0].value: Invalid value: 12345: must be a string",
+	  "spec.containers[0].env[0].value: Invalid value: " R ": must be a string", 1 },
+};
+
+START_TEST(scrub_table)
+{
+	char out[1024];
+
+	for (size_t i = 0; i < sizeof(scrub_lines) / sizeof(scrub_lines[0]); i++) {
+		const char *in = scrub_lines[i].in;
+		const char *want = scrub_lines[i].want ? scrub_lines[i].want : in;
+		unsigned n = kt_k8s_scrub_line(in, strlen(in), out, sizeof(out));
+
+		ck_assert_msg(strcmp(out, want) == 0, "line %zu:\n  in   %s\n  got  %s\n"
+			      "  want %s", i, in, out, want);
+		ck_assert_msg(n == scrub_lines[i].found, "line %zu: %u found, want %u", i,
+			      n, scrub_lines[i].found);
+	}
+}
+END_TEST
+
+START_TEST(scrub_bytes)
+{
+	/* ESC, NUL, DEL, a C1 CSI, a bare continuation, an overlong '/', a
+	 * surrogate, a cut sequence; the euro sign and the 'é' are kept. */
+	static const char in[] = "a\033[31mb\0c\x7f" "d\xc2\x9b" "e\x80" "f\xc0\xaf"
+		"g\xed\xa0\x80" "h\xe2\x82\xac" "caf\xc3\xa9\ttab\nnext\xe2\x82";
+	char out[256];
+
+	ck_assert_uint_eq(kt_k8s_scrub_line(in, sizeof(in) - 1, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "a?[31mb?c?d?e?f??g???h\xe2\x82\xac" "caf\xc3\xa9?tab?next??");
+	ck_assert_uint_eq(kt_k8s_scrub_line(NULL, 0, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* Every output bound: a prefix of the whole result, cut neither inside a
+ * marker nor inside a UTF-8 sequence, and never the secret. */
+START_TEST(scrub_bounds)
+{
+	static const char in[] = "\xe2\x82\xac password=hunter2 \xc3\xa9t\xc3\xa9 "
+		"Bearer abc123 fin";
+	char full[256], out[256];
+	size_t flen;
+
+	ck_assert_uint_eq(kt_k8s_scrub_line(in, sizeof(in) - 1, full, sizeof(full)), 2);
+	flen = strlen(full);
+	for (size_t size = 1; size <= flen + 1; size++) {
+		size_t olen;
+		const char *m;
+
+		kt_k8s_scrub_line(in, sizeof(in) - 1, out, size);
+		olen = strlen(out);
+		ck_assert_uint_lt(olen, size);
+		ck_assert_msg(strncmp(out, full, olen) == 0, "size %zu: '%s'", size, out);
+		ck_assert_msg((full[olen] & 0xc0) != 0x80, "size %zu cuts a character", size);
+		for (m = strstr(full, R); m; m = strstr(m + 1, R))
+			ck_assert_msg(olen <= (size_t)(m - full) ||
+				      olen >= (size_t)(m - full) + strlen(R),
+				      "size %zu cuts a marker", size);
+		ck_assert_ptr_null(strstr(out, "hunter2"));
+		ck_assert_ptr_null(strstr(out, "abc123"));
+	}
+	ck_assert_str_eq(out, full);
+}
+END_TEST
+
+/* Past KT_K8S_SCRUB_IN_MAX the line is cut: a secret across the cut is
+ * too short there to look random, so the cut word goes whole. */
+START_TEST(scrub_cut)
+{
+	static const char secret[] = "Zm9vYmFyYmF6cXV4cXV1eHF1dXgxMjM0NTY3ODkw";
+	char in[KT_K8S_SCRUB_IN_MAX + 64], out[2 * KT_K8S_SCRUB_IN_MAX];
+	size_t pre = KT_K8S_SCRUB_IN_MAX - 10;
+
+	memset(in, 'x', sizeof(in));
+	for (size_t i = 5; i < pre; i += 6)
+		in[i] = ' ';
+	in[pre - 1] = ' ';
+	memcpy(in + pre, secret, strlen(secret));
+	ck_assert_uint_eq(kt_k8s_scrub_line(in, pre + strlen(secret), out, sizeof(out)), 1);
+	ck_assert_ptr_null(strstr(out, "Zm9vYmFy"));
+	ck_assert_uint_eq(strlen(out), pre + strlen(R));
+	ck_assert_str_eq(out + pre, R);
+}
+END_TEST
+
+/* The real path: a kubectl that fails with credentials on stderr. Not one
+ * of them in any file written or in the report; the message is kept,
+ * scrubbed, and counted. */
+START_TEST(kubectl_echoes_secrets)
+{
+	static const char *const res[] = { "pods", "nodes", NULL };
+	static const char *const secrets[] = {
+		"PLANTED-URLPASS-31c4", "PLANTED-BEARER-5e1d", "PLANTED-FLAG-TOKEN-77aa",
+		"PLANTED-JSON-PW-9f0b", "UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA",
+		"PLANTED-LINE2-aa01", "\033[31m", "PLNT-77aa",
+	};
+	char out[512], script[512], path[600];
+	const json_t *e;
+	json_t *report, *err;
+	char *text, *dump;
+	int files = 0, held = 0;
+	size_t i;
+
+	tmp_setup();
+	snprintf(script, sizeof(script), "%s/kubectl-leaky", tmp);
+	write_text(script, "#!/bin/sh\n"
+		"case \"$*\" in\n"
+		"*version*) echo 'Unable to connect to the server: Get \"https://admin:"
+		"PLANTED-URLPASS-31c4@198.18.0.1:6443/version\": dial tcp 198.18.0.1:6443: "
+		"connect: connection refused' >&2 ;;\n"
+		"*nodes*) printf '{\"items\":[\"a\" \"password=PLNT-77aa\"]}'"
+		"; exit 0 ;;\n"
+		"*) printf '%s\\n' 'error: You must be logged in to the server (Unauthorized)"
+		": Authorization: Bearer PLANTED-BEARER-5e1d --token=PLANTED-FLAG-TOKEN-77aa "
+		"{\"password\":\"PLANTED-JSON-PW-9f0b\"} UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA== "
+		"\033[31m' 'second line: PLANTED-LINE2-aa01' >&2 ;;\n"
+		"esac\nexit 1\n");
+	chmod(script, 0755);
+	report = run_broken(script, res, out, sizeof(out));
+
+	e = find_error(report, "pods");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "class")), "unauthorized");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+		"exit status 1: error: You must be logged in to the server (Unauthorized): "
+		"Authorization: Bearer " R " --token=" R " {\"password\":\"" R "\"} " R " ?[31m");
+	e = find_error(report, "version");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+		"exit status 1: Unable to connect to the server: Get \"https://" R
+		"@198.18.0.1:6443/version\": dial tcp 198.18.0.1:6443: connect: connection "
+		"refused");
+	/* What the parser quotes of kubectl's output (a token of at most 20
+	 * characters) is no safer. */
+	e = find_error(report, "nodes");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "class")), "invalid-output");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+		"kubectl printed no List: ']' expected near '\"password=" R "\"'");
+	/* Each message that held a secret is counted once. */
+	json_array_foreach(json_object_get(report, "errors"), i, err)
+		held += strstr(json_string_value(json_object_get(err, "message")), R) != NULL;
+	ck_assert_int_ge(held, 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(report,
+		"redaction"), "kubectl_messages_scrubbed")), held);
+
+	assert_none_of(out, &files, secrets, sizeof(secrets) / sizeof(secrets[0]));
+	ck_assert_int_ge(files, 3);	/* errors.jsonl and the snapshots' indexes */
+	snprintf(path, sizeof(path), "%s/k8s/errors.jsonl", out);
+	text = read_text(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "\"https://" R "@198.18.0.1:6443/version\\\""));
+	free(text);
+	dump = json_dumps(report, 0);
+	for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
+		ck_assert_msg(strstr(dump, secrets[k]) == NULL, "report holds '%s'", secrets[k]);
+	free(dump);
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
+/* A dump that does not parse: the loader's message quotes a token of it
+ * (jansson quotes at most 20 characters). */
+START_TEST(import_error_scrubbed)
+{
+	static const char *const res[] = { "pods", NULL };
+	static const char *const secrets[] = { "PLNT-88bb" };
+	char out[512], dump[512];
+	const char *from[2] = { dump, NULL };
+	struct kt_k8scap_opts o = {
+		.kubectl = "/nonexistent/kubectl", .no_watch = true, .resources = res,
+		.from = from,
+	};
+	struct kt_k8s_sink sink;
+	struct kt_k8scap *c;
+	json_t *report = json_object();
+	const json_t *e;
+	int files = 0;
+
+	tmp_setup();
+	snprintf(dump, sizeof(dump), "%s/token.json", tmp);
+	write_text(dump, "{\"kind\":\"Secret\",\"data\":{\"p\" \"password=PLNT-88bb\"}}");
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	ck_assert_int_eq(kt_k8s_dir_sink(&sink, out), 0);
+	ck_assert_int_eq(kt_k8scap_new(&c, &o, &sink), 0);
+	ck_assert_int_eq(kt_k8scap_start(c), 0);
+	ck_assert_int_eq(kt_k8scap_stop(c, report), 0);
+	kt_k8scap_free(c);
+	kt_k8s_dir_sink_free(&sink);
+
+	e = find_error(report, dump);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+		"token.json: invalid JSON at byte "));
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+		": ':' expected near '\"password=" R "\"'"));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(report,
+		"redaction"), "kubectl_messages_scrubbed")), 1);
+	assert_none_of(out, &files, secrets, 1);
+	json_decref(report);
+	rm_rf(tmp);
+}
+END_TEST
+
 Suite *kt_k8scap_suite(void)
 {
 	Suite *s = suite_create("k8scap");
-	TCase *tc = tcase_create("lab");
+	TCase *tc = tcase_create("lab"), *scrub = tcase_create("scrub");
 
 	/* kubectl runs many times against a real (Python) server. */
 	tcase_set_timeout(tc, 300);
@@ -627,6 +932,13 @@ Suite *kt_k8scap_suite(void)
 	tcase_add_test(tc, import_dumps);
 	tcase_add_test(tc, lab_record);
 	tcase_add_test(tc, lab_node_filter);
+	tcase_add_test(tc, kubectl_echoes_secrets);
+	tcase_add_test(tc, import_error_scrubbed);
 	suite_add_tcase(s, tc);
+	tcase_add_test(scrub, scrub_table);
+	tcase_add_test(scrub, scrub_bytes);
+	tcase_add_test(scrub, scrub_bounds);
+	tcase_add_test(scrub, scrub_cut);
+	suite_add_tcase(s, scrub);
 	return s;
 }

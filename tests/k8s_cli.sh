@@ -3,6 +3,9 @@
 # API server through the real kubectl, then `ktana k8s ... get`: the bundle
 # holds snapshots, watches and the errors of a denied and a hanging
 # resource, and none of the planted secrets. Starts and stops its server.
+# Then a kubectl that fails with credentials on its stderr: the packed
+# bundle (every file) and ktcap's own output hold none of them, and hold the
+# scrubbed message.
 set -u
 B=${1:?usage: k8s_cli.sh BUILD_DIR KUBECTL}
 KUBECTL=${2:?usage: k8s_cli.sh BUILD_DIR KUBECTL}
@@ -74,6 +77,49 @@ if grep -rqaE 'PLANTED-(SECRET|ENV|CM|TOKEN)|UExBTlRFRC1TRUNSRVQtVkFMVUUtN2YzYQ'
 else
 	ok
 fi
+
+# ---- a kubectl that echoes credentials when it fails ----------------------
+cat >"$T/kubectl-leaky" <<'SH'
+#!/bin/sh
+case "$*" in
+*version*)
+	echo 'Unable to connect to the server: Get "https://admin:PLANTED-URLPASS-31c4@198.18.0.1:6443/version": dial tcp 198.18.0.1:6443: connect: connection refused' >&2 ;;
+*watch*)
+	echo 'error: You must be logged in to the server (Unauthorized): Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJQTEFOVEVELUpXVCJ9.c2lnbmF0dXJl' >&2 ;;
+*)
+	printf '%s\n' 'Error from server (Invalid): {"kind":"Secret","data":{"db":"UExBTlRFRC1EQVRBLTc3"}} password=PLANTED-PASSWORD-9f0b --token=PLANTED-FLAG-TOKEN-77aa UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA==' >&2 ;;
+esac
+exit 1
+SH
+chmod +x "$T/kubectl-leaky"
+"$B/ktcap" record -o "$T/leak.tar.zst" --sources k8s --duration 2s \
+	--kubectl "$T/kubectl-leaky" >"$T/leak.out" 2>"$T/leak.err"
+[ -s "$T/leak.tar.zst" ] && ok || bad "no bundle with a failing kubectl: $(cat "$T/leak.err")"
+tar -xOf "$T/leak.tar.zst" >"$T/leak.all" && ok || bad "leak bundle does not unpack"
+tar -xOf "$T/leak.tar.zst" manifest.json >"$T/leak.manifest" && ok || bad "no manifest.json"
+for s in PLANTED-URLPASS-31c4 admin: eyJhbGciOiJSUzI1NiJ9 eyJzdWIiOiJQTEFOVEVELUpXVCJ9 \
+	UExBTlRFRC1EQVRBLTc3 PLANTED-PASSWORD-9f0b PLANTED-FLAG-TOKEN-77aa \
+	UExBTlRFRC1CQVNFNjQtREFUQS0xMjM0NTY3OA; do
+	grep -qaF -- "$s" "$T/leak.all" && bad "the bundle holds '$s'" || ok
+	grep -qaF -- "$s" "$T/leak.out" "$T/leak.err" && bad "ktcap printed '$s'" || ok
+done
+python3 - "$T/leak.manifest" <<'PY' && ok || bad "leak manifest: $(head -c 1500 "$T/leak.manifest")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+k = m["sources"]["k8s"]
+r = "[redacted by ktcap]"
+msgs = {e["resource"] + "/" + e["call"]: e["message"] for e in k["errors"]}
+assert msgs["version/version"] == ("exit status 1: Unable to connect to the server: Get "
+    '"https://' + r + '@198.18.0.1:6443/version": dial tcp 198.18.0.1:6443: connect: '
+    "connection refused"), msgs["version/version"]
+assert msgs["pods/list"] == ('exit status 1: Error from server (Invalid): {"kind":"Secret",'
+    '"data":{' + r + '}} password=' + r + " --token=" + r + " " + r), msgs["pods/list"]
+assert k["watches"]["pods"]["last_error"] == ("exit status 1: error: You must be logged in "
+    "to the server (Unauthorized): Authorization: Bearer " + r), k["watches"]["pods"]
+assert {e["class"] for e in k["errors"] if e["call"] == "watch"} == {"unauthorized"}
+n = m["redaction"]["k8s"]["kubectl_messages_scrubbed"]
+assert n == sum(r in e["message"] for e in k["errors"]) and n >= 3, (n, k["errors"])
+PY
 
 echo "k8s_cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

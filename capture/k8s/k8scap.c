@@ -88,7 +88,7 @@ struct watch {
 	uint64_t restart_at;	/* CLOCK_MONOTONIC, 0: not scheduled */
 	unsigned backoff_s;
 	uint64_t events, restarts, dropped;
-	char last_error[512];
+	char last_error[KT_KPROC_LINE_MAX + 64];	/* describe()d: never cut */
 };
 
 struct snap {
@@ -217,6 +217,28 @@ static void record_error(struct kt_k8scap *c, uint32_t seq, const char *resource
 	if (c->nerrors++ < ERRORS_KEPT)
 		json_array_append(c->errors, e);
 	json_decref(e);
+}
+
+/* How a call ended, with kubectl's message scrubbed (kt_kproc_describe);
+ * a message that held a secret is counted in the redaction report. */
+static void describe(struct kt_k8scap *c, const struct call *k, char *buf, size_t len)
+{
+	unsigned found;
+
+	kt_kproc_describe(&k->p, buf, len, &found);
+	c->red.kubectl_messages_scrubbed += found > 0;
+}
+
+/* "what: text", text quoting kubectl's output or a dump of it (a parser's
+ * "near '...'"), which is no safer than its stderr. what may be NULL. */
+static void quote_output(struct kt_k8scap *c, const char *what, const char *text,
+			 char *buf, size_t len)
+{
+	char line[KT_KPROC_LINE_MAX];
+	unsigned found = kt_k8s_scrub_line(text, strlen(text), line, sizeof(line));
+
+	c->red.kubectl_messages_scrubbed += found > 0;
+	snprintf(buf, len, "%s%s%s", what ? what : "", what ? ": " : "", line);
 }
 
 /* ---- argv ---------------------------------------------------------------- */
@@ -402,8 +424,8 @@ static int list_done(struct kt_k8scap *c, struct call *k, json_t *status)
 	if (!root || !(json_is_array(items) || json_is_null(items))) {
 		char msg[600];
 
-		snprintf(msg, sizeof(msg), "kubectl printed no List: %s",
-			 root ? "no items" : jerr.text);
+		quote_output(c, "kubectl printed no List", root ? "no items" : jerr.text,
+			     msg, sizeof(msg));
 		record_error(c, k->seq, r->name, "list", "invalid-output", msg);
 		json_object_set_new(status, "status", json_string("failed"));
 		json_object_set_new(status, "message", json_string(msg));
@@ -609,8 +631,8 @@ static int watch_parse(struct kt_k8scap *c, struct watch *w)
 		if (!ev) {
 			if (json_error_code(&jerr) == json_error_premature_end_of_input)
 				break;	/* the rest of the event is on its way */
-			snprintf(w->last_error, sizeof(w->last_error),
-				 "invalid watch output: %s", jerr.text);
+			quote_output(c, "invalid watch output", jerr.text, w->last_error,
+				     sizeof(w->last_error));
 			record_error(c, c->seq, r->name, "watch", "invalid-output",
 				     w->last_error);
 			pos = p->out_len;
@@ -654,7 +676,7 @@ static void call_remove(struct kt_k8scap *c, unsigned i)
 
 static int call_finished(struct kt_k8scap *c, struct call *k)
 {
-	char msg[700];
+	char msg[KT_KPROC_LINE_MAX + 64];
 	const char *name = k->res == RES_VERSION ? "version" : resources[k->res].name;
 	json_t *status;
 	int err = 0;
@@ -665,8 +687,8 @@ static int call_finished(struct kt_k8scap *c, struct call *k)
 		err = watch_parse(c, w);
 		w->call = NULL;
 		if (!c->stopping) {
-			kt_kproc_describe(&k->p, msg, sizeof(msg));
-			snprintf(w->last_error, sizeof(w->last_error), "%.500s", msg);
+			describe(c, k, msg, sizeof(msg));
+			snprintf(w->last_error, sizeof(w->last_error), "%s", msg);
 			record_error(c, c->seq, name, "watch", classify(&k->p, 0), msg);
 			w->restarts++;
 			w->backoff_s = w->backoff_s ? w->backoff_s * 2 : 1;
@@ -692,7 +714,7 @@ static int call_finished(struct kt_k8scap *c, struct call *k)
 	} else if (k->type == CALL_VERSION) {
 		err = version_done(c, k, status);
 		if (!kt_kproc_ok(&k->p)) {
-			kt_kproc_describe(&k->p, msg, sizeof(msg));
+			describe(c, k, msg, sizeof(msg));
 			record_error(c, k->seq, name, "version", classify(&k->p, 0), msg);
 			json_object_set_new(status, "status", json_string("failed"));
 			json_object_set_new(status, "message", json_string(msg));
@@ -700,7 +722,7 @@ static int call_finished(struct kt_k8scap *c, struct call *k)
 			json_object_set_new(status, "status", json_string("ok"));
 		}
 	} else if (!kt_kproc_ok(&k->p)) {
-		kt_kproc_describe(&k->p, msg, sizeof(msg));
+		describe(c, k, msg, sizeof(msg));
 		record_error(c, k->seq, name, "list", classify(&k->p, 0), msg);
 		json_object_set_new(status, "status", json_string("failed"));
 		json_object_set_new(status, "class", json_string(classify(&k->p, 0)));
@@ -866,9 +888,11 @@ static int import_file(struct kt_k8scap *c, unsigned n, const char *path,
 			    json_object_get(rep, "objects")) + (json_int_t)nobj));
 out:
 	if (err < 0) {
-		record_error(c, 0, path, "import", "invalid-input", kt_err_msg(err));
-		json_array_append_new(json_object_get(rep, "errors"),
-				      json_string(kt_err_msg(err)));
+		char msg[KT_KPROC_LINE_MAX];
+
+		quote_output(c, NULL, kt_err_msg(err), msg, sizeof(msg));
+		record_error(c, 0, path, "import", "invalid-input", msg);
+		json_array_append_new(json_object_get(rep, "errors"), json_string(msg));
 	}
 	kt_k8s_index_free(idx);
 	free(im.buf);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "redact.h"
 
 extern char **environ;
 
@@ -232,14 +233,31 @@ bool kt_kproc_ok(const struct kt_kproc *p)
 		WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
 }
 
-const char *kt_kproc_describe(const struct kt_kproc *p, char *buf, size_t len)
+const char *kt_kproc_describe(const struct kt_kproc *p, char *buf, size_t len,
+			      unsigned *scrubbed)
 {
-	char line[512];
-	size_t n = strcspn(p->err, "\n");
+	char line[KT_KPROC_LINE_MAX];
+	const char *s = p->err, *nl;
+	size_t n = p->err_len;
+	unsigned found = 0;
 
 	/* The first stderr line is kubectl's message; the rest is usually
-	 * usage text or a stack. */
-	snprintf(line, sizeof(line), "%.*s", (int)n, p->err);
+	 * usage text or a stack. It may echo a token or an object: it is
+	 * scrubbed here, so no caller can keep it unscrubbed. */
+	while (n && (*s == '\n' || *s == '\r' || *s == ' ')) {
+		s++;
+		n--;
+	}
+	nl = memchr(s, '\n', n);
+	if (nl)
+		n = (size_t)(nl - s);
+	if (n && s[n - 1] == '\r')
+		n--;
+	line[0] = 0;
+	if (p->timed_out || (p->reaped && !p->out_overflow))	/* the cases that show it */
+		found = kt_k8s_scrub_line(s, n, line, sizeof(line));
+	if (scrubbed)
+		*scrubbed = found;
 	if (p->timed_out)
 		snprintf(buf, len, "killed after %.0f s timeout%s%s",
 			 (double)(p->deadline_ns - p->started_ns) / 1e9,

@@ -44,8 +44,14 @@ void kt_kproc_consume(struct kt_kproc *p, size_t n);
 void kt_kproc_kill(struct kt_kproc *p);
 
 /* Describe how it ended: "exit status 1: <first stderr line>", "killed
- * after 30 s timeout", "killed by signal 11". buf gets at most len bytes. */
-const char *kt_kproc_describe(const struct kt_kproc *p, char *buf, size_t len);
+ * after 30 s timeout", "killed by signal 11". The stderr line is scrubbed
+ * (kt_k8s_scrub_line: no credential, no control character, valid UTF-8)
+ * and cut to KT_KPROC_LINE_MAX bytes; buf gets at most len bytes (with
+ * len >= KT_KPROC_LINE_MAX + 64 nothing is cut further). *scrubbed, when
+ * not NULL, gets the number of secrets the line had replaced. */
+#define KT_KPROC_LINE_MAX 400
+const char *kt_kproc_describe(const struct kt_kproc *p, char *buf, size_t len,
+			      unsigned *scrubbed);
 
 /* Exit code 0 and not killed. */
 bool kt_kproc_ok(const struct kt_kproc *p);

@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #define DEPTH_MAX 128	/* deeper input is cut, not walked */
+#define SCRUB_RULE "kubectl messages: tokens, passwords, URL credentials, " \
+	"keys and object data replaced"
 
 static bool is_secret_kind(const char *kind)
 {
@@ -162,26 +164,30 @@ void kt_k8s_redaction_add(struct kt_k8s_redaction *a,
 	a->annotations_redacted += b->annotations_redacted;
 	a->last_applied_dropped += b->last_applied_dropped;
 	a->managed_fields_dropped += b->managed_fields_dropped;
+	a->kubectl_messages_scrubbed += b->kubectl_messages_scrubbed;
 }
 
 json_t *kt_k8s_redaction_json(const struct kt_k8s_redaction *r, bool no_redact)
 {
 	json_t *rules = no_redact ?
-		json_pack("[s]", "secrets never requested, Secret objects dropped") :
-		json_pack("[s,s,s,s,s]",
-			  "secrets never requested, Secret objects dropped",
+		json_pack("[s,s]", "secrets never requested, Secret objects dropped",
+			  SCRUB_RULE) :
+		json_pack("[s,s,s,s,s,s]",
+			  "secrets never requested, Secret objects dropped", SCRUB_RULE,
 			  "configmap data and binaryData dropped",
 			  "container env values replaced, names kept",
 			  "last-applied-configuration and managedFields dropped",
 			  "annotations named like token, password, secret, key or "
 			  "credential replaced");
 
-	return json_pack("{s:b,s:o,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "enabled", !no_redact, "rules", rules,
 			 "secrets_dropped", (json_int_t)r->secrets_dropped,
 			 "configmap_data_dropped", (json_int_t)r->configmap_data_dropped,
 			 "env_values_redacted", (json_int_t)r->env_values_redacted,
 			 "annotations_redacted", (json_int_t)r->annotations_redacted,
 			 "last_applied_dropped", (json_int_t)r->last_applied_dropped,
-			 "managed_fields_dropped", (json_int_t)r->managed_fields_dropped);
+			 "managed_fields_dropped", (json_int_t)r->managed_fields_dropped,
+			 "kubectl_messages_scrubbed",
+			 (json_int_t)r->kubectl_messages_scrubbed);
 }
