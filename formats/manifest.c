@@ -29,7 +29,10 @@ const char *kt_time_str(uint64_t ns, char *buf, size_t len)
 
 	if (!gmtime_r(&sec, &tm) || !strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm))
 		snprintf(day, sizeof(day), "?");
-	snprintf(buf, len, "%s.%09" PRIu64 "Z", day, (uint64_t)(ns % 1000000000u));
+	/* a buffer too small gets what fits, NUL-terminated (the length
+	 * is looked at so the compiler does not warn of it) */
+	if (snprintf(buf, len, "%s.%09" PRIu64 "Z", day, (uint64_t)(ns % 1000000000u)) < 0 && len)
+		buf[0] = '\0';
 	return buf;
 }
 

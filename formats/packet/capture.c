@@ -109,9 +109,10 @@ int kt_capture_read_all(struct kt_capture *cap, struct kt_tracker *t,
 			struct kt_read_result *res)
 {
 	struct kt_pkt pkt;
-	const uint8_t *frame;
-	uint32_t caplen, wirelen;
-	uint64_t ts;
+	/* set by kt_capture_next; initialised for -O3's flow analysis */
+	const uint8_t *frame = NULL;
+	uint32_t caplen = 0, wirelen = 0;
+	uint64_t ts = 0;
 	int r, err = 0;
 
 	memset(res, 0, sizeof(*res));
