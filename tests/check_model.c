@@ -14,6 +14,7 @@
 #include "error.h"
 #include "manifest.h"
 #include "map.h"
+#include "model_int.h"
 #include "model.h"
 #include "records.h"
 #include "spool.h"
@@ -1087,6 +1088,38 @@ START_TEST(reused_cluster_ip)
 }
 END_TEST
 
+/* Connections closed again and again while stream time stands still (a
+ * hostile or broken bundle): nothing ages out of the done queue, yet its
+ * memory stays with the connections in flight, not with the events. */
+START_TEST(done_queue_bounded)
+{
+	struct kt_model *m = NULL;
+	struct kt_model_stats st;
+	struct kt_flow f = { .ts = AT(10), .proto = IPPROTO_TCP, .role = KT_ROLE_CLIENT,
+			     .dport = 80, .cgroup_id = 100, .netns = 5001 };
+
+	ip(f.saddr, CLIENT);
+	ip(f.daddr, WEB_A);
+	ck_assert_int_eq(kt_model_new(&m, NULL), 0);
+	for (uint16_t p = 0; p < 3; p++) {
+		f.kind = KT_FLOW_OPEN;
+		f.sport = (uint16_t)(40000 + p);
+		ck_assert_int_eq(kt_model_add_flow(m, &f), 0);
+	}
+	f.kind = KT_FLOW_CLOSE;
+	for (int i = 0; i < 300000; i++) {
+		f.sport = (uint16_t)(40000 + i % 3);
+		f.bytes_sent = (uint64_t)i;
+		ck_assert_int_eq(kt_model_add_flow(m, &f), 0);
+	}
+	ck_assert_uint_le(m->done_cap, 1024);
+	ck_assert_int_eq(kt_model_finish(m), 0);
+	kt_model_stats(m, &st);
+	ck_assert_uint_eq(st.connections, 3);
+	kt_model_free(m);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -1109,6 +1142,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, port_reuse);
 	tcase_add_test(tc, reused_ip_overlap);
 	tcase_add_test(tc, reused_cluster_ip);
+	tcase_add_test(tc, done_queue_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

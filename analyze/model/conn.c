@@ -20,6 +20,8 @@
 /* How far two events of one connection may disagree on when it opened. */
 #define KT_SKEW_NS (1000ull * 1000ull)
 #define KT_FLUSH_SLACK_NS (KT_MODEL_GRACE_NS / 64)
+/* How many entries ahead the flush fetches connections and index slots. */
+#define DONE_AHEAD 4
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
@@ -61,7 +63,7 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
 		    uint64_t h, uint64_t ts, struct kt_pconn **out)
 {
-	uint32_t i, gen;
+	uint32_t i;
 	struct kt_pconn *c;
 	int err;
 
@@ -74,9 +76,7 @@ static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uin
 		i = m->npc++;
 	}
 	c = &m->pc[i];
-	gen = c->gen + 1;
 	memset(c, 0, sizeof(*c));
-	c->gen = gen;
 	c->proto = proto;
 	memcpy(c->cip, ip, 16);
 	c->cport = port;
@@ -106,38 +106,47 @@ static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint1
 /* The done queue: connections with a side closed, in the order they were
  * last touched, each entry stamped with that time. A connection touched
  * again gets a new entry and its older one goes stale: an entry counts only
- * while its connection is in the queue (in_done), is the same connection
- * (gen) and was last touched at the entry's time. Being an array, the queue
+ * while its connection is in the queue (in_done) and its last touch is the
+ * entry's (touch numbers are never reused, so neither is a slot's entry
+ * after the slot goes to another connection). Being an array, the queue
  * lets the flush fetch the connections it will retire soon. */
-static void done_unlink(struct kt_model *m, struct kt_pconn *c)
-{
-	(void)m;
-	c->in_done = false;
-}
-
 static bool done_live(const struct kt_model *m, const struct kt_done *d)
 {
 	const struct kt_pconn *c = &m->pc[d->idx];
 
-	return c->live && c->in_done && c->gen == d->gen && c->done_at == d->done_at;
+	return c->live && c->in_done && c->touch == d->touch;
 }
 
-static int done_grow(struct kt_model *m)
+/* Room for one more entry. Stale entries are dropped first, in order: an
+ * in_done connection has one live entry, so the queue stays within twice
+ * the connections in flight however often they are touched (a stream whose
+ * time stands still never ages any out). */
+static int done_make_room(struct kt_model *m)
 {
-	uint32_t cap = m->done_cap ? m->done_cap * 2 : 1024, n = m->done_tail - m->done_head;
+	uint32_t n = m->done_tail - m->done_head, live = 0, cap = m->done_cap;
 	struct kt_done *q;
 
-	if (m->done_cap > UINT32_MAX / 4)
-		return kt_err_set(-E2BIG, "too many connections in flight");
+	for (uint32_t k = 0; k < n; k++)
+		live += done_live(m, &m->done[(m->done_head + k) & (cap - 1)]);
+	if (!cap || live >= cap / 2) {
+		if (cap > UINT32_MAX / 4)
+			return kt_err_set(-E2BIG, "too many connections in flight");
+		cap = cap ? cap * 2 : 1024;
+	}
 	if (!(q = malloc((size_t)cap * sizeof(*q))))
 		return kt_err_set(-ENOMEM, "out of memory");
-	for (uint32_t k = 0; k < n; k++)
-		q[k] = m->done[(m->done_head + k) & (m->done_cap - 1)];
+	live = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct kt_done *d = &m->done[(m->done_head + k) & (m->done_cap - 1)];
+
+		if (done_live(m, d))
+			q[live++] = *d;
+	}
 	free(m->done);
 	m->done = q;
 	m->done_cap = cap;
 	m->done_head = 0;
-	m->done_tail = n;
+	m->done_tail = live;
 	return 0;
 }
 
@@ -146,12 +155,13 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 {
 	int err;
 
-	if (m->done_tail - m->done_head == m->done_cap && (err = done_grow(m)))
+	if (m->done_tail - m->done_head == m->done_cap && (err = done_make_room(m)))
 		return err;
 	c->done_at = ts;
 	c->in_done = true;
+	c->touch = ++m->touches;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
-		.idx = (uint32_t)(c - m->pc), .gen = c->gen, .done_at = ts,
+		.idx = (uint32_t)(c - m->pc), .touch = c->touch, .done_at = ts,
 		.hash = c->hash, .nhash = c->nhash,
 	};
 	return 0;
@@ -321,7 +331,7 @@ static void release(struct kt_model *m, struct kt_pconn *c)
 {
 	uint32_t i = (uint32_t)(c - m->pc);
 
-	done_unlink(m, c);
+	c->in_done = false;
 	kt_map_del(&m->pcmap, c->hash, i);
 	c->live = false;
 	c->next = m->pcfree;
@@ -362,9 +372,6 @@ static int retire(struct kt_model *m, struct kt_pconn *c)
 }
 
 
-/* How many entries ahead the flush fetches connections and index slots. */
-#define DONE_AHEAD 4
-
 int kt_conn_flush(struct kt_model *m, bool all)
 {
 	struct kt_fold f[KT_FOLD_BATCH];
@@ -396,7 +403,7 @@ int kt_conn_flush(struct kt_model *m, bool all)
 		/* a side still open keeps the connection in flight until its own
 		 * close comes (a server in CLOSE_WAIT), or the stream ends */
 		if (!all && ((c->cli.seen && !c->cli.closed) || (c->srv.seen && !c->srv.closed))) {
-			done_unlink(m, c);
+			c->in_done = false;
 			continue;
 		}
 		err = fold_prepare(m, c, &f[n], &skip);

@@ -73,14 +73,15 @@ struct kt_pconn {
 	uint64_t wire_sent, wire_recv;
 	uint32_t wire_retrans;
 	uint32_t folded;	/* UDP: sends the capture folded into this one */
-	uint32_t gen;		/* of the slot: which connection a done entry meant */
+	uint64_t touch;		/* number of its last done_touch (conn.c) */
 	uint64_t hash;		/* of its key in pcmap */
 	uint64_t nhash;		/* of its tuple in natmap, 0: not known yet */
 	uint32_t next;		/* free list */
 };
 
 struct kt_done {		/* an entry of the done queue (conn.c) */
-	uint32_t idx, gen;
+	uint32_t idx;
+	uint64_t touch;		/* the connection's touch it stands for */
 	uint64_t done_at;
 	uint64_t hash;		/* of the connection's key in pcmap */
 	uint64_t nhash;		/* of its tuple in natmap, 0: none to look up */
@@ -134,6 +135,7 @@ struct kt_model {
 	uint32_t pcfree;	/* free list through .next */
 	struct kt_done *done;	/* the done queue (conn.c), done_cap a power of two */
 	uint32_t done_cap, done_head, done_tail;	/* positions count up, wrap */
+	uint64_t touches;	/* done_touch calls so far */
 	uint64_t inflight;
 	uint64_t now;
 	struct kt_answer *answers; uint32_t nanswers, capanswers; struct kt_map answermap;
