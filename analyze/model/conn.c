@@ -595,22 +595,6 @@ uint64_t kt_conn_key(const struct kt_flow *f)
 					 : key_hash(f->proto, f->daddr, f->dport);
 }
 
-void kt_conn_prefetch(const struct kt_model *m, uint64_t h, bool deep)
-{
-	uint64_t e;
-
-	if (!m->pcmap.cap)
-		return;
-	if (!deep) {
-		prefetch_slot(&m->pcmap, h);
-		return;
-	}
-	/* the slot was fetched a few records ago: fetch its connection */
-	e = m->pcmap.slots[(h >> 32) & (m->pcmap.cap - 1)];
-	if (e && (uint32_t)(e >> 32) == (uint32_t)(h >> 32))
-		prefetch_conn(&m->pc[(uint32_t)e - 1]);
-}
-
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 {
 	struct kt_pconn *c;

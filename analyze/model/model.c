@@ -159,14 +159,11 @@ const struct kt_k8s_index *kt_model_k8s(const struct kt_model *m)
 #ifndef FEED_RECORDS
 #define FEED_RECORDS 256
 #endif
-#define PREFETCH_FAR 8
-#define PREFETCH_NEAR 4
 
 static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_entry *e,
 		       const struct kt_schema *sc)
 {
 	struct kt_stream_reader *r = NULL;
-	uint64_t keys[FEED_RECORDS];	/* flows: kt_conn_key() of each */
 	const void *recs;
 	size_t n;
 	int err;
@@ -180,28 +177,11 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 	/* a few hundred records at a time: decoded, then taken in while they
 	 * are still in cache */
 	while (!(err = kt_stream_reader_read(r, FEED_RECORDS, &recs, &n)) && n) {
-		const struct kt_flow *fl = recs;
-
-		/* flows: the key of each is hashed PREFETCH_FAR records ahead
-		 * and its index slot fetched, its connection PREFETCH_NEAR
-		 * ahead, while this one is taken in */
-		if (sc == &kt_flow_schema)
-			for (size_t i = 0; i < PREFETCH_FAR && i < n; i++) {
-				keys[i] = kt_conn_key(&fl[i]);
-				kt_conn_prefetch(m, keys[i], false);
-			}
 		for (size_t i = 0; i < n && !err; i++) {
 			const char *rec = (const char *)recs + i * sc->size;
 
-			if (sc == &kt_flow_schema) {
-				if (i + PREFETCH_FAR < n) {
-					keys[i + PREFETCH_FAR] = kt_conn_key(&fl[i + PREFETCH_FAR]);
-					kt_conn_prefetch(m, keys[i + PREFETCH_FAR], false);
-				}
-				if (i + PREFETCH_NEAR < n)
-					kt_conn_prefetch(m, keys[i + PREFETCH_NEAR], true);
-				err = add_flow(m, &fl[i], keys[i]);
-			}
+			if (sc == &kt_flow_schema)
+				err = kt_model_add_flow(m, (const struct kt_flow *)rec);
 			else if (sc == &kt_conn_schema)
 				err = kt_model_add_conn(m, (const struct kt_conn *)rec);
 			else if (sc == &kt_proc_schema)

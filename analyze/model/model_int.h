@@ -241,10 +241,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h);
 /* The hash of the key f's connection is looked up under (before any NAT is
  * undone), computed once per event. */
 uint64_t kt_conn_key(const struct kt_flow *f);
-/* A hint that an event with key hash h comes soon: fetch its slot in the
- * index (deep false), then, a few events later, its connection (deep
- * true). Changes nothing. */
-void kt_conn_prefetch(const struct kt_model *m, uint64_t h, bool deep);
+
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
 int kt_conn_flush(struct kt_model *m, bool all);
 void kt_conn_free(struct kt_model *m);
