@@ -1662,6 +1662,90 @@ static void build_icmp(enum icmp_shape s, struct buf *f)
 	}
 }
 
+/* Occurrence k (from 0; -1 the last) of tab-separated field 'field' in a
+ * line of `tshark -T fields -E occurrence=a`, into out ("" when absent). */
+static void ts_field(const char *line, int field, int k, char *out, size_t len)
+{
+	const char *p = line, *e;
+	int n = 0;
+
+	for (int i = 0; i < field && p; i++)
+		p = (p = strchr(p, '\t')) ? p + 1 : NULL;
+	*out = 0;
+	if (!p)
+		return;
+	e = p + strcspn(p, "\t\n");
+	for (const char *q = p; q < e; q++)
+		n += *q == ',';
+	if (k < 0)
+		k = n;
+	for (int i = 0; i < k && p < e; i++)
+		p = (p = memchr(p, ',', (size_t)(e - p))) ? p + 1 : e;
+	if (p >= e && k > 0)
+		return;
+	snprintf(out, len, "%.*s", (int)strcspn(p, ",\t\n"), p);
+}
+
+/* The frame as tshark reads it agrees with what we decode. */
+static void tshark_icmp(const struct icmp_case *ic, const struct buf *f)
+{
+	char path[] = "/tmp/kt-icmp-XXXXXX", cmd[1024], v[64], want[64];
+	struct pcap_pkthdr h = { .caplen = (uint32_t)f->n, .len = (uint32_t)f->n };
+	pcap_t *pd = pcap_open_dead(ic->dlt, 65535);
+	pcap_dumper_t *dd;
+	int fd = mkstemp(path), st;
+	char *out;
+	bool v6 = ic->ipver == 6;
+	int quote = ic->nl4 ? 2 : 1;	/* which IP header is the quote's */
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_ptr_nonnull(pd);
+	dd = pcap_dump_open(pd, path);
+	ck_assert_ptr_nonnull(dd);
+	pcap_dump((u_char *)dd, &h, f->b);
+	pcap_dump_close(dd);
+	pcap_close(pd);
+	snprintf(cmd, sizeof(cmd), "tshark -r %s -T fields -E occurrence=a "
+		 "-e %s.type -e %s.code -e %s.src -e %s.dst -e tcp.srcport -e tcp.dstport "
+		 "-e udp.srcport -e udp.dstport -e %s.mtu 2>/dev/null", path,
+		 v6 ? "icmpv6" : "icmp", v6 ? "icmpv6" : "icmp", v6 ? "ipv6" : "ip",
+		 v6 ? "ipv6" : "ip", v6 ? "icmpv6" : "icmp");
+	out = run_cmd(cmd, &st);
+	unlink(path);
+	ck_assert_msg(st == 0, "%s: tshark failed", ic->name);
+	ts_field(out, 0, 0, v, sizeof(v));
+	snprintf(want, sizeof(want), "%u", ic->type);
+	ck_assert_msg(!strcmp(v, want), "%s: tshark's type '%s'", ic->name, v);
+	ts_field(out, 1, 0, v, sizeof(v));
+	snprintf(want, sizeof(want), "%u", ic->code);
+	ck_assert_msg(!strcmp(v, want), "%s: tshark's code '%s'", ic->name, v);
+	ts_field(out, 2, quote - 1, v, sizeof(v));
+	ck_assert_msg(!strcmp(v, ic->from), "%s: tshark's sender '%s'", ic->name, v);
+	if (ic->src) {
+		ts_field(out, 2, quote, v, sizeof(v));
+		ck_assert_msg(!strcmp(v, ic->src), "%s: tshark's quoted src '%s'", ic->name, v);
+		ts_field(out, 3, quote, v, sizeof(v));
+		ck_assert_msg(!strcmp(v, ic->dst), "%s: tshark's quoted dst '%s'", ic->name, v);
+	}
+	if (ic->sport) {
+		int base = ic->proto == IPPROTO_TCP ? 4 : 6;
+
+		ts_field(out, base, -1, v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", ic->sport);
+		ck_assert_msg(!strcmp(v, want), "%s: tshark's quoted sport '%s'", ic->name, v);
+		ts_field(out, base + 1, -1, v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", ic->dport);
+		ck_assert_msg(!strcmp(v, want), "%s: tshark's quoted dport '%s'", ic->name, v);
+	}
+	if (ic->mtu) {
+		ts_field(out, 8, 0, v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", ic->mtu);
+		ck_assert_msg(!strcmp(v, want), "%s: tshark's MTU '%s'", ic->name, v);
+	}
+	free(out);
+}
+
 START_TEST(test_icmp_shapes)
 {
 	const struct icmp_case *ic = &icmp_cases[_i];
@@ -1686,11 +1770,14 @@ START_TEST(test_icmp_shapes)
 	ck_assert_uint_eq(m->mtu, ic->mtu);
 	ck_assert_uint_eq(m->sport, ic->sport);
 	ck_assert_uint_eq(m->dport, ic->dport);
-	if (!ic->src)
-		return;
-	ck_assert_uint_eq(m->proto, ic->proto);
-	ck_assert_str_eq(ipstr(m->src, ip, sizeof(ip)), ic->src);
-	ck_assert_str_eq(ipstr(m->dst, ip, sizeof(ip)), ic->dst);
+	if (ic->src) {
+		ck_assert_uint_eq(m->proto, ic->proto);
+		ck_assert_str_eq(ipstr(m->src, ip, sizeof(ip)), ic->src);
+		ck_assert_str_eq(ipstr(m->dst, ip, sizeof(ip)), ic->dst);
+	}
+	/* the frames built here are what they claim to be */
+	require_tshark();
+	tshark_icmp(ic, &f);
 }
 END_TEST
 
