@@ -12,7 +12,9 @@
  *
  * Facts: outcomes of the refused, reset and SYN-retransmitted connections,
  * DNS names and rcodes, HTTP request lines, port reuse and eviction on
- * frames built here, and what each malformed capture yields.
+ * frames built here, ICMP errors and the flow their quote names (frames
+ * built here, read the same by tshark when written), never counted as a
+ * layer or a connection, and what each malformed capture yields.
  */
 #include <check.h>
 #include <dirent.h>
@@ -1467,6 +1469,406 @@ START_TEST(test_decode_depth_bounded)
 }
 END_TEST
 
+/* ---- ICMP errors: the flow they quote, outside l4[] ------------------------ */
+
+/* The start of a TCP SYN 10.9.0.1:40000 -> 10.9.0.2:80 as an error quotes
+ * it at the least (RFC 792): the IPv4 header and 8 bytes of TCP. */
+static void quote_syn(struct buf *f)
+{
+	static const uint8_t ip[] = { 0x45, 0, 0, 60, 0, 7, 0x40, 0, 64, 6, 0, 0,
+				      10, 9, 0, 1, 10, 9, 0, 2 };
+
+	put(f, ip, sizeof(ip));
+	put16(f, 40000);
+	put16(f, 80);
+	put(f, "\x11\x22\x33\x44", 4);	/* seq */
+}
+
+/* An ICMPv4 message from 192.0.2.1 (a router) to 192.0.2.2: 'rest' is the
+ * second word of its header, 'q' what follows it. */
+static void icmp4(struct buf *f, uint8_t type, uint8_t code, uint32_t rest,
+		  const struct buf *q)
+{
+	uint8_t h[4] = { type, code, 0, 0 };
+
+	outer_ipv4(f, IPPROTO_ICMP, (uint16_t)(8 + q->n));
+	put(f, h, 4);
+	put16(f, (uint16_t)(rest >> 16));
+	put16(f, (uint16_t)rest);
+	put(f, q->b, q->n);
+}
+
+/* An IPv6 header 2001:db8::S -> 2001:db8::D for 'len' bytes of 'nh'. */
+static void ipv6_hdr(struct buf *f, uint8_t nh, uint16_t len, uint8_t s, uint8_t d)
+{
+	uint8_t ip6[40] = { 0x60, 0, 0, 0, (uint8_t)(len >> 8), (uint8_t)len, nh, 64,
+			    0x20, 0x01, 0x0d, 0xb8 };
+
+	ip6[23] = s;
+	memcpy(ip6 + 24, ip6 + 8, 4);
+	ip6[39] = d;
+	put(f, ip6, 40);
+}
+
+/* A TCP SYN 2001:db8::1:40000 -> 2001:db8::2:443 behind a destination
+ * options header, whole (ICMPv6 quotes as much as fits in 1280 bytes). */
+static void quote6_syn(struct buf *f)
+{
+	static const uint8_t dst[] = { IPPROTO_TCP, 0, 1, 4, 0, 0, 0, 0 };
+	uint8_t tcp[20] = { 0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1 };
+
+	tcp[12] = 5 << 4;
+	tcp[13] = KT_TCP_SYN;
+	ipv6_hdr(f, IPPROTO_DSTOPTS, 8 + 20, 1, 2);
+	put(f, dst, sizeof(dst));
+	put(f, tcp, sizeof(tcp));
+}
+
+static void icmp6(struct buf *f, uint8_t type, uint8_t code, uint32_t rest,
+		  const struct buf *q)
+{
+	uint8_t h[4] = { type, code, 0, 0 };
+
+	ipv6_hdr(f, IPPROTO_ICMPV6, (uint16_t)(8 + q->n), 0xff, 1);
+	put(f, h, 4);
+	put16(f, (uint16_t)(rest >> 16));
+	put16(f, (uint16_t)rest);
+	put(f, q->b, q->n);
+}
+
+enum icmp_shape { I_PORT_UDP, I_HOST_SYN, I_FRAG_NEEDED, I_ADMIN, I_TTL, I_V6_UNREACH,
+		  I_V6_TOO_BIG, I_ECHO, I_ECHO6, I_NESTED, I_ABOUT_ECHO, I_IN_VXLAN,
+		  I__N };
+
+#define Q_ALL (KT_ICMP_QUOTE_IP | KT_ICMP_QUOTE_PORTS | KT_ICMP_QUOTE_FULL)
+
+static const struct icmp_case {
+	const char *name;
+	int dlt;
+	unsigned nl4;		/* the frame's own layers: the tunnel's UDP */
+	uint8_t ipver, type, code;
+	bool error;
+	uint8_t quote;		/* KT_ICMP_QUOTE_* */
+	uint8_t proto;
+	const char *src, *dst, *from;
+	uint16_t sport, dport;
+	uint32_t mtu;
+} icmp_cases[I__N] = {
+	[I_PORT_UDP] = { "port unreachable, quoting UDP", DLT_EN10MB, 0, 4, 3, 3, true, Q_ALL,
+			 IPPROTO_UDP, "10.9.0.1", "10.9.0.2", "192.0.2.1", 1111, 2222, 0 },
+	[I_HOST_SYN] = { "host unreachable, quoting a SYN", DLT_RAW, 0, 4, 3, 1, true, Q_ALL,
+			 IPPROTO_TCP, "10.9.0.1", "10.9.0.2", "192.0.2.1", 40000, 80, 0 },
+	[I_FRAG_NEEDED] = { "fragmentation needed", DLT_RAW, 0, 4, 3, 4, true, Q_ALL,
+			    IPPROTO_TCP, "10.9.0.1", "10.9.0.2", "192.0.2.1", 40000, 80, 1400 },
+	[I_ADMIN] = { "administratively prohibited", DLT_EN10MB, 0, 4, 3, 13, true, Q_ALL,
+		      IPPROTO_TCP, "10.9.0.1", "10.9.0.2", "192.0.2.1", 40000, 80, 0 },
+	[I_TTL] = { "time exceeded", DLT_RAW, 0, 4, 11, 0, true, Q_ALL,
+		    IPPROTO_UDP, "10.9.0.1", "10.9.0.2", "192.0.2.1", 1111, 2222, 0 },
+	[I_V6_UNREACH] = { "ICMPv6 unreachable, quoting TCP behind an option header", DLT_RAW,
+			   0, 6, 1, 4, true, Q_ALL, IPPROTO_TCP, "2001:db8::1", "2001:db8::2",
+			   "2001:db8::ff", 40000, 443, 0 },
+	[I_V6_TOO_BIG] = { "ICMPv6 packet too big", DLT_EN10MB, 0, 6, 2, 0, true, Q_ALL,
+			   IPPROTO_TCP, "2001:db8::1", "2001:db8::2", "2001:db8::ff", 40000, 443,
+			   1280 },
+	[I_ECHO] = { "echo request", DLT_EN10MB, 0, 4, 8, 0, false, 0, 0, NULL, NULL,
+		     "192.0.2.1", 0, 0, 0 },
+	[I_ECHO6] = { "ICMPv6 echo request", DLT_RAW, 0, 6, 128, 0, false, 0, 0, NULL, NULL,
+		      "2001:db8::ff", 0, 0, 0 },
+	/* its quote's own quote (a UDP flow) is not followed */
+	[I_NESTED] = { "host unreachable, quoting a port unreachable", DLT_RAW, 0, 4, 3, 1, true,
+		       KT_ICMP_QUOTE_IP | KT_ICMP_QUOTE_FULL | KT_ICMP_QUOTE_NESTED,
+		       IPPROTO_ICMP, "192.0.2.2", "192.0.2.1", "192.0.2.1", 0, 0, 0 },
+	[I_ABOUT_ECHO] = { "host unreachable, quoting an echo", DLT_RAW, 0, 4, 3, 1, true,
+			   KT_ICMP_QUOTE_IP | KT_ICMP_QUOTE_FULL, IPPROTO_ICMP, "192.0.2.2",
+			   "192.0.2.1", "192.0.2.1", 0, 0, 0 },
+	[I_IN_VXLAN] = { "port unreachable inside VXLAN", DLT_EN10MB, 1, 4, 3, 3, true, Q_ALL,
+			 IPPROTO_UDP, "10.9.0.1", "10.9.0.2", "192.0.2.1", 1111, 2222, 0 },
+};
+
+static void build_icmp(enum icmp_shape s, struct buf *f)
+{
+	struct buf q = { .n = 0 }, in = { .n = 0 };
+
+	f->n = 0;
+	switch (s) {
+	case I_PORT_UDP:
+		ipv4_udp(&q);
+		eth(f, 0x0800);
+		icmp4(f, 3, 3, 0, &q);
+		break;
+	case I_HOST_SYN:
+	case I_FRAG_NEEDED:
+	case I_TTL:
+		if (s == I_TTL)
+			ipv4_udp(&q);
+		else
+			quote_syn(&q);
+		icmp4(f, s == I_TTL ? 11 : 3, s == I_HOST_SYN ? 1 : s == I_TTL ? 0 : 4,
+		      s == I_FRAG_NEEDED ? 1400 : 0, &q);
+		break;
+	case I_ADMIN:
+		quote_syn(&q);
+		eth(f, 0x0800);
+		icmp4(f, 3, 13, 0, &q);
+		break;
+	case I_V6_UNREACH:
+		quote6_syn(&q);
+		icmp6(f, 1, 4, 0, &q);
+		break;
+	case I_V6_TOO_BIG:
+		quote6_syn(&q);
+		eth(f, 0x86dd);
+		icmp6(f, 2, 0, 1280, &q);
+		break;
+	case I_ECHO:
+		put(&q, "ping-payload", 12);
+		eth(f, 0x0800);
+		icmp4(f, 8, 0, 0x00010001, &q);
+		break;
+	case I_ECHO6:
+		put(&q, "ping-payload", 12);
+		icmp6(f, 128, 0, 0x00010001, &q);
+		break;
+	case I_NESTED:
+	case I_ABOUT_ECHO:
+		/* 192.0.2.2 sent an ICMP message to 192.0.2.1, which did
+		 * not get through: the error about it quotes it */
+		if (s == I_NESTED) {
+			ipv4_udp(&in);
+			icmp4(&q, 3, 3, 0, &in);
+		} else {
+			put(&in, "ping", 4);
+			icmp4(&q, 8, 0, 0x00010001, &in);
+		}
+		q.b[12] = 192, q.b[13] = 0, q.b[14] = 2, q.b[15] = 2;	/* swap the ends */
+		q.b[16] = 192, q.b[17] = 0, q.b[18] = 2, q.b[19] = 1;
+		icmp4(f, 3, 1, 0, &q);
+		break;
+	case I_IN_VXLAN: {
+		uint8_t vx[8] = { 0x08, 0, 0, 0, 0, 0, 9, 0 };
+
+		ipv4_udp(&q);
+		eth(&in, 0x0800);
+		icmp4(&in, 3, 3, 0, &q);
+		eth(f, 0x0800);
+		outer_ipv4(f, 17, (uint16_t)(8 + 8 + in.n));
+		outer_udp(f, 4789, (uint16_t)(8 + in.n));
+		put(f, vx, 8);
+		put(f, in.b, in.n);
+		break;
+	}
+	case I__N:
+		break;
+	}
+}
+
+/* Occurrence k (from 0; -1 the last) of tab-separated field 'field' in a
+ * line of `tshark -T fields -E occurrence=a`, into out ("" when absent). */
+static void ts_field(const char *line, int field, int k, char *out, size_t len)
+{
+	const char *p = line, *e;
+	int n = 0;
+
+	for (int i = 0; i < field && p; i++)
+		p = (p = strchr(p, '\t')) ? p + 1 : NULL;
+	*out = 0;
+	if (!p)
+		return;
+	e = p + strcspn(p, "\t\n");
+	for (const char *q = p; q < e; q++)
+		n += *q == ',';
+	if (k < 0)
+		k = n;
+	for (int i = 0; i < k && p < e; i++)
+		p = (p = memchr(p, ',', (size_t)(e - p))) ? p + 1 : e;
+	if (p >= e && k > 0)
+		return;
+	snprintf(out, len, "%.*s", (int)strcspn(p, ",\t\n"), p);
+}
+
+/* The frame as tshark reads it agrees with what we decode. */
+static void tshark_icmp(const struct icmp_case *ic, const struct buf *f)
+{
+	char path[] = "/tmp/kt-icmp-XXXXXX", cmd[1024], v[64], want[64];
+	struct pcap_pkthdr h = { .caplen = (uint32_t)f->n, .len = (uint32_t)f->n };
+	pcap_t *pd = pcap_open_dead(ic->dlt, 65535);
+	pcap_dumper_t *dd;
+	int fd = mkstemp(path), st;
+	char *out;
+	bool v6 = ic->ipver == 6;
+	int quote = ic->nl4 ? 2 : 1;	/* which IP header is the quote's */
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_ptr_nonnull(pd);
+	dd = pcap_dump_open(pd, path);
+	ck_assert_ptr_nonnull(dd);
+	pcap_dump((u_char *)dd, &h, f->b);
+	pcap_dump_close(dd);
+	pcap_close(pd);
+	snprintf(cmd, sizeof(cmd), "tshark -r %s -T fields -E occurrence=a "
+		 "-e %s.type -e %s.code -e %s.src -e %s.dst -e tcp.srcport -e tcp.dstport "
+		 "-e udp.srcport -e udp.dstport -e %s.mtu 2>/dev/null", path,
+		 v6 ? "icmpv6" : "icmp", v6 ? "icmpv6" : "icmp", v6 ? "ipv6" : "ip",
+		 v6 ? "ipv6" : "ip", v6 ? "icmpv6" : "icmp");
+	out = run_cmd(cmd, &st);
+	unlink(path);
+	ck_assert_msg(st == 0, "%s: tshark failed", ic->name);
+	ts_field(out, 0, 0, v, sizeof(v));
+	snprintf(want, sizeof(want), "%u", ic->type);
+	ck_assert_msg(!strcmp(v, want), "%s: tshark's type '%s'", ic->name, v);
+	ts_field(out, 1, 0, v, sizeof(v));
+	snprintf(want, sizeof(want), "%u", ic->code);
+	ck_assert_msg(!strcmp(v, want), "%s: tshark's code '%s'", ic->name, v);
+	ts_field(out, 2, quote - 1, v, sizeof(v));
+	ck_assert_msg(!strcmp(v, ic->from), "%s: tshark's sender '%s'", ic->name, v);
+	if (ic->src) {
+		ts_field(out, 2, quote, v, sizeof(v));
+		ck_assert_msg(!strcmp(v, ic->src), "%s: tshark's quoted src '%s'", ic->name, v);
+		ts_field(out, 3, quote, v, sizeof(v));
+		ck_assert_msg(!strcmp(v, ic->dst), "%s: tshark's quoted dst '%s'", ic->name, v);
+	}
+	if (ic->sport) {
+		int base = ic->proto == IPPROTO_TCP ? 4 : 6;
+
+		ts_field(out, base, -1, v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", ic->sport);
+		ck_assert_msg(!strcmp(v, want), "%s: tshark's quoted sport '%s'", ic->name, v);
+		ts_field(out, base + 1, -1, v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", ic->dport);
+		ck_assert_msg(!strcmp(v, want), "%s: tshark's quoted dport '%s'", ic->name, v);
+	}
+	if (ic->mtu) {
+		ts_field(out, 8, 0, v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", ic->mtu);
+		ck_assert_msg(!strcmp(v, want), "%s: tshark's MTU '%s'", ic->name, v);
+	}
+	free(out);
+}
+
+START_TEST(test_icmp_shapes)
+{
+	const struct icmp_case *ic = &icmp_cases[_i];
+	const struct kt_pkt_icmp *m;
+	struct buf f;
+	struct kt_pkt p;
+	char ip[64];
+
+	build_icmp((enum icmp_shape)_i, &f);
+	ck_assert_int_eq(kt_pkt_decode(&p, ic->dlt, f.b, (uint32_t)f.n, (uint32_t)f.n, 1), 0);
+	m = &p.icmp;
+	/* the quote is not a layer of the frame: l4[] as before ICMP */
+	ck_assert_msg(p.nl4 == ic->nl4, "%s: %u layers", ic->name, p.nl4);
+	ck_assert_uint_eq(p.nfrag, 0);
+	ck_assert_msg(p.flags == 0, "%s: flags %#x", ic->name, p.flags);
+	ck_assert_msg(m->ipver == ic->ipver && m->type == ic->type && m->code == ic->code,
+		      "%s: ICMPv%u %u/%u", ic->name, m->ipver, m->type, m->code);
+	ck_assert_msg(m->error == ic->error, "%s: error %d", ic->name, m->error);
+	ck_assert_msg(m->quote == ic->quote, "%s: quote %#x, want %#x", ic->name, m->quote,
+		      ic->quote);
+	ck_assert_str_eq(ipstr(m->from, ip, sizeof(ip)), ic->from);
+	ck_assert_uint_eq(m->mtu, ic->mtu);
+	ck_assert_uint_eq(m->sport, ic->sport);
+	ck_assert_uint_eq(m->dport, ic->dport);
+	if (ic->src) {
+		ck_assert_uint_eq(m->proto, ic->proto);
+		ck_assert_str_eq(ipstr(m->src, ip, sizeof(ip)), ic->src);
+		ck_assert_str_eq(ipstr(m->dst, ip, sizeof(ip)), ic->dst);
+	}
+	/* the frames built here are what they claim to be */
+	require_tshark();
+	tshark_icmp(ic, &f);
+}
+END_TEST
+
+START_TEST(test_icmp_cut)
+{
+	/* host unreachable quoting a SYN, raw IPv4: the ICMP header at 20,
+	 * the quoted IP header at 28, its TCP ports at 48, the end at 56 */
+	struct buf f;
+	struct kt_pkt p;
+	uint32_t cut;
+
+	build_icmp(I_HOST_SYN, &f);
+	ck_assert_uint_eq(f.n, 56);
+	for (cut = 0; cut <= f.n; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);	/* exact size, for ASan */
+		uint8_t want;
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, f.b, cut);
+		kt_pkt_decode(&p, DLT_RAW, copy, cut, (uint32_t)f.n, 1);
+		free(copy);
+		want = cut < 28 ? KT_ICMP_QUOTE_CUT :
+		       cut < 48 ? KT_ICMP_QUOTE_CUT :
+		       cut < 52 ? KT_ICMP_QUOTE_IP | KT_ICMP_QUOTE_CUT :
+		       cut < 56 ? KT_ICMP_QUOTE_IP | KT_ICMP_QUOTE_PORTS | KT_ICMP_QUOTE_CUT :
+				  Q_ALL;
+		ck_assert_uint_eq(p.nl4, 0);
+		if (cut < 20) {
+			ck_assert(p.flags & KT_PKT_TRUNCATED);	/* the frame's own IP header */
+			ck_assert_uint_eq(p.icmp.ipver, 0);
+			continue;
+		}
+		/* the quote is payload: the frame's flags do not change */
+		ck_assert_msg(p.flags == 0, "cut at %u: flags %#x", cut, p.flags);
+		if (cut < 22) {
+			ck_assert_uint_eq(p.icmp.ipver, 0);
+			continue;
+		}
+		ck_assert(p.icmp.error);
+		ck_assert_msg(p.icmp.quote == want, "cut at %u: quote %#x, want %#x", cut,
+			      p.icmp.quote, want);
+		ck_assert_uint_eq(p.icmp.sport, (want & KT_ICMP_QUOTE_PORTS) ? 40000 : 0);
+		ck_assert_uint_eq(p.icmp.proto, (want & KT_ICMP_QUOTE_IP) ? IPPROTO_TCP : 0);
+	}
+	/* the sender's own short quote (its IP length ends the message after
+	 * the ports): what is there, and no CUT, the snap length took nothing */
+	f.b[3] = 52;
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, 52, 52, 1), 0);
+	ck_assert_uint_eq(p.icmp.quote, KT_ICMP_QUOTE_IP | KT_ICMP_QUOTE_PORTS);
+	ck_assert_uint_eq(p.icmp.dport, 80);
+	/* a quote that is not IPv4 is left alone */
+	f.b[3] = 56;
+	f.b[28] = 0x65;
+	ck_assert_int_eq(kt_pkt_decode(&p, DLT_RAW, f.b, 56, 56, 1), 0);
+	ck_assert(p.icmp.error);
+	ck_assert_uint_eq(p.icmp.quote, 0);
+	ck_assert_uint_eq(p.icmp.proto, 0);
+}
+END_TEST
+
+START_TEST(test_icmp_not_counted)
+{
+	/* every ICMP frame above through the tracker that ktana import uses:
+	 * no connection, no layer; the tunnel's outer UDP only */
+	struct result r;
+	struct kt_tracker_opts o = { .emit_conn = on_conn, .emit_dns = on_dns, .ctx = &r };
+	struct kt_tracker *t;
+	struct kt_pkt p;
+	struct buf f;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(kt_tracker_new(&t, &o), 0);
+	for (int s = 0; s < I__N; s++) {
+		build_icmp((enum icmp_shape)s, &f);
+		ck_assert_int_eq(kt_pkt_decode(&p, icmp_cases[s].dlt, f.b, (uint32_t)f.n,
+					       (uint32_t)f.n, 1000 + (uint64_t)s), 0);
+		ck_assert_int_eq(kt_tracker_packet(t, &p), 0);
+	}
+	ck_assert_int_eq(kt_tracker_flush(t), 0);
+	kt_tracker_get_stats(t, &r.st);
+	kt_tracker_free(t);
+	ck_assert_uint_eq(r.st.packets, I__N);
+	ck_assert_uint_eq(r.st.layers, 1);
+	ck_assert_uint_eq(r.st.frames_no_l4, I__N - 1);
+	ck_assert_uint_eq(r.st.truncated + r.st.malformed, 0);
+	ck_assert_uint_eq(r.nconns, 1);
+	ck_assert_uint_eq(r.conns[0].c.dport, 4789);
+	result_free(&r);
+}
+END_TEST
+
 /* ---- malformed captures -------------------------------------------------- */
 
 enum expect { OPEN_ERROR, STOPS_EARLY, HDR_CUT, PAYLOAD_CUT, BAD_TS, EMPTY, CLEAN };
@@ -1610,6 +2012,9 @@ Suite *kt_packet_suite(void)
 	tcase_add_test(facts, test_decode_tunnel_port_is_the_lower);
 	tcase_add_test(facts, test_decode_refuses_unknown_link);
 	tcase_add_test(facts, test_decode_depth_bounded);
+	tcase_add_loop_test(facts, test_icmp_shapes, 0, I__N);
+	tcase_add_test(facts, test_icmp_cut);
+	tcase_add_test(facts, test_icmp_not_counted);
 
 	tcase_add_loop_test(bad, test_malformed, 0,
 			    (int)(sizeof(malformed) / sizeof(malformed[0])));

@@ -6,8 +6,11 @@
  * type, nanosecond timestamps, lengths, bytes, padding) and its refusals;
  * fragments end to end on frames built here: trouble on one flow writes
  * exactly that flow's packets (also when the far address is a Service the
- * packets carry before DNAT), the index line says why, and the size limit
- * leaves the fragment out and says so. Flow events that are trouble.
+ * packets carry before DNAT), the ICMP error that failed a connect is in
+ * that connect's fragment (decoded and keyed as the source does, its quote
+ * naming the Service address) and counted in the index line, the index line
+ * says why, and the size limit leaves the fragment out and says so. Flow
+ * events that are trouble.
  */
 #include <check.h>
 #include <errno.h>
@@ -22,6 +25,7 @@
 
 #include "bytes.h"
 #include "error.h"
+#include "packet.h"
 #include "pcap_int.h"
 #include "pcapng.h"
 #include "pkt_ring.h"
@@ -524,6 +528,97 @@ START_TEST(fragment_of_a_host_pair)
 }
 END_TEST
 
+/* A frame through the source's own path: decoded, keyed, into the ring. */
+static void push_frame(struct frag_env *e, uint64_t ts, const uint8_t *f, uint32_t n)
+{
+	struct kt_ring_pkt p = { .ts = ts, .caplen = n, .wirelen = n, .data = f };
+	struct kt_pkt pkt;
+
+	ck_assert_int_eq(kt_pkt_decode(&pkt, DLT_EN10MB, f, n, n, ts), 0);
+	kt_pkt_ring_key(&p, &pkt);
+	ck_assert_int_eq(kt_pkt_ring_push(e->s->ifs[0].ring, &p), 0);
+}
+
+/* Ethernet + IPv4 198.18.0.1 -> dst + ICMP type/code quoting the IP header
+ * and 8 bytes of 'q' (an Ethernet frame): 70 bytes. */
+static uint32_t icmp_frame(uint8_t *f, const char *dst, uint8_t type, uint8_t code,
+			   const uint8_t *q)
+{
+	uint32_t s, d;
+
+	memset(f, 0, 42);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 20 + 8 + 28;
+	f[22] = 64;
+	f[23] = IPPROTO_ICMP;
+	inet_pton(AF_INET, "198.18.0.1", &s);
+	inet_pton(AF_INET, dst, &d);
+	memcpy(f + 26, &s, 4);
+	memcpy(f + 30, &d, 4);
+	f[34] = type;
+	f[35] = code;
+	if (q)
+		memcpy(f + 42, q + 14, 28);
+	return 70;
+}
+
+START_TEST(fragment_with_icmp_error)
+{
+	struct frag_env e;
+	struct kt_trouble t = refused(5010, "198.19.0.40");
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	char path[512], errbuf[PCAP_ERRBUF_SIZE], got[256] = "", *idx = NULL;
+	uint8_t syn[64], syn2[64], f[80];
+	size_t len, n = 0;
+	json_t *line;
+	pcap_t *p;
+
+	/* the client's SYN to the Service address, then the node's "host
+	 * unreachable" quoting it as the client sees it (DNAT reversed);
+	 * the same error about another flow, and a ping, stay out */
+	env_up(&e, 0);
+	push_frame(&e, 5000, syn, tcp_frame(syn, "198.18.0.16", 40000, "198.19.0.40", 80, 0x02));
+	tcp_frame(syn2, "198.18.0.16", 40001, "198.19.0.40", 80, 0x02);
+	push_frame(&e, 5001, f, icmp_frame(f, "198.18.0.16", 3, 1, syn));
+	push_frame(&e, 5002, f, icmp_frame(f, "198.18.0.16", 3, 1, syn2));
+	push_frame(&e, 5003, f, icmp_frame(f, "198.18.0.15", 8, 0, NULL));
+	t.kind = KT_TROUBLE_UNREACHABLE;
+	t.err = 113;
+	kt_pcap_frag_trouble(e.s, &t);
+	ck_assert_int_eq(kt_pcap_frag_due(e.s, 0, true), 0);
+	ck_assert_uint_eq(e.s->frags_written, 1);
+
+	snprintf(path, sizeof(path), "%s/pcap/frag-000001.pcapng", e.dir);
+	p = pcap_open_offline(path, errbuf);
+	ck_assert_msg(p != NULL, "libpcap: %s", errbuf);
+	while (pcap_next_ex(p, &h, &d) == 1 && n + 32 < sizeof(got)) {
+		if (d[23] == IPPROTO_ICMP)	/* type/code, and the quoted sport */
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "icmp%u/%u:%u ", d[34],
+					      d[35], (unsigned)(d[62] << 8 | d[63]));
+		else
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "tcp:%u ",
+					      (unsigned)(d[34] << 8 | d[35]));
+	}
+	pcap_close(p);
+	ck_assert_str_eq(got, "tcp:40000 icmp3/1:40000 ");
+
+	snprintf(path, sizeof(path), "%s/pcap/fragments.jsonl", e.dir);
+	ck_assert_int_eq(kt_read_file(path, 1 << 20, &idx, &len), 0);
+	line = json_loads(idx, 0, NULL);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(line, "reasons"), 0)),
+			 "unreachable");
+	ck_assert_int_eq(json_integer_value(json_object_get(line, "packets")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(line, "icmp_errors")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(line, "errno")), 113);
+	json_decref(line);
+	free(idx);
+	env_down(&e);
+}
+END_TEST
+
 START_TEST(flow_events_that_are_trouble)
 {
 	struct kt_flow f = { .ts = 1000, .kind = KT_FLOW_FAIL, .cause = KT_CAUSE_REFUSED,
@@ -564,6 +659,7 @@ Suite *kt_pcap_suite(void)
 	tcase_add_test(tc, fragment_at_stop);
 	tcase_add_test(tc, fragment_past_the_limit);
 	tcase_add_test(tc, fragment_of_a_host_pair);
+	tcase_add_test(tc, fragment_with_icmp_error);
 	tcase_add_test(tc, flow_events_that_are_trouble);
 	suite_add_tcase(s, tc);
 	return s;

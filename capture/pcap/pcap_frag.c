@@ -56,7 +56,9 @@ uint16_t kt_pcap_linktype(int dlt)
 }
 
 /* Packets of a flow: the ports (when given) and addresses match either way;
- * the far address may be the one before DNAT (a Service). */
+ * the far address may be the one before DNAT (a Service). An ICMP error is
+ * keyed by the packet it quotes, client to server; the client sees it with
+ * the Service address, conntrack having reversed the DNAT in the quote. */
 static bool matches(const struct kt_trouble *t, const struct kt_ring_pkt *p)
 {
 	bool orig = memcmp(t->orig_daddr, zero16, 16) != 0;
@@ -177,6 +179,7 @@ struct hit {
 	uint64_t ts;
 	uint32_t caplen, wirelen;
 	unsigned iface;
+	bool icmp;		/* an ICMP error about the flow */
 	const uint8_t *data;
 };
 
@@ -203,7 +206,8 @@ static int collect_one(void *ctx, const struct kt_ring_pkt *p)
 		c->v = v;
 		c->cap = cap;
 	}
-	c->v[c->n++] = (struct hit){ p->ts, p->caplen, p->wirelen, c->iface, p->data };
+	c->v[c->n++] = (struct hit){ p->ts, p->caplen, p->wirelen, c->iface,
+				     (p->flags & KT_RING_ICMP) != 0, p->data };
 	return 0;
 }
 
@@ -263,7 +267,8 @@ static void comment(const struct kt_pcap_frag *f, char *buf, size_t len)
 
 /* One line for the index, and one entry in the manifest (while few). */
 static int index_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f,
-			  const char *file, uint64_t packets, uint64_t bytes, bool complete)
+			  const char *file, uint64_t packets, uint64_t bytes, uint64_t icmp,
+			  bool complete)
 {
 	json_t *j = json_pack("{s:s?, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:s, s:b}",
 			      "file", file, "reasons", reasons_json(f->reasons),
@@ -280,6 +285,9 @@ static int index_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f,
 	if (f->t.err)
 		json_object_set_new(j, f->t.kind >= KT_TROUBLE_DNS_ERROR ? "rcode" : "errno",
 				    json_integer(f->t.err));
+	/* the evidence of an unreachable host or port, when it was seen */
+	if (icmp)
+		json_object_set_new(j, "icmp_errors", json_integer((json_int_t)icmp));
 	line = json_dumps(j, JSON_COMPACT);
 	if (!line) {
 		json_decref(j);
@@ -309,7 +317,7 @@ static int index_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f,
 /* The packets of hits[0..n) that come from interfaces of link type dlt. */
 static int write_file(struct kt_pcap_src *s, const struct kt_pcap_frag *f, struct hit *v,
 		      size_t n, int dlt, const char *rel, uint64_t *packets, uint64_t *bytes,
-		      bool *cut)
+		      uint64_t *icmp, bool *cut)
 {
 	uint32_t ids[KT_PCAP_MAX_IFACES];
 	struct kt_pcapng w;
@@ -317,7 +325,7 @@ static int write_file(struct kt_pcap_src *s, const struct kt_pcap_frag *f, struc
 	size_t need = 4096;
 	int err = 0;
 
-	*packets = *bytes = 0;
+	*packets = *bytes = *icmp = 0;
 	*cut = false;
 	for (size_t k = 0; k < n && need < FRAG_MAX_BYTES; k++)
 		if (s->ifs[v[k].iface].dlt == dlt)
@@ -354,6 +362,7 @@ static int write_file(struct kt_pcap_src *s, const struct kt_pcap_frag *f, struc
 		}
 		if (err)
 			goto out;
+		*icmp += v[k].icmp;
 	}
 	if ((err = kt_spool_write_file(s->ctx->spool, rel, w.buf.p, w.buf.len)))
 		goto out;
@@ -369,13 +378,13 @@ out:
 static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f, uint64_t read_ns)
 {
 	struct collect c = { .t = &f->t };
-	uint64_t oldest = UINT64_MAX, packets, bytes;
+	uint64_t oldest = UINT64_MAX, packets, bytes, icmp;
 	int dlts[8], ndlt = 0, err = 0;
 	char rel[96], first[96] = "";
 	bool cut;
 
 	if (s->all)		/* everything is in the continuous file */
-		return index_fragment(s, f, ALL_FILE, 0, 0, true);
+		return index_fragment(s, f, ALL_FILE, 0, 0, 0, true);
 	for (unsigned k = 0; k < s->nifs && !c.err; k++) {
 		struct kt_pkt_ring_stats rs;
 
@@ -409,7 +418,7 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f, u
 		else	/* readers want one link type per file */
 			snprintf(rel, sizeof(rel), "pcap/frag-%06" PRIu64 "-%d.pcapng",
 				 s->frag_seq, dlts[j]);
-		if ((err = write_file(s, f, c.v, c.n, dlts[j], rel, &packets, &bytes, &cut)))
+		if ((err = write_file(s, f, c.v, c.n, dlts[j], rel, &packets, &bytes, &icmp, &cut)))
 			goto out;
 		if (!packets)
 			continue;
@@ -419,7 +428,7 @@ static int write_fragment(struct kt_pcap_src *s, const struct kt_pcap_frag *f, u
 		s->frag_packets += packets;
 		/* whole only if the ring reached back to from, and the packets
 		 * read reached to (not so when the recording stopped before) */
-		err = index_fragment(s, f, rel, packets, bytes,
+		err = index_fragment(s, f, rel, packets, bytes, icmp,
 				     oldest <= f->from_ns && f->to_ns <= read_ns && !cut);
 		if (err)
 			goto out;

@@ -265,19 +265,12 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 	i->packets++;
 	i->bytes += h->len;
 	s->live.events++;
-	if (kt_pkt_decode(&pkt, i->dlt, data, h->caplen, h->len, ts) || !pkt.nl4)
-		i->not_decoded++;
-	if (pkt.nl4) {
-		const struct kt_pkt_l4 *l = &pkt.l4[pkt.nl4 - 1];	/* innermost */
-
-		rp.proto = l->proto;
-		memcpy(rp.src, l->src, 16);
-		memcpy(rp.dst, l->dst, 16);
-		rp.sport = l->sport;
-		rp.dport = l->dport;
-		for (unsigned k = 0; k < pkt.nl4; k++)
-			dns |= pkt.l4[k].sport == 53 || pkt.l4[k].dport == 53;
-	}
+	kt_pkt_decode(&pkt, i->dlt, data, h->caplen, h->len, ts);
+	kt_pkt_ring_key(&rp, &pkt);
+	if (!rp.proto)
+		i->not_decoded++;	/* no flow to file it under */
+	for (unsigned k = 0; k < pkt.nl4; k++)
+		dns |= pkt.l4[k].sport == 53 || pkt.l4[k].dport == 53;
 	rp.ts = ts;
 	rp.caplen = h->caplen;
 	rp.wirelen = h->len;

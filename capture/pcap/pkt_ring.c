@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include "error.h"
+#include "packet.h"
 
 /* What precedes each packet's bytes in the buffer (copied with memcpy: the
  * buffer holds it at 8-byte aligned offsets, but stays a byte buffer). */
@@ -14,7 +17,7 @@ struct ent {
 	uint32_t size;		/* whole entry, rounded to 8 */
 	uint32_t caplen, wirelen;
 	uint16_t sport, dport;
-	uint8_t proto;
+	uint8_t proto, flags;
 	uint8_t src[16], dst[16];
 };
 
@@ -32,6 +35,40 @@ struct kt_pkt_ring {
 	uint64_t newest_ts;
 	struct kt_pkt_ring_stats st;
 };
+
+void kt_pkt_ring_key(struct kt_ring_pkt *p, const struct kt_pkt *pkt)
+{
+	const struct kt_pkt_icmp *m = &pkt->icmp;
+	const struct kt_pkt_l4 *l;
+
+	p->proto = 0;
+	p->flags = 0;
+	p->sport = p->dport = 0;
+	memset(p->src, 0, 16);
+	memset(p->dst, 0, 16);
+	/* nothing follows ICMP in a frame: when there is one, it is the
+	 * innermost, inside whatever tunnel l4[] holds */
+	if (m->error && (m->quote & KT_ICMP_QUOTE_IP) &&
+	    (m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP)) {
+		p->proto = m->proto;
+		p->flags = KT_RING_ICMP;
+		memcpy(p->src, m->src, 16);
+		memcpy(p->dst, m->dst, 16);
+		if (m->quote & KT_ICMP_QUOTE_PORTS) {
+			p->sport = m->sport;
+			p->dport = m->dport;
+		}
+		return;
+	}
+	if (!pkt->nl4)
+		return;
+	l = &pkt->l4[pkt->nl4 - 1];
+	p->proto = l->proto;
+	memcpy(p->src, l->src, 16);
+	memcpy(p->dst, l->dst, 16);
+	p->sport = l->sport;
+	p->dport = l->dport;
+}
 
 int kt_pkt_ring_new(struct kt_pkt_ring **out, size_t bytes, uint64_t max_age_ns)
 {
@@ -111,6 +148,7 @@ int kt_pkt_ring_push(struct kt_pkt_ring *r, const struct kt_ring_pkt *p)
 	e.sport = p->sport;
 	e.dport = p->dport;
 	e.proto = p->proto;
+	e.flags = p->flags;
 	memcpy(e.src, p->src, 16);
 	memcpy(e.dst, p->dst, 16);
 	memcpy(r->buf + at, &e, sizeof(e));
@@ -158,6 +196,7 @@ int kt_pkt_ring_foreach(const struct kt_pkt_ring *r, uint64_t from_ns, uint64_t 
 			p.caplen = e.caplen;
 			p.wirelen = e.wirelen;
 			p.proto = e.proto;
+			p.flags = e.flags;
 			memcpy(p.src, e.src, 16);
 			memcpy(p.dst, e.dst, 16);
 			p.sport = e.sport;

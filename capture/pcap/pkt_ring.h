@@ -6,7 +6,9 @@
  * oldest packets go to make room) and by age (packets older than max_age_ns
  * behind the newest go on kt_pkt_ring_expire). Each packet keeps the key of
  * its innermost TCP/UDP layer, so fragments select a flow or a host pair
- * without decoding again.
+ * without decoding again; an ICMP error keeps the key of the flow its quote
+ * names (kt_pkt_ring_key), so the error that failed a connect is found with
+ * that connect's packets.
  *
  * Layout: one byte buffer used circularly; each entry is a fixed header and
  * the captured bytes, rounded to 8. An entry never wraps: when it does not
@@ -22,16 +24,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* struct kt_ring_pkt.flags */
+#define KT_RING_ICMP 0x1	/* an ICMP error: the key is its quote's flow */
+
 /* A packet in the ring, as kt_pkt_ring_foreach() hands it out. data borrows
  * the ring's memory: valid until the next push or expire. */
 struct kt_ring_pkt {
 	uint64_t ts;		/* UTC ns */
 	uint32_t caplen, wirelen;
 	uint8_t proto;		/* of the innermost TCP/UDP layer, 0 none */
+	uint8_t flags;		/* KT_RING_* */
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	const uint8_t *data;
 };
+
+struct kt_pkt;
+
+/* The key a decoded frame is kept under (proto, addresses, ports, flags of
+ * p; ts, lengths and data are the caller's): its innermost TCP/UDP layer,
+ * or for an ICMP error the flow its quote names, as the failing packet went
+ * (client to server; ports 0 when the snap length cut them off). proto 0
+ * when the frame has neither. */
+void kt_pkt_ring_key(struct kt_ring_pkt *p, const struct kt_pkt *pkt);
 
 struct kt_pkt_ring_stats {
 	uint64_t pushed;

@@ -45,6 +45,7 @@ int kt_pkt_decode(struct kt_pkt *out, int dlt, const uint8_t *frame,
 	out->flags = 0;
 	out->nl4 = 0;
 	out->nfrag = 0;
+	memset(&out->icmp, 0, sizeof(out->icmp));
 	/* caplen < wirelen is not an error by itself: headers may all be there */
 	kt_cur_init(&c, frame, frame ? caplen : 0);
 

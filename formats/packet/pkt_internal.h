@@ -50,7 +50,7 @@ struct kt_ipctx {
 	uint32_t frag_id;
 };
 
-/* Dispatch on an IP protocol number (TCP, UDP, tunnels). */
+/* Dispatch on an IP protocol number (TCP, UDP, ICMP, tunnels). */
 void kt_dis_ipproto(struct kt_dec *d, struct kt_cur *c, uint8_t proto,
 		    const struct kt_ipctx *ip);
 void kt_dis_tcp(struct kt_dec *d, struct kt_cur *c, const struct kt_ipctx *ip);
@@ -58,6 +58,11 @@ void kt_dis_udp(struct kt_dec *d, struct kt_cur *c, const struct kt_ipctx *ip);
 void kt_dis_vxlan(struct kt_dec *d, struct kt_cur *c);
 void kt_dis_geneve(struct kt_dec *d, struct kt_cur *c);
 void kt_dis_gre(struct kt_dec *d, struct kt_cur *c);
+/* ICMP in IPv4, ICMPv6 in IPv6 (ip->ipver says which): into d->pkt->icmp */
+void kt_dis_icmp(struct kt_dec *d, struct kt_cur *c, const struct kt_ipctx *ip);
+
+/* IPv6 extension headers followed in one chain at most */
+#define KT_IPV6_MAX_EXT 16
 
 /* A new transport layer filled from the IP context, or NULL when the frame
  * already holds KT_PKT_MAX_L4 of them. */

@@ -48,8 +48,16 @@ void kt_dis_ipproto(struct kt_dec *d, struct kt_cur *c, uint8_t proto,
 			break;
 		kt_dis_gre(d, c);
 		break;
+	case IPPROTO_ICMP:
+		if (ip->ipver == 4)
+			kt_dis_icmp(d, c, ip);
+		break;
+	case IPPROTO_ICMPV6:
+		if (ip->ipver == 6)
+			kt_dis_icmp(d, c, ip);
+		break;
 	default:
-		break;	/* ICMP, SCTP...: no connection to rebuild here */
+		break;	/* SCTP...: no connection to rebuild here */
 	}
 }
 

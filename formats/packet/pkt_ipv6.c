@@ -12,8 +12,6 @@
 
 #include "pkt_internal.h"
 
-#define IPV6_MAX_EXT 16
-
 void kt_dis_ipv6(struct kt_dec *d, struct kt_cur *c)
 {
 	struct kt_ipctx ip = { .ipver = 6 };
@@ -34,7 +32,7 @@ void kt_dis_ipv6(struct kt_dec *d, struct kt_cur *c)
 	ip.paylen = plen ? plen : (uint32_t)kt_cur_left(c);
 	kt_cur_sub(c, ip.paylen, &sub);
 
-	for (i = 0; i < IPV6_MAX_EXT; i++) {
+	for (i = 0; i < KT_IPV6_MAX_EXT; i++) {
 		uint8_t next, len;
 		uint16_t offm;
 		uint32_t id, hlen;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <pcap/dlt.h>
 
 #include "packet.h"
@@ -40,6 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ts += (uint64_t)(sel & 0x70) * 200000000ull;
 		kt_pkt_decode(&p, dlt, frame, (uint32_t)len,
 			      (uint32_t)len + ((sel & 0x80) ? 1000 : 0), ts);
+		/* what an ICMP quote claims holds together: ports only of
+		 * TCP/UDP, nothing past a quoted IP header that was not whole,
+		 * no quote but an error's */
+		if ((p.icmp.quote & ~KT_ICMP_QUOTE_CUT) && !(p.icmp.quote & KT_ICMP_QUOTE_IP))
+			abort();
+		if ((p.icmp.quote & KT_ICMP_QUOTE_PORTS) && p.icmp.proto != IPPROTO_TCP &&
+		    p.icmp.proto != IPPROTO_UDP)
+			abort();
+		if (p.icmp.quote && !p.icmp.error)
+			abort();
 		kt_tracker_packet(t, &p);
 		free(frame);
 		off += len;

@@ -68,15 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ts += (uint64_t)(sel & 0x70) * 100000000ull;
 		kt_pkt_decode(&pkt, this_dlt, data + off, (uint32_t)len,
 			      (uint32_t)len + ((sel & 0x80) ? 1000 : 0), ts);
-		if (pkt.nl4) {
-			const struct kt_pkt_l4 *l = &pkt.l4[pkt.nl4 - 1];
-
-			rp.proto = l->proto;
-			memcpy(rp.src, l->src, 16);
-			memcpy(rp.dst, l->dst, 16);
-			rp.sport = l->sport;
-			rp.dport = l->dport;
-		}
+		kt_pkt_ring_key(&rp, &pkt);
 		rp.ts = ts;
 		rp.caplen = (uint32_t)len;
 		rp.wirelen = (uint32_t)len + ((sel & 0x80) ? 1000 : 0);

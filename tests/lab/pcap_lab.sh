@@ -8,7 +8,15 @@
 #    stream holds the answered query and the NXDOMAIN with their rcode and
 #    answers, as the traffic's truth says; every fragment reads in tshark,
 #    whose interface descriptions name the node and the client's pod; the
-#    manifest has libpcap's drop counters per interface.
+#    manifest has libpcap's drop counters per interface. After the traffic,
+#    the node answers two SYNs with ICMP host unreachable (iptables REJECT
+#    --reject-with icmp-host-unreachable, in the lab node's FORWARD chain,
+#    removed after): one to flaky:9003, one through the web ClusterIP (the
+#    REJECT sees the backend after DNAT; the client gets the quote with the
+#    ClusterIP back). Each connect fails with EHOSTUNREACH and leaves a
+#    fragment (reason "unreachable"; "connect_error" through the ClusterIP,
+#    see below) that holds the SYN (tcpdump) and the ICMP error quoting it
+#    as the client sent it (tshark reads the quote).
 # 2. the limit: --pcap-all with --pcap-max-size 1M under a flood of short
 #    connections (2000, lab addresses only): the pcapng written stays under
 #    the limit, the bundle under the limit plus 1 MiB (the host facts and
@@ -45,12 +53,44 @@ ktlab_apiserver "$T" || { echo "FAIL: no lab API server"; exit 1; }
 SRV=$KTLAB_API
 
 # ---- 1. fragments, DNS, identity --------------------------------------------
-ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
+# unreachable: run after the standard traffic (KTLAB_MORE); the client's
+# "host port source-port errno" of each connect go to $T/unreach.txt
+UNREACH_SPORT=45123	# the ClusterIP connect's, for the rule to pick it out
+unreachable() {
+	local ipt=(nsenter --net="$KTLAB_NODE_NETNS" iptables -w) flaky client vip rc=0
+	local why=(-m comment --comment "ktlab: host unreachable" -j REJECT
+		   --reject-with icmp-host-unreachable)
+
+	flaky=$(jq -r '.pods[] | select(.lab == "flaky") | .ip' "$KTLAB_JSON")
+	client=$(jq -r '.pods[] | select(.lab == "client") | .ip' "$KTLAB_JSON")
+	vip=$(jq -r '.services[] | select(.name == "web") | .cluster_ip' "$KTLAB_JSON")
+	"${ipt[@]}" -I FORWARD -d "$flaky/32" -p tcp --dport 9003 "${why[@]}" || return 1
+	"${ipt[@]}" -I FORWARD -s "$client/32" -p tcp --sport $UNREACH_SPORT "${why[@]}" || rc=1
+	ktlab exec client python3 -c '
+import socket, sys
+for arg in sys.argv[1:]:
+    host, port, *bind = arg.split(":")
+    s = socket.socket()
+    s.settimeout(3)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(bind[0]) if bind else 0))
+    try:
+        s.connect((host, int(port)))
+        err = 0
+    except OSError as e:
+        err = e.errno or -1
+    print(host, port, s.getsockname()[1], err)
+    s.close()' "$flaky:9003" "$vip:80:$UNREACH_SPORT" >"$T/unreach.txt" 2>&1 || rc=1
+	"${ipt[@]}" -D FORWARD -d "$flaky/32" -p tcp --dport 9003 "${why[@]}" || rc=1
+	"${ipt[@]}" -D FORWARD -s "$client/32" -p tcp --sport $UNREACH_SPORT "${why[@]}" || rc=1
+	return $rc
+}
+KTLAB_MORE=unreachable ktlab_record_traffic "$T/record.err" env HOME="$T" "$B/ktcap" -q record -o "$T/lab.tar.zst" \
 	--sources host,bpf,pcap,k8s --kubeconfig "$KTLAB_KUBECONFIG" --k8s-interval 2s \
 	--node ktlab-node --pcap-around 1s
 rc=$?
 check "ktcap record and the traffic" 0 "$rc"
-[ "$rc" = 0 ] || cat "$T/record.err"
+[ "$rc" = 0 ] || { cat "$T/record.err"; cat "$T/unreach.txt" 2>/dev/null; }
 cp "$KTLAB_TRUTH" "$T/truth.json"
 "$B/ktana" verify "$T/lab.tar.zst" >/dev/null || bad "the bundle does not verify"
 "$B/ktana" dump --file manifest.json "$T/lab.tar.zst" >"$T/manifest.json"
@@ -110,6 +150,45 @@ for step in refused reset; do
 	case "$desc" in *"node=ktlab-node"*"pod=shop/client"*) ok ;;
 		*) bad "$step fragment: interface descriptions '$desc' do not name shop/client" ;; esac
 done
+
+# the connects the node answered with ICMP host unreachable
+while read -r host port sp err; do
+	check "connect to $host:$port fails with EHOSTUNREACH" 113 "$err"
+	f=$(frag_of "$sp")
+	lost=$(jq '.sources.bpf.lost_flow + .sources.bpf.lost_missed_runs' "$M")
+	if [ -z "$f" ] && [ "$lost" -gt 0 ]; then	# as above
+		echo "not asserted: no unreachable fragment for :$sp, and the eBPF source" \
+			"counted $lost events lost"
+		continue
+	fi
+	check "one fragment for the unreachable flow :$sp" 1 "$(echo "$f" | grep -c .)"
+	[ -n "$f" ] || continue
+	# The eBPF source knows the error from icmp_send on this node, keyed by
+	# the offending packet as it was then: after DNAT, the backend, which the
+	# client's socket (the ClusterIP) does not find; the connect then counts
+	# as connect_error. The fragment holds the ICMP error either way.
+	why=$(jq -r --argjson p "$sp" 'select(.flow.sport == $p) | .reasons[]' \
+		"$T/b/pcap/fragments.jsonl" | grep -xE 'unreachable|connect_error' | sort -u)
+	if [ "$port" = 9003 ]; then
+		check "unreachable fragment: why" unreachable "$why"
+	else
+		case "$why" in unreachable|connect_error) ok ;;
+			*) bad "ClusterIP unreachable fragment: why '$why'" ;; esac
+		[ "$why" = unreachable ] || echo "note: the ClusterIP connect counted as $why"
+	fi
+	check "unreachable fragment: the ICMP error counted" 1 \
+		"$(jq -r --argjson p "$sp" 'select(.flow.sport == $p) | .icmp_errors' \
+			"$T/b/pcap/fragments.jsonl" | sort -u)"
+	[ "$(tcpdump -nn -r "$T/b/$f" "tcp src port $sp and tcp[tcpflags] & tcp-syn != 0" 2>/dev/null |
+		wc -l)" -ge 1 ] && ok || bad "unreachable fragment $f: no SYN from :$sp"
+	# the error's quote: the SYN as the client sent it (the ClusterIP's
+	# address and port, not the backend's)
+	check "unreachable fragment: ICMP host unreachable quoting the SYN to $host:$port" \
+		"$host $port" \
+		"$(tshark -r "$T/b/$f" -Y "icmp.type == 3 && icmp.code == 1 && tcp.srcport == $sp" \
+			-T fields -E occurrence=l -e ip.dst -e tcp.dstport 2>/dev/null | tr '\t' ' ' | sort -u)"
+done <"$T/unreach.txt"
+[ "$(grep -c . "$T/unreach.txt")" = 2 ] && ok || bad "unreach.txt: $(cat "$T/unreach.txt")"
 
 # the NXDOMAIN answer seen by the pcap source is trouble too
 check "a fragment for the NXDOMAIN answer" 1 \
