@@ -155,7 +155,10 @@ static __always_inline __u64 *seen_slot(__u64 key)
  * endpoints. A non-blocking connect() often holds its socket when that
  * ICMP comes back within the SYN's own softirq, so the error lands in
  * sk_err_soft, which the application's SO_ERROR read clears before it
- * closes the socket: at SYN_SENT -> CLOSE only this map still knows. */
+ * closes the socket: at SYN_SENT -> CLOSE only this map still knows.
+ * Each error is filed twice: under the offending packet's four-tuple, and
+ * under its source alone (daddr and dport zero), for a packet already
+ * translated to a backend (a ClusterIP's). */
 struct icmp_key {
 	__u8 saddr[4];
 	__u8 daddr[4];
@@ -603,6 +606,13 @@ static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
 		__builtin_memcpy(k.saddr, &ep->s4, 4);
 		__builtin_memcpy(k.daddr, &ep->d4, 4);
 		icmp_err = bpf_map_lookup_elem(&icmp_errs, &k);
+		if (!icmp_err) {
+			/* through a ClusterIP the error names the backend: the
+			 * client's own address and port, which DNAT leaves alone */
+			__builtin_memset(k.daddr, 0, 4);
+			k.dport = 0;
+			icmp_err = bpf_map_lookup_elem(&icmp_errs, &k);
+		}
 		if (icmp_err) {
 			err = (int)*icmp_err;
 			bpf_map_delete_elem(&icmp_errs, &k);
@@ -994,6 +1004,11 @@ int kt_icmp_send(struct trace_event_raw_icmp_send *ctx)
 	k.sport = bpf_ntohs(ports[0]);
 	k.dport = bpf_ntohs(ports[1]);
 	err = icmp_unreach_errno(ctx->code);
+	bpf_map_update_elem(&icmp_errs, &k, &err, BPF_ANY);
+	/* and by the client's end alone: the packet may be past DNAT, its
+	 * destination a backend the client's socket never saw */
+	__builtin_memset(k.daddr, 0, 4);
+	k.dport = 0;
 	bpf_map_update_elem(&icmp_errs, &k, &err, BPF_ANY);
 	return 0;
 }

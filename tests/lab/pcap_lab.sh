@@ -14,9 +14,9 @@
 #    removed after): one to flaky:9003, one through the web ClusterIP (the
 #    REJECT sees the backend after DNAT; the client gets the quote with the
 #    ClusterIP back). Each connect fails with EHOSTUNREACH and leaves a
-#    fragment (reason "unreachable"; "connect_error" through the ClusterIP,
-#    see below) that holds the SYN (tcpdump) and the ICMP error quoting it
-#    as the client sent it (tshark reads the quote).
+#    fragment (reason "unreachable", also through the ClusterIP) that holds
+#    the SYN (tcpdump) and the ICMP error quoting it as the client sent it
+#    (tshark reads the quote).
 # 2. the limit: --pcap-all with --pcap-max-size 1M under a flood of short
 #    connections (2000, lab addresses only): the pcapng written stays under
 #    the limit, the bundle under the limit plus 1 MiB (the host facts and
@@ -163,19 +163,12 @@ while read -r host port sp err; do
 	fi
 	check "one fragment for the unreachable flow :$sp" 1 "$(echo "$f" | grep -c .)"
 	[ -n "$f" ] || continue
-	# The eBPF source knows the error from icmp_send on this node, keyed by
-	# the offending packet as it was then: after DNAT, the backend, which the
-	# client's socket (the ClusterIP) does not find; the connect then counts
-	# as connect_error. The fragment holds the ICMP error either way.
+	# The eBPF source knows the error from icmp_send on this node, which
+	# sees the offending packet after DNAT (the backend): it files it under
+	# the client's end too, which the ClusterIP connect's socket finds.
 	why=$(jq -r --argjson p "$sp" 'select(.flow.sport == $p) | .reasons[]' \
 		"$T/b/pcap/fragments.jsonl" | grep -xE 'unreachable|connect_error' | sort -u)
-	if [ "$port" = 9003 ]; then
-		check "unreachable fragment: why" unreachable "$why"
-	else
-		case "$why" in unreachable|connect_error) ok ;;
-			*) bad "ClusterIP unreachable fragment: why '$why'" ;; esac
-		[ "$why" = unreachable ] || echo "note: the ClusterIP connect counted as $why"
-	fi
+	check "unreachable fragment through $host:$port: why" unreachable "$why"
 	check "unreachable fragment: the ICMP error counted" 1 \
 		"$(jq -r --argjson p "$sp" 'select(.flow.sport == $p) | .icmp_errors' \
 			"$T/b/pcap/fragments.jsonl" | sort -u)"
