@@ -786,6 +786,69 @@ START_TEST(column_varints_of_every_length)
 			ck_assert_int_eq(col_decode(col, len, 1 + after, got64, got32), -EPROTO);
 		}
 	}
+	/* two columns side by side (kt_col_dec_run2): every value in a and
+	 * the values in reverse order in b, each at every distance from the
+	 * end of its column, a chunk of 7 records at a time */
+	for (size_t after = 0; after <= 10; after++) {
+		uint8_t ca[512], cb[512];
+		uint64_t ga[64], gb[64];
+		size_t la = 0, lb = 0, n = nv + after;
+		struct kt_col_dec da, db;
+		struct kt_cursor xa, xb;
+		unsigned failed = 9;
+
+		ca[la++] = cb[lb++] = 1;
+		for (size_t k = 0; k < nv; k++) {
+			la += kt_put_varint(ca + la, vals[k]);
+			lb += kt_put_varint(cb + lb, vals[nv - 1 - k]);
+		}
+		memset(ca + la, 0, after);
+		memset(cb + lb, 0, after);
+		la += after;
+		lb += after;
+		kt_cursor_init(&xa, ca, la);
+		kt_cursor_init(&xb, cb, lb);
+		ck_assert_int_eq(kt_col_dec_init(&da, &xa, KT_F_U64, n, KT_F_U64), 0);
+		ck_assert_int_eq(kt_col_dec_init(&db, &xb, KT_F_U64, n, KT_F_U64), 0);
+		ck_assert(da.pairable && db.pairable);
+		da.stride = db.stride = sizeof(uint64_t);
+		for (size_t i = 0; i < n; i += 7)
+			ck_assert_int_eq(kt_col_dec_run2(&da, &db, i, i + 7 < n ? i + 7 : n,
+							 (uint8_t *)(ga + i), (uint8_t *)(gb + i),
+							 &failed), 0);
+		ck_assert_int_eq(kt_col_dec_finish(&da), 0);
+		ck_assert_int_eq(kt_col_dec_finish(&db), 0);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_eq(ga[i], i < nv ? (uint64_t)kt_unzigzag(vals[i]) : 0);
+			ck_assert_uint_eq(gb[i], i < nv ? (uint64_t)kt_unzigzag(vals[nv - 1 - i]) : 0);
+		}
+		/* the last value of b cut short, then of a: found, in the
+		 * right column */
+		for (unsigned bad = 0; bad < 2; bad++) {
+			uint8_t ka[512], kb[512];
+			size_t lx = bad ? la : lb;
+			uint8_t *cx = bad ? ka : kb;
+
+			memcpy(ka, ca, la);
+			memcpy(kb, cb, lb);
+			if (after) {
+				cx[lx - 1] = 0x80;	/* a varint running off the end */
+			} else {
+				cx[lx - 2] |= 0x80;	/* the last value one byte longer */
+				cx[lx - 1] |= 0x80;
+			}
+			kt_cursor_init(&xa, ka, la);
+			kt_cursor_init(&xb, kb, lb);
+			ck_assert_int_eq(kt_col_dec_init(&da, &xa, KT_F_U64, n, KT_F_U64), 0);
+			ck_assert_int_eq(kt_col_dec_init(&db, &xb, KT_F_U64, n, KT_F_U64), 0);
+			da.stride = db.stride = sizeof(uint64_t);
+			ck_assert_int_eq(kt_col_dec_run2(&da, &db, 0, n, (uint8_t *)ga, (uint8_t *)gb,
+							 &failed), -EPROTO);
+			ck_assert_uint_eq(failed, bad ? 0 : 1);
+			kt_col_dec_release(&da);
+			kt_col_dec_release(&db);
+		}
+	}
 	/* the encoder's own columns of these values decode to them */
 	{
 		uint64_t in[64];
