@@ -546,7 +546,7 @@ int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_
 }
 
 /* Whether the lengths of a column's values vary: the commonest length of
- * its first values (up to 128) covers less than 7 in 8 of them. */
+ * its first values (up to 128) covers less than 3 in 4 of them. */
 static bool lengths_vary(const uint8_t *p, const uint8_t *end, size_t n)
 {
 	struct kt_cursor c = { p, (size_t)(end - p) };
@@ -563,7 +563,7 @@ static bool lengths_vary(const uint8_t *p, const uint8_t *end, size_t n)
 	for (size_t len = 1; len <= 10; len++)
 		if (count[len] > most)
 			most = count[len];
-	return k && most * 8 < k * 7;
+	return k && most * 4 < k * 3;
 }
 
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
