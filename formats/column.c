@@ -300,6 +300,56 @@ static inline bool varint_at(const uint8_t **pp, const uint8_t *end, uint64_t *v
 	}
 }
 
+/* Index of the lowest set bit of x, which is not 0. */
+static inline unsigned lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	return (unsigned)__builtin_ctzll(x);
+#else
+	unsigned n = 0;
+
+	while (!(x & 1)) {
+		x >>= 1;
+		n++;
+	}
+	return n;
+#endif
+}
+
+/* The 7-bit groups of the bytes of w (high bits already clear), low byte
+ * first, packed into one number: 8 groups of 7 bits in 56. */
+static inline uint64_t varint_gather(uint64_t w)
+{
+	w = (w & 0x007f007f007f007full) | (w & 0x7f007f007f007f00ull) >> 1;
+	w = (w & 0x00003fff00003fffull) | (w & 0x3fff00003fff0000ull) >> 2;
+	return (w & 0x000000000fffffffull) | (w & 0x0fffffff00000000ull) >> 4;
+}
+
+/* varint_at() without a branch per byte, for columns whose lengths vary (a
+ * byte count, a latency), where such a branch mispredicts every other
+ * value: one 8-byte load, the first byte with a clear high bit ends the
+ * value, found from all the high bits at once, and the 7-bit groups
+ * gathered with masks and shifts. Values of 9 and 10 bytes, and the last
+ * 9 bytes of a column, go through varint_at(). It makes each value wait
+ * for the load of the one before, so it only pays when two columns are
+ * decoded side by side (kt_col_dec_run2). */
+static inline bool varint_flat(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t w, stop;
+
+	if (end - p < 10)
+		return varint_at(pp, end, v);
+	w = kt_le64(p);
+	stop = ~w & 0x8080808080808080ull;
+	if (!stop)
+		return varint_at(pp, end, v);
+	/* stop ^ (stop - 1): the bits up to the ending byte's high bit */
+	*v = varint_gather(w & (stop ^ (stop - 1)) & 0x7f7f7f7f7f7f7f7full);
+	*pp = p + lowest_bit(stop) / 8 + 1;
+	return true;
+}
+
 /* A reference code c (see DICT_CODE) at record i: 1 when it copies the
  * record *from places back (its slot in the history ring), 0 when it is
  * dictionary entry *entry, < 0 when it is out of range; table holds the
@@ -462,6 +512,60 @@ static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 	return 0;
 }
 
+/* Two delta or plain columns of 64-bit values, side by side: each value's
+ * varint_flat() waits on the one before in its own column only, so the
+ * two columns' waits overlap, and neither mispredicts on the lengths. */
+int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
+		    uint8_t *at_a, uint8_t *at_b, unsigned *failed)
+{
+	const uint64_t keep_a = a->mode == MODE_DELTA ? UINT64_MAX : 0;
+	const uint64_t keep_b = b->mode == MODE_DELTA ? UINT64_MAX : 0;
+	const uint8_t *pa = a->p, *pb = b->p, *const end_a = a->end, *const end_b = b->end;
+	const size_t stride_a = a->stride, stride_b = b->stride;
+	uint64_t prev_a = a->prev, prev_b = b->prev, da, db;
+
+	for (size_t i = i0; i < i1; i++, at_a += stride_a, at_b += stride_b) {
+		if (!varint_flat(&pa, end_a, &da)) {
+			*failed = 0;
+			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
+		}
+		if (!varint_flat(&pb, end_b, &db)) {
+			*failed = 1;
+			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
+		}
+		prev_a = (prev_a & keep_a) + (uint64_t)kt_unzigzag(da);
+		prev_b = (prev_b & keep_b) + (uint64_t)kt_unzigzag(db);
+		memcpy(at_a, &prev_a, sizeof(prev_a));
+		memcpy(at_b, &prev_b, sizeof(prev_b));
+	}
+	a->p = pa;
+	a->prev = prev_a;
+	b->p = pb;
+	b->prev = prev_b;
+	return 0;
+}
+
+/* Whether the lengths of a column's values vary: the commonest length of
+ * its first values (up to 128) covers less than 3 in 4 of them. */
+static bool lengths_vary(const uint8_t *p, const uint8_t *end, size_t n)
+{
+	struct kt_cursor c = { p, (size_t)(end - p) };
+	size_t count[11] = { 0 }, most = 0, k;
+	uint64_t v;
+
+	for (k = 0; k < n && k < 128; k++) {
+		const uint8_t *at = c.p;
+
+		if (!kt_get_varint(&c, &v))
+			break;	/* the decoder will say what is wrong */
+		count[c.p - at]++;
+	}
+	for (size_t len = 1; len <= 10; len++)
+		if (count[len] > most)
+			most = count[len];
+	return k && most * 4 < k * 3;
+}
+
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
 		    size_t n, uint8_t dst_type)
 {
@@ -497,6 +601,9 @@ int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t s
 		case KT_F_U32: case KT_F_I32: c->run = decode_u32; break;
 		default: c->run = decode_u64; break;
 		}
+		c->pairable = c->run == decode_u64 &&
+			      (c->mode == MODE_DELTA || c->mode == MODE_PLAIN) &&
+			      lengths_vary(c->p, c->end, n);
 		if (c->mode == MODE_REF) {
 			tsize = n * sizeof(uint64_t);
 			rsize = KT_COL_BACK * sizeof(uint64_t);

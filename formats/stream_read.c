@@ -44,6 +44,10 @@ struct kt_stream_reader {
 	unsigned nd;
 	struct kt_col_dec dec[MAX_FIELDS];
 	const struct kt_field *dfield[MAX_FIELDS];
+	/* decoders run side by side (kt_col_dec_run2): mate[k] is k's
+	 * partner when k runs both, k when it runs alone, and -1 when its
+	 * partner runs it */
+	int16_t mate[MAX_FIELDS];
 	uint32_t bcount, bpos;
 	uint64_t bat;
 };
@@ -341,8 +345,23 @@ static int block_begin(struct kt_stream_reader *r, uint32_t count, uint32_t raw_
 		r->dec[r->nd].stride = s->size;
 		r->dfield[r->nd++] = r->bind[c];
 	}
-	if (cur.len)
+	if (cur.len) {
 		err = kt_err_set(-EPROTO, "%zu stray bytes after the last column", cur.len);
+		goto out;
+	}
+	/* pairs in order of the pairable columns, wherever they are */
+	for (unsigned k = 0, alone = MAX_FIELDS; k < r->nd; k++) {
+		r->mate[k] = (int16_t)k;
+		if (!r->dec[k].pairable)
+			continue;
+		if (alone == MAX_FIELDS) {
+			alone = k;
+		} else {
+			r->mate[alone] = (int16_t)k;
+			r->mate[k] = -1;
+			alone = MAX_FIELDS;
+		}
+	}
 out:
 	if (err)
 		block_abort(r);
@@ -366,8 +385,18 @@ static int block_run(struct kt_stream_reader *r, size_t i0, size_t i1, uint8_t *
 		uint8_t *rec = out + (j0 - i0) * size;
 
 		for (unsigned k = 0; k < r->nd; k++) {
-			if ((err = r->dec[k].run(&r->dec[k], j0, j1, rec + r->dfield[k]->offset))) {
-				kt_err_wrap(err, "column '%s'", r->dfield[k]->name);
+			unsigned m = (unsigned)r->mate[k], failed = 0;
+
+			if (r->mate[k] < 0)
+				continue;
+			if (m != k)
+				err = kt_col_dec_run2(&r->dec[k], &r->dec[m], j0, j1,
+						      rec + r->dfield[k]->offset,
+						      rec + r->dfield[m]->offset, &failed);
+			else
+				err = r->dec[k].run(&r->dec[k], j0, j1, rec + r->dfield[k]->offset);
+			if (err) {
+				kt_err_wrap(err, "column '%s'", r->dfield[failed ? m : k]->name);
 				block_abort(r);
 				return err;
 			}

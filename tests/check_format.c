@@ -2,6 +2,7 @@
  * spool, pack and reader; schema evolution; a writer killed mid-stream;
  * flipped bytes found and named. */
 #include "bundle.h"
+#include "column.h"
 #include "error.h"
 #include "manifest.h"
 #include "pack.h"
@@ -679,6 +680,196 @@ START_TEST(paths_and_names)
 }
 END_TEST
 
+/* Decode a hand-made integer column of n records into u64 and u32 fields:
+ * 0 and the values in out64/out32, or the decoder's error. */
+static int col_decode(const uint8_t *col, size_t len, size_t n, uint64_t *out64,
+		      uint32_t *out32)
+{
+	struct kt_cursor cur;
+	int err;
+
+	kt_cursor_init(&cur, col, len);
+	if ((err = kt_col_decode(&cur, KT_F_U64, n, (uint8_t *)out64, sizeof(*out64), 0,
+				 KT_F_U64)))
+		return err;
+	kt_cursor_init(&cur, col, len);
+	return kt_col_decode(&cur, KT_F_U64, n, (uint8_t *)out32, sizeof(*out32), 0, KT_F_U32);
+}
+
+/* The decoder reads a varint without a bound check per byte while 10 bytes
+ * of the column remain, and through kt_get_varint() in the last 10: every
+ * length of varint, with its edge values, goes through both (as the last
+ * value of a column, then followed by 1..10 more), in plain and in
+ * reference columns; truncated and overlong ones fail on both. */
+START_TEST(column_varints_of_every_length)
+{
+	uint64_t vals[64], got64[32];
+	uint32_t got32[32];
+	uint8_t col[128];
+	size_t nv = 0;
+
+	/* zigzag numbers whose varints take 1..10 bytes: the smallest and the
+	 * largest of each length, and one between */
+	for (unsigned len = 1; len <= 10; len++) {
+		uint64_t lo = len == 1 ? 0 : 1ull << (7 * (len - 1));
+		uint64_t hi = len == 10 ? UINT64_MAX : (1ull << (7 * len)) - 1;
+
+		vals[nv++] = lo;
+		vals[nv++] = hi;
+		vals[nv++] = lo + (hi - lo) / 3;
+	}
+	vals[nv++] = kt_zigzag(INT64_MAX);
+	vals[nv++] = kt_zigzag(INT64_MIN);
+	for (size_t k = 0; k < nv; k++) {
+		uint64_t v = (uint64_t)kt_unzigzag(vals[k]);
+		size_t vlen = kt_put_varint(col, vals[k]);
+
+		ck_assert_uint_eq(vlen, vals[k] < 0x80 ? 1 : vals[k] >> 63 ? 10 :
+				  (size_t)((64 - __builtin_clzll(vals[k]) + 6) / 7));
+		for (size_t after = 0; after <= 10; after++) {
+			/* plain: 3 zeros, the value, then 'after' zeros */
+			size_t len = 0, n = 3 + 1 + after;
+
+			col[len++] = 1;
+			for (int i = 0; i < 3; i++)
+				col[len++] = 0;
+			len += kt_put_varint(col + len, vals[k]);
+			memset(col + len, 0, after);
+			len += after;
+			ck_assert_int_eq(col_decode(col, len, n, got64, got32), 0);
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_uint_eq(got64[i], i == 3 ? v : 0);
+				ck_assert_uint_eq(got32[i], i == 3 ? (uint32_t)v : 0);
+			}
+			/* reference: the value as a literal, then a reference to it
+			 * (code 1, the record before), then 'after' more */
+			len = 0;
+			n = 2 + after;
+			col[len++] = 2;
+			col[len++] = 0;
+			len += kt_put_varint(col + len, vals[k]);
+			for (size_t i = 0; i < 1 + after; i++)
+				col[len++] = 1;
+			ck_assert_int_eq(col_decode(col, len, n, got64, got32), 0);
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_uint_eq(got64[i], v);
+				ck_assert_uint_eq(got32[i], (uint32_t)v);
+			}
+			/* the value cut short by a byte: no longer a column of n */
+			if (after == 0 && vlen > 1) {
+				len = 0;
+				col[len++] = 1;
+				for (int i = 0; i < 12; i++)
+					col[len++] = 0;
+				len += kt_put_varint(col + len, vals[k]) - 1;
+				ck_assert_int_eq(col_decode(col, len, 13, got64, got32), -EPROTO);
+			}
+		}
+	}
+	/* overlong: a tenth byte above 1 (more than 64 bits), and 11 bytes,
+	 * each as the last value and with 10 more after it */
+	for (int bad = 0; bad < 2; bad++) {
+		for (size_t after = 0; after <= 10; after += 10) {
+			size_t len = 0;
+
+			col[len++] = 1;
+			for (int i = 0; i < 9; i++)
+				col[len++] = 0xff;
+			if (bad == 0) {
+				col[len++] = 0x02;
+			} else {
+				col[len++] = 0x80;
+				col[len++] = 0x00;
+			}
+			memset(col + len, 0, after);
+			len += after;
+			ck_assert_int_eq(col_decode(col, len, 1 + after, got64, got32), -EPROTO);
+		}
+	}
+	/* two columns side by side (kt_col_dec_run2): every value in a and
+	 * the values in reverse order in b, each at every distance from the
+	 * end of its column, a chunk of 7 records at a time */
+	for (size_t after = 0; after <= 10; after++) {
+		uint8_t ca[512], cb[512];
+		uint64_t ga[64], gb[64];
+		size_t la = 0, lb = 0, n = nv + after;
+		struct kt_col_dec da, db;
+		struct kt_cursor xa, xb;
+		unsigned failed = 9;
+
+		ca[la++] = cb[lb++] = 1;
+		for (size_t k = 0; k < nv; k++) {
+			la += kt_put_varint(ca + la, vals[k]);
+			lb += kt_put_varint(cb + lb, vals[nv - 1 - k]);
+		}
+		memset(ca + la, 0, after);
+		memset(cb + lb, 0, after);
+		la += after;
+		lb += after;
+		kt_cursor_init(&xa, ca, la);
+		kt_cursor_init(&xb, cb, lb);
+		ck_assert_int_eq(kt_col_dec_init(&da, &xa, KT_F_U64, n, KT_F_U64), 0);
+		ck_assert_int_eq(kt_col_dec_init(&db, &xb, KT_F_U64, n, KT_F_U64), 0);
+		ck_assert(da.pairable && db.pairable);
+		da.stride = db.stride = sizeof(uint64_t);
+		for (size_t i = 0; i < n; i += 7)
+			ck_assert_int_eq(kt_col_dec_run2(&da, &db, i, i + 7 < n ? i + 7 : n,
+							 (uint8_t *)(ga + i), (uint8_t *)(gb + i),
+							 &failed), 0);
+		ck_assert_int_eq(kt_col_dec_finish(&da), 0);
+		ck_assert_int_eq(kt_col_dec_finish(&db), 0);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_eq(ga[i], i < nv ? (uint64_t)kt_unzigzag(vals[i]) : 0);
+			ck_assert_uint_eq(gb[i], i < nv ? (uint64_t)kt_unzigzag(vals[nv - 1 - i]) : 0);
+		}
+		/* the last value of b cut short, then of a: found, in the
+		 * right column */
+		for (unsigned bad = 0; bad < 2; bad++) {
+			uint8_t ka[512], kb[512];
+			size_t lx = bad ? la : lb;
+			uint8_t *cx = bad ? ka : kb;
+
+			memcpy(ka, ca, la);
+			memcpy(kb, cb, lb);
+			if (after) {
+				cx[lx - 1] = 0x80;	/* a varint running off the end */
+			} else {
+				cx[lx - 2] |= 0x80;	/* the last value one byte longer */
+				cx[lx - 1] |= 0x80;
+			}
+			kt_cursor_init(&xa, ka, la);
+			kt_cursor_init(&xb, kb, lb);
+			ck_assert_int_eq(kt_col_dec_init(&da, &xa, KT_F_U64, n, KT_F_U64), 0);
+			ck_assert_int_eq(kt_col_dec_init(&db, &xb, KT_F_U64, n, KT_F_U64), 0);
+			da.stride = db.stride = sizeof(uint64_t);
+			ck_assert_int_eq(kt_col_dec_run2(&da, &db, 0, n, (uint8_t *)ga, (uint8_t *)gb,
+							 &failed), -EPROTO);
+			ck_assert_uint_eq(failed, bad ? 0 : 1);
+			kt_col_dec_release(&da);
+			kt_col_dec_release(&db);
+		}
+	}
+	/* the encoder's own columns of these values decode to them */
+	{
+		uint64_t in[64];
+		struct kt_buf out = KT_BUF_INIT(1 << 20);
+		struct kt_cursor cur;
+
+		for (size_t k = 0; k < nv; k++)
+			in[k] = (uint64_t)kt_unzigzag(vals[k]);
+		ck_assert_int_eq(kt_col_encode(&out, KT_F_U64, (const uint8_t *)in, nv,
+					       sizeof(in[0]), 0), 0);
+		memset(vals, 0xa5, sizeof(vals));
+		kt_cursor_init(&cur, out.p, out.len);
+		ck_assert_int_eq(kt_col_decode(&cur, KT_F_U64, nv, (uint8_t *)vals, sizeof(vals[0]),
+					       0, KT_F_U64), 0);
+		for (size_t k = 0; k < nv; k++)
+			ck_assert_uint_eq(vals[k], in[k]);
+		kt_buf_release(&out);
+	}
+}
+END_TEST
+
 Suite *kt_format_suite(void)
 {
 	Suite *s = suite_create("format");
@@ -692,6 +883,7 @@ Suite *kt_format_suite(void)
 	tcase_add_test(tc, killed_writer_keeps_every_finished_block);
 	tcase_add_test(tc, flipped_bytes_are_found_and_named);
 	tcase_add_test(tc, paths_and_names);
+	tcase_add_test(tc, column_varints_of_every_length);
 	suite_add_tcase(s, tc);
 	return s;
 }
