@@ -114,7 +114,9 @@ static bool done_live(const struct kt_model *m, const struct kt_done *d)
 {
 	const struct kt_pconn *c = &m->pc[d->idx];
 
-	return c->live && c->in_done && c->touch == d->touch;
+	/* the low 32 bits do: an entry is dropped as stale (done_make_room)
+	 * long before its connection is touched 2^32 times more */
+	return c->live && c->in_done && (uint32_t)c->touch == d->touch;
 }
 
 /* Room for one more entry. Stale entries are dropped first, in order: an
@@ -161,8 +163,8 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	c->in_done = true;
 	c->touch = ++m->touches;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
-		.idx = (uint32_t)(c - m->pc), .touch = c->touch, .done_at = ts,
-		.hash = c->hash, .nhash = c->nhash,
+		.idx = (uint32_t)(c - m->pc), .touch = (uint32_t)c->touch, .done_at = ts,
+		.pc_tag = (uint32_t)(c->hash >> 32), .nat_tag = (uint32_t)(c->nhash >> 32),
 	};
 	return 0;
 }
@@ -392,9 +394,9 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			const struct kt_done *a = &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)];
 
 			prefetch_conn(&m->pc[a->idx]);
-			prefetch_slot(&m->pcmap, a->hash);
-			if (a->nhash)
-				prefetch_slot(&m->natmap, a->nhash);
+			prefetch_slot(&m->pcmap, (uint64_t)a->pc_tag << 32);
+			if (a->nat_tag)
+				prefetch_slot(&m->natmap, (uint64_t)a->nat_tag << 32);
 		}
 		m->done_head++;
 		if (!done_live(m, d))

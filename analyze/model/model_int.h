@@ -79,12 +79,12 @@ struct kt_pconn {
 	uint32_t next;		/* free list */
 };
 
-struct kt_done {		/* an entry of the done queue (conn.c) */
+struct kt_done {		/* an entry of the done queue (conn.c), 24 bytes */
 	uint32_t idx;
-	uint64_t touch;		/* the connection's touch it stands for */
+	uint32_t touch;		/* the connection's touch it stands for (low bits) */
 	uint64_t done_at;
-	uint64_t hash;		/* of the connection's key in pcmap */
-	uint64_t nhash;		/* of its tuple in natmap, 0: none to look up */
+	uint32_t pc_tag;	/* high bits of the connection's hash in pcmap */
+	uint32_t nat_tag;	/* and of its tuple's in natmap, 0: none */
 };
 
 /* An answer of the k8s index kept for an address (and, for services, a
