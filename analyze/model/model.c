@@ -107,19 +107,14 @@ static int k8s_finish(struct kt_model *m)
 	return 0;
 }
 
-static int add_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
+int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
 {
 	int err;
 
 	if (!m->k8s_done && (err = k8s_finish(m)))
 		return err;
 	m->st.flow_records++;
-	return kt_conn_flow(m, f, h);
-}
-
-int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
-{
-	return add_flow(m, f, kt_conn_key(f));
+	return kt_conn_flow(m, f, kt_conn_key(f));
 }
 
 int kt_model_add_conn(struct kt_model *m, const struct kt_conn *c)
