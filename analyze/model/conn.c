@@ -116,7 +116,7 @@ static bool done_live(const struct kt_model *m, const struct kt_done *d)
 
 	/* the low 32 bits do: an entry is dropped as stale (done_make_room)
 	 * long before its connection is touched 2^32 times more */
-	return c->live && c->in_done && (uint32_t)c->touch == d->touch;
+	return c->live && c->in_done && c->touch == d->touch;
 }
 
 /* Room for one more entry. Stale entries are dropped first, in order: an
@@ -159,11 +159,10 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 
 	if (m->done_tail - m->done_head == m->done_cap && (err = done_make_room(m)))
 		return err;
-	c->done_at = ts;
 	c->in_done = true;
-	c->touch = ++m->touches;
+	c->touch = (uint32_t)++m->touches;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
-		.idx = (uint32_t)(c - m->pc), .touch = (uint32_t)c->touch, .done_at = ts,
+		.idx = (uint32_t)(c - m->pc), .touch = c->touch, .done_at = ts,
 		.pc_tag = (uint32_t)(c->hash >> 32), .nat_tag = (uint32_t)(c->nhash >> 32),
 	};
 	return 0;

@@ -69,14 +69,14 @@ struct kt_pconn {
 	bool has_dst, established, wire, wire_backend, live, in_done;
 	uint8_t fail;		/* enum kt_fail, KT_FAIL__MAX: none */
 	struct kt_side cli, srv;
-	uint64_t start, end, done_at, latency;
+	uint64_t start, end, latency;
 	uint64_t wire_sent, wire_recv;
 	uint32_t wire_retrans;
 	uint32_t folded;	/* UDP: sends the capture folded into this one */
-	uint64_t touch;		/* number of its last done_touch (conn.c) */
+	uint32_t touch;		/* low bits of its last done_touch's number (conn.c) */
+	uint32_t next;		/* free list */
 	uint64_t hash;		/* of its key in pcmap */
 	uint64_t nhash;		/* of its tuple in natmap, 0: not known yet */
-	uint32_t next;		/* free list */
 };
 
 struct kt_done {		/* an entry of the done queue (conn.c), 24 bytes */
