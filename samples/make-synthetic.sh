@@ -3,8 +3,9 @@
 # (tests/tools/ktgen.c), shaped like a small shop application: 40 pods, 120
 # edges, 5,000 flow events with refused and timed-out connects, DNS answers
 # and an NXDOMAIN, one ClusterIP conntrack entry. Deterministic but for the
-# host facts in its manifest. A bundle recorded from the lab replaces it as
-# the main sample once `ktcap record` and `ktana report` exist.
+# host facts in its manifest (docs/synthetic.md). The main sample is the
+# recorded samples/boutique.tar.zst; this one stays for tests that want a
+# bundle with every record type and no lab.
 #   samples/make-synthetic.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."

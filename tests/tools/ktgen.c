@@ -2,7 +2,8 @@
  * small cluster: P pods across a few workloads, E edges between them,
  * connections opening and closing with plausible sizes and failures.
  * Deterministic for a seed. Used by the tests, the benchmarks and to make
- * samples/synthetic.tar.zst; a recorded sample replaces that one later.
+ * samples/synthetic.tar.zst (the main sample, samples/boutique.tar.zst, is
+ * recorded from the lab).
  *
  *   ktgen SPOOL [--flows N] [--pods P] [--edges E] [--seed S] [--start NS]
  *               [--block RECORDS] [--level ZSTD_LEVEL] [--k8s] [--truth FILE]
