@@ -283,7 +283,7 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 		/* the server's own socket is the best witness of who served; the
 		 * NAT map (whose event times are when they were read) otherwise */
 		const struct kt_nat *n = c->srv.seen || !m->nnat ? NULL :
-			kt_nat_find_h(m, c->proto, c->cip, c->cport, dip, dport, t,
+			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t,
 				      c->nhash ? c->nhash : kt_nat_hash(c->proto, c->cip, c->cport,
 									dip, dport));
 
@@ -478,20 +478,21 @@ static enum kt_fail fail_of(uint8_t cause)
 
 /* The live connection of client ip:port; a new one when none, or when the
  * side about to open was already seen (the port was reused). */
-static int get(struct kt_model *m, const struct kt_flow *f, uint64_t h, bool client,
-	       bool opening, struct kt_pconn **out)
+static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool opening,
+	       struct kt_pconn **out)
 {
 	const uint8_t *ip = client ? f->saddr : f->daddr;
 	uint16_t port = client ? f->sport : f->dport;
 	struct kt_pconn *c;
 	int err;
 
+	uint64_t h;
+
 	/* the server sees the client after any source rewrite: undo it */
-	if (!client) {
+	if (!client)
 		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
-		if (ip != f->daddr || port != f->dport)
-			h = key_hash(f->proto, ip, port);
-	}
+	/* hashed once, for the lookup and a new connection */
+	h = key_hash(f->proto, ip, port);
 	c = find_h(m, f->proto, ip, port, h);
 
 	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
@@ -590,13 +591,7 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
-uint64_t kt_conn_key(const struct kt_flow *f)
-{
-	return f->role != KT_ROLE_SERVER ? key_hash(f->proto, f->saddr, f->sport)
-					 : key_hash(f->proto, f->daddr, f->dport);
-}
-
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 {
 	struct kt_pconn *c;
 	bool client = f->role != KT_ROLE_SERVER;
@@ -613,7 +608,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 	}
 	switch (f->kind) {
 	case KT_FLOW_OPEN:
-		if ((err = get(m, f, h, client, true, &c)))
+		if ((err = get(m, f, client, true, &c)))
 			return err;
 		if (client) {
 			side_from(&c->cli, f);
@@ -627,7 +622,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 		c->established = true;
 		break;
 	case KT_FLOW_FAIL:
-		if ((err = get(m, f, h, client, true, &c)))
+		if ((err = get(m, f, client, true, &c)))
 			return err;
 		side_from(client ? &c->cli : &c->srv, f);
 		if (client)
@@ -641,7 +636,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h)
 		break;
 	case KT_FLOW_CLOSE:
 	case KT_FLOW_STATS:
-		if ((err = get(m, f, h, client, false, &c)))
+		if ((err = get(m, f, client, false, &c)))
 			return err;
 		{
 			struct kt_side *s = client ? &c->cli : &c->srv;

@@ -247,15 +247,7 @@ uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 				 const uint8_t src[16], uint16_t sport,
-				 const uint8_t dst[16], uint16_t dport, uint64_t t)
-{
-	return kt_nat_find_h(m, proto, src, sport, dst, dport, t,
-			     nat_hash(proto, src, sport, dst, dport));
-}
-
-const struct kt_nat *kt_nat_find_h(const struct kt_model *m, uint8_t proto,
-				   const uint8_t src[16], uint16_t sport,
-				   const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h)
+				 const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h)
 {
 	const struct kt_nat *best = NULL;
 	uint64_t bestd = UINT64_MAX;

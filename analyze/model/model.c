@@ -114,7 +114,7 @@ int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
 	if (!m->k8s_done && (err = k8s_finish(m)))
 		return err;
 	m->st.flow_records++;
-	return kt_conn_flow(m, f, kt_conn_key(f));
+	return kt_conn_flow(m, f);
 }
 
 int kt_model_add_conn(struct kt_model *m, const struct kt_conn *c)

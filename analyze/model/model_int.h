@@ -155,15 +155,13 @@ int kt_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
 struct kt_cg *kt_lineage_cgroup(const struct kt_model *m, uint64_t id);
 const struct kt_pidinfo *kt_lineage_pid(const struct kt_model *m, uint32_t pid);
 const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns);
-const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
-				 const uint8_t src[16], uint16_t sport,
-				 const uint8_t dst[16], uint16_t dport, uint64_t t);
-/* The same with h = kt_nat_hash() of the tuple, computed ahead. */
+/* The NAT entry of a client's tuple nearest to t; h is kt_nat_hash() of the
+ * tuple (taken ahead, when the destination became known). */
 uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 		     const uint8_t dst[16], uint16_t dport);
-const struct kt_nat *kt_nat_find_h(const struct kt_model *m, uint8_t proto,
-				   const uint8_t src[16], uint16_t sport,
-				   const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h);
+const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
+				 const uint8_t src[16], uint16_t sport,
+				 const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h);
 /* A server saw peer_ip:peer_port; when conntrack rewrote the client's source
  * (a port clash, masquerading), the client's own address and port. */
 bool kt_nat_unsnat(const struct kt_model *m, uint8_t proto, const uint8_t srv[16],
@@ -236,11 +234,7 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 		      bool *found);
 
 /* conn.c */
-/* Take flow event f in; h is kt_conn_key(f). */
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t h);
-/* The hash of the key f's connection is looked up under (before any NAT is
- * undone), computed once per event. */
-uint64_t kt_conn_key(const struct kt_flow *f);
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f);
 
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
 int kt_conn_flush(struct kt_model *m, bool all);
