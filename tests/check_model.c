@@ -899,7 +899,7 @@ END_TEST
  * every element linked is found exactly once, none unlinked is. */
 static uint64_t map_test_hash(uint32_t i)
 {
-	return kt_map_hash64(i / 2 + 1);
+	return kt_hash64(i / 2 + 1);
 }
 
 START_TEST(map_against_model)
@@ -907,8 +907,11 @@ START_TEST(map_against_model)
 	enum { N = 6000 };
 	static bool linked[N];
 	struct kt_map map = { 0 };
-	uint64_t seed = 12345;
+	uint64_t seed = 12345, key;
 
+	kt_hash_init();
+	key = kt_hash_key;
+	kt_hash_key = 0x243f6a8885a308d3ull;	/* the same homes in every run */
 	for (uint32_t i = 0; i < N; i++) {
 		ck_assert_int_eq(kt_map_put(&map, map_test_hash(i), i), 0);
 		linked[i] = true;
@@ -947,6 +950,67 @@ START_TEST(map_against_model)
 		ck_assert_uint_eq(map.n, n);
 	}
 	kt_map_free(&map);
+	kt_hash_key = key;
+}
+END_TEST
+
+/* The longest run of occupied slots (runs wrap around the end): what a
+ * lookup may have to walk. */
+static uint32_t map_longest_run(const struct kt_map *m)
+{
+	uint32_t start = 0, run = 0, best = 0;
+
+	while (start < m->cap && m->slots[start])	/* load <= 1/2: one is empty */
+		start++;
+	for (uint32_t k = 1; k <= m->cap; k++) {
+		run = m->slots[(start + k) & (m->cap - 1)] ? run + 1 : 0;
+		best = run > best ? run : best;
+	}
+	return best;
+}
+
+/* Hash flooding: addresses made to share one hash under a key someone
+ * knew (as a bundle built against a fixed hash function would carry them)
+ * fill one run of slots, so every lookup walks all of them; under the key
+ * of another process they spread like any addresses. */
+START_TEST(map_flood)
+{
+	enum { N = 4096 };
+	static uint8_t ips[N][16];
+	struct kt_map known = { 0 }, other = { 0 };
+	uint64_t key, h0 = 0;
+
+	kt_hash_init();
+	key = kt_hash_key;
+	kt_hash_key = 0x13198a2e03707344ull;	/* the key the maker knew */
+	for (uint32_t i = 0; i < N; i++) {
+		/* kt_hash_ip is H(b ^ H(a ^ port)): pick a, then b to cancel */
+		uint64_t a = 0x20010db800000000ull | i, b = 0x5eed ^ kt_hash64(a ^ 443);
+
+		memcpy(ips[i], &a, 8);
+		memcpy(ips[i] + 8, &b, 8);
+		if (!i)
+			h0 = kt_hash_ip(ips[i], 443);
+		ck_assert_uint_eq(kt_hash_ip(ips[i], 443), h0);
+		ck_assert_int_eq(kt_map_put(&known, kt_hash_ip(ips[i], 443), i), 0);
+	}
+	ck_assert_uint_ge(map_longest_run(&known), N);
+
+	kt_hash_key = 0xa4093822299f31d0ull;	/* this process's key */
+	for (uint32_t i = 0; i < N; i++)
+		ck_assert_int_eq(kt_map_put(&other, kt_hash_ip(ips[i], 443), i), 0);
+	ck_assert_uint_lt(map_longest_run(&other), 64);
+	for (uint32_t i = 0; i < N; i += 97) {
+		uint64_t h = kt_hash_ip(ips[i], 443);
+		uint32_t j = kt_map_first(&other, h);
+
+		while (j != KT_MAP_END && j != i)
+			j = kt_map_next(&other, h, j);
+		ck_assert_uint_eq(j, i);
+	}
+	kt_map_free(&known);
+	kt_map_free(&other);
+	kt_hash_key = key;
 }
 END_TEST
 
@@ -1139,6 +1203,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, container_restart);
 	tcase_add_test(tc, loopback_listener);
 	tcase_add_test(tc, map_against_model);
+	tcase_add_test(tc, map_flood);
 	tcase_add_test(tc, port_reuse);
 	tcase_add_test(tc, reused_ip_overlap);
 	tcase_add_test(tc, reused_cluster_ip);

@@ -19,11 +19,13 @@
 #include <string.h>
 
 #include "error.h"
+#include "hash.h"
 
 int kt_k8s_index_new(struct kt_k8s_index **out)
 {
 	struct kt_k8s_index *idx = calloc(1, sizeof(*idx));
 
+	kt_hash_init();
 	if (!idx)
 		return -ENOMEM;
 	idx->in.arena = &idx->arena;

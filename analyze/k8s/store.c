@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define CHUNK_SIZE (64u << 10)
 
 struct kt_arena_chunk {
@@ -68,25 +70,9 @@ void kt_arena_free(struct kt_arena *a)
 	a->bytes = 0;
 }
 
-uint64_t kt_hash_bytes(const void *p, size_t len)
-{
-	/* FNV-1a, then a final mix so that linear probing spreads. */
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
-
 static size_t slot_find(const char **slots, size_t cap, const char *s, size_t len)
 {
-	size_t i = kt_hash_bytes(s, len) & (cap - 1);
+	size_t i = kt_hash_bytes(s, len, 0) & (cap - 1);
 
 	while (slots[i]) {
 		if (strlen(slots[i]) == len && memcmp(slots[i], s, len) == 0)
@@ -179,7 +165,7 @@ void kt_pvec_free(struct kt_pvec *pv)
 
 static size_t pslot(const struct kt_pmap_slot *slots, size_t cap, const void *key)
 {
-	size_t i = kt_hash_bytes(&key, sizeof(key)) & (cap - 1);
+	size_t i = kt_hash64((uint64_t)(uintptr_t)key) & (cap - 1);
 
 	while (slots[i].key && slots[i].key != key)
 		i = (i + 1) & (cap - 1);
@@ -230,23 +216,9 @@ void kt_pmap_free(struct kt_pmap *m)
 	m->cap = m->n = 0;
 }
 
-static uint64_t ip_hash(const uint8_t ip[16])
-{
-	uint64_t a, b;
-
-	/* Two words mixed: addresses differ mostly in the last bytes. */
-	memcpy(&a, ip, 8);
-	memcpy(&b, ip + 8, 8);
-	a ^= b * 0x9e3779b97f4a7c15ull;
-	a ^= a >> 32;
-	a *= 0xff51afd7ed558ccdull;
-	a ^= a >> 29;
-	return a;
-}
-
 static size_t ipslot(const struct kt_ipmap_slot *slots, size_t cap, const uint8_t ip[16])
 {
-	size_t i = ip_hash(ip) & (cap - 1);
+	size_t i = kt_hash_ip(ip, 0) & (cap - 1);
 
 	while (slots[i].used && memcmp(slots[i].ip, ip, 16) != 0)
 		i = (i + 1) & (cap - 1);

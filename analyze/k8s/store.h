@@ -91,6 +91,4 @@ const struct kt_ipver *kt_ipmap_get(const struct kt_ipmap *m, const uint8_t ip[1
 				    uint32_t *n);
 void kt_ipmap_free(struct kt_ipmap *m);
 
-uint64_t kt_hash_bytes(const void *p, size_t len);
-
 #endif

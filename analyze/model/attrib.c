@@ -227,7 +227,7 @@ static bool host_netns(const struct kt_model *m, uint64_t netns)
 
 static uint64_t answer_hash(const uint8_t ip[16], uint32_t extra)
 {
-	return kt_map_hash_ip(ip, extra);
+	return kt_hash_ip(ip, extra);
 }
 
 struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16], uint32_t extra)

@@ -25,7 +25,7 @@
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	return kt_map_hash_ip(ip, (uint64_t)proto << 16 | port);
+	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
 }
 
 static inline void prefetch_slot(const struct kt_map *map, uint64_t h)

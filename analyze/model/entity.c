@@ -30,7 +30,7 @@ const char *kt_fail_name(enum kt_fail f)
 int kt_entity_get(struct kt_model *m, enum kt_ent_kind kind, const char *id,
 		  const char *name, const char *ns, uint32_t *out)
 {
-	uint64_t h = kt_map_hash(id, strlen(id), 2);
+	uint64_t h = kt_hash_bytes(id, strlen(id), 2);
 	struct kt_entity *e;
 	int err;
 
@@ -109,7 +109,7 @@ static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
 
 uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
 {
-	return kt_map_hash64(((uint64_t)src << 32 | dst) ^ kt_map_hash64((uint64_t)proto << 16 | port));
+	return kt_hash64(((uint64_t)src << 32 | dst) ^ kt_hash64((uint64_t)proto << 16 | port));
 }
 
 static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_one *one)

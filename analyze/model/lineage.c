@@ -49,7 +49,7 @@ static void uid_norm(char out[37], const struct kt_str *s)
 
 struct kt_cg *kt_lineage_cgroup(const struct kt_model *m, uint64_t id)
 {
-	uint64_t h = kt_map_hash64(id);
+	uint64_t h = kt_hash64(id);
 
 	for (uint32_t i = kt_map_first(&m->cgmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->cgmap, h, i))
@@ -60,7 +60,7 @@ struct kt_cg *kt_lineage_cgroup(const struct kt_model *m, uint64_t id)
 
 const struct kt_pidinfo *kt_lineage_pid(const struct kt_model *m, uint32_t pid)
 {
-	uint64_t h = kt_map_hash64(pid);
+	uint64_t h = kt_hash64(pid);
 
 	for (uint32_t i = kt_map_first(&m->pidmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->pidmap, h, i))
@@ -71,7 +71,7 @@ const struct kt_pidinfo *kt_lineage_pid(const struct kt_model *m, uint32_t pid)
 
 const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns)
 {
-	uint64_t h = kt_map_hash64(netns);
+	uint64_t h = kt_hash64(netns);
 
 	for (uint32_t i = kt_map_first(&m->nsmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->nsmap, h, i))
@@ -92,7 +92,7 @@ static int cgroup_note(struct kt_model *m, const struct kt_proc *p)
 		memset(c, 0, sizeof(*c));
 		c->id = p->cgroup_id;
 		c->ent = KT_ENT_NONE;
-		if ((err = kt_map_put(&m->cgmap, kt_map_hash64(c->id), m->ncgs)))
+		if ((err = kt_map_put(&m->cgmap, kt_hash64(c->id), m->ncgs)))
 			return err;
 		m->ncgs++;
 		m->st.cgroups++;
@@ -122,7 +122,7 @@ static int pid_note(struct kt_model *m, const struct kt_proc *p)
 			return err;
 		w = &m->pids[m->npids];
 		w->pid = p->pid;
-		if ((err = kt_map_put(&m->pidmap, kt_map_hash64(p->pid), m->npids)))
+		if ((err = kt_map_put(&m->pidmap, kt_hash64(p->pid), m->npids)))
 			return err;
 		m->npids++;
 	} else {
@@ -145,7 +145,7 @@ static int netns_note(struct kt_model *m, const struct kt_proc *p)
 		return err;
 	m->nss[m->nnss].netns = p->netns;
 	uid_norm(m->nss[m->nnss].uid, &p->pod_uid);
-	if ((err = kt_map_put(&m->nsmap, kt_map_hash64(p->netns), m->nnss)))
+	if ((err = kt_map_put(&m->nsmap, kt_hash64(p->netns), m->nnss)))
 		return err;
 	m->nnss++;
 	return 0;
@@ -174,7 +174,7 @@ int kt_model_add_proc(struct kt_model *m, const struct kt_proc *p)
 static uint64_t nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 			 const uint8_t dst[16], uint16_t dport)
 {
-	return kt_map_hash_ip(dst, kt_map_hash_ip(src, (uint64_t)proto << 32 | (uint64_t)sport << 16 |
+	return kt_hash_ip(dst, kt_hash_ip(src, (uint64_t)proto << 32 | (uint64_t)sport << 16 |
 							dport));
 }
 
@@ -325,7 +325,7 @@ bool kt_nat_is_reply(const struct kt_model *m, uint8_t proto, const uint8_t send
 
 const struct kt_dnsip *kt_dns_find(const struct kt_model *m, const uint8_t ip[16])
 {
-	uint64_t h = kt_map_hash(ip, 16, 1);
+	uint64_t h = kt_hash_bytes(ip, 16, 1);
 
 	for (uint32_t i = kt_map_first(&m->dnsmap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->dnsmap, h, i))
@@ -348,7 +348,7 @@ static int dns_name(struct kt_model *m, const uint8_t ip[16], const char *name,
 		d = &m->dns[m->ndns];
 		memcpy(d->ip, ip, 16);
 		d->first = t;
-		if ((err = kt_map_put(&m->dnsmap, kt_map_hash(ip, 16, 1), m->ndns)))
+		if ((err = kt_map_put(&m->dnsmap, kt_hash_bytes(ip, 16, 1), m->ndns)))
 			return err;
 		m->ndns++;
 		m->st.dns_ips++;

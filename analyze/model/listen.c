@@ -11,7 +11,7 @@
 
 static uint64_t listen_hash(uint64_t netns, uint16_t port)
 {
-	return kt_map_hash64(netns * 65537u + port);
+	return kt_hash64(netns * 65537u + port);
 }
 
 int kt_listen_add(struct kt_model *m, uint64_t netns, uint16_t port, uint32_t pid,

@@ -1,4 +1,4 @@
-/* map.c - chained hash index over a caller's array (map.h). */
+/* map.c - open-addressing hash index over a caller's array (map.h). */
 #include "map.h"
 
 #include <errno.h>
@@ -127,24 +127,4 @@ uint32_t kt_map_next(const struct kt_map *m, uint64_t h, uint32_t idx)
 	if (s >= m->cap)
 		return KT_MAP_END;
 	return scan(m, tag_of(h), (s + 1) & (m->cap - 1));
-}
-
-uint64_t kt_map_hash(const void *p, size_t len, uint64_t seed)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ seed ^ ((uint64_t)len << 56);
-	uint64_t w;
-
-	/* eight bytes a step, each word mixed in by a multiply: keys here are
-	 * short (addresses and ports), and this is on every event's path */
-	while (len >= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ kt_map_hash64(w)) * 0x9fb21c651e98df25ull;
-		s += 8;
-		len -= 8;
-	}
-	w = 0;
-	memcpy(&w, s, len);
-	h ^= kt_map_hash64(w ^ 0x5bd1e995ull);
-	return kt_map_hash64(h);
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"	/* the keyed hashes every caller uses */
+
 #define KT_MAP_END UINT32_MAX
 
 struct kt_map {
@@ -32,27 +34,5 @@ void kt_map_del(struct kt_map *m, uint64_t h, uint32_t idx);
  * the end. Only the high 32 bits of a hash are kept: callers compare keys. */
 uint32_t kt_map_first(const struct kt_map *m, uint64_t h);
 uint32_t kt_map_next(const struct kt_map *m, uint64_t h, uint32_t idx);
-
-/* Hashing of keys made of bytes. */
-uint64_t kt_map_hash(const void *p, size_t len, uint64_t seed);
-static inline uint64_t kt_map_hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-/* An address (16 bytes) with a small integer: the key of most tables here. */
-static inline uint64_t kt_map_hash_ip(const uint8_t ip[16], uint64_t extra)
-{
-	uint64_t a, b;
-
-	__builtin_memcpy(&a, ip, 8);
-	__builtin_memcpy(&b, ip + 8, 8);
-	return kt_map_hash64(b ^ kt_map_hash64(a ^ extra));
-}
 
 #endif

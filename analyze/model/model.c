@@ -15,6 +15,7 @@ int kt_model_new(struct kt_model **out, const struct kt_model_opts *opts)
 	struct kt_model *m = calloc(1, sizeof(*m));
 	int err;
 
+	kt_hash_init();
 	*out = NULL;
 	if (!m)
 		return kt_err_set(-ENOMEM, "out of memory");

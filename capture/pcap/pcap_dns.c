@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hash.h"
 #include "pcap_int.h"
 #include "records.h"
 
@@ -22,23 +23,20 @@
  * (DNAT changes the server, never the client's address and port). Not the
  * rcode: an interface that saw the query but not the answer reports it
  * unanswered, seconds after another reported the answer. */
-static uint32_t txn_hash(const struct kt_dns *d)
+static uint64_t txn_hash(const struct kt_dns *d)
 {
-	uint32_t h = 2166136261u ^ d->proto;
+	/* keyed (hash.h): a packet on the wire must not be able to make a
+	 * real transaction look like a duplicate of its own */
+	uint64_t h = kt_hash_ip(d->client, (uint64_t)d->proto << 48 |
+				 (uint64_t)d->client_port << 32 | (uint64_t)d->id << 16 | d->qtype);
 
-	for (unsigned k = 0; k < 16; k++)
-		h = (h ^ d->client[k]) * 16777619u;
-	h = (h ^ d->client_port) * 16777619u;
-	h = (h ^ d->id) * 16777619u;
-	h = (h ^ d->qtype) * 16777619u;
-	for (uint32_t k = 0; k < d->qname.len; k++)
-		h = (h ^ d->qname.p[k]) * 16777619u;
+	h = kt_hash_bytes(d->qname.p, d->qname.len, h);
 	return h ? h : 1;
 }
 
 static bool seen_before(struct kt_pcap_src *s, const struct kt_dns *d)
 {
-	uint32_t h = txn_hash(d);
+	uint64_t h = txn_hash(d);
 	struct kt_pcap_dedup *e = &s->dedup[h % KT_PCAP_DEDUP];
 
 	if (e->hash == h && d->ts < e->ts + DEDUP_NS && e->ts < d->ts + DEDUP_NS)

@@ -80,7 +80,7 @@ struct kt_pcap_frag {
 };
 
 struct kt_pcap_dedup {
-	uint32_t hash;
+	uint64_t hash;
 	uint64_t ts;
 };
 

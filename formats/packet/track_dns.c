@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include "error.h"
+#include "hash.h"
 #include "track_internal.h"
 
 #define DNS_TCP_MSG_MAX 16384u	/* bigger messages are skipped (zone xfer) */
@@ -31,15 +32,10 @@ struct kt_dnsq {
 static uint32_t q_hash(uint8_t proto, const uint8_t *client, uint16_t cport,
 		       const uint8_t *server, uint16_t sport, uint16_t id)
 {
-	uint32_t h = 2166136261u ^ proto;
-	unsigned i;
+	uint64_t h = kt_hash_ip(server, kt_hash_ip(client, (uint64_t)proto << 48 |
+					       (uint64_t)cport << 32 | (uint64_t)sport << 16 | id));
 
-	for (i = 0; i < 16; i++)
-		h = (h ^ client[i] ^ ((uint32_t)server[i] << 8)) * 16777619u;
-	h = (h ^ cport) * 16777619u;
-	h = (h ^ sport) * 16777619u;
-	h = (h ^ id) * 16777619u;
-	return h;
+	return (uint32_t)(h >> 32);
 }
 
 int kt_dnsq_init(struct kt_tracker *t)

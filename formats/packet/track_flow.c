@@ -14,26 +14,17 @@
 #include <netinet/in.h>
 
 #include "error.h"
+#include "hash.h"
 #include "track_internal.h"
 
 #define NS (1000000000ull)
 
-/* Hash of one endpoint; the flow hash adds both, so either direction of a
- * packet finds the same bucket without ordering the endpoints first. */
-static uint64_t ep_hash(const uint8_t ip[16], uint16_t port)
-{
-	uint64_t a, b, h;
-
-	memcpy(&a, ip, 8);
-	memcpy(&b, ip + 8, 8);
-	h = a * 0x9e3779b97f4a7c15ull ^ (b + port) * 0xc2b2ae3d27d4eb4full;
-	return h ^ (h >> 29);
-}
-
 static uint32_t flow_hash(uint8_t proto, const uint8_t *a, uint16_t ap,
 			  const uint8_t *b, uint16_t bp)
 {
-	uint64_t h = (ep_hash(a, ap) + ep_hash(b, bp) + proto) * 0xff51afd7ed558ccdull;
+	/* the endpoints' hashes added, so either direction of a packet finds
+	 * the same bucket without ordering the endpoints first */
+	uint64_t h = (kt_hash_ip(a, ap) + kt_hash_ip(b, bp) + proto) * 0xff51afd7ed558ccdull;
 
 	return (uint32_t)(h >> 32);
 }
@@ -301,6 +292,7 @@ int kt_tracker_new(struct kt_tracker **out, const struct kt_tracker_opts *opts)
 	struct kt_tracker *t;
 	int err = -ENOMEM;
 
+	kt_hash_init();
 	*out = NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hash.h"
 #include "track_internal.h"
 
 #define KT_FRAG_SLOTS	4096	/* power of two */
@@ -73,13 +74,8 @@ void kt_frag_free(struct kt_tracker *t)
 static uint32_t frag_hash(uint8_t proto, const uint8_t *src, const uint8_t *dst,
 			  uint32_t id)
 {
-	uint32_t h = 2166136261u ^ proto;
-	unsigned i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ src[i] ^ ((uint32_t)dst[i] << 8)) * 16777619u;
-	h = (h ^ id) * 16777619u;
-	return h & (KT_FRAG_SLOTS - 1);
+	return (uint32_t)(kt_hash_ip(dst, kt_hash_ip(src, (uint64_t)proto << 32 | id)) >> 32) &
+	       (KT_FRAG_SLOTS - 1);
 }
 
 static struct kt_frag *lookup(struct kt_tracker *t, uint8_t proto,
