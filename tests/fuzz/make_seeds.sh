@@ -29,6 +29,11 @@ for suffix in tar tar.zst tar.gz; do
 	"$build/ktcap" pack "$work/sp" -o "$bundle/ktgen-50.$suffix" --finished >/dev/null
 done
 
+# ... with the cluster's objects as the k8s source writes them (ktgen --k8s)
+"$build/tests/ktgen" "$work/k8s" --flows 40 --pods 4 --edges 6 --k8s >/dev/null
+neutral "$work/k8s"
+"$build/ktcap" pack "$work/k8s" -o "$bundle/ktgen-k8s-40.tar.zst" --finished >/dev/null
+
 # ... and with a JSON document, JSON lines and a two-packet pcap beside them
 cp -r "$work/sp" "$work/rich"
 mkdir -p "$work/rich/host" "$work/rich/k8s/0001" "$work/rich/k8s/watch" "$work/rich/pcap"
