@@ -15,6 +15,7 @@
 #
 # Ratios are against the no-capture run of the same load in the same run.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 B=$(cd "${1:-build}" && pwd)
 S=${2:-10}
 LONG=${3:-0}
@@ -28,29 +29,13 @@ command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 command -v tcpdump >/dev/null || apt-get install -y -qq tcpdump >/dev/null
 
 # nginx on loopback with a config of its own
-mkdir -p "$T/nginx"
-cat >"$T/nginx/nginx.conf" <<NGX
-worker_processes 1;
-pid $T/nginx/pid;
-error_log $T/nginx/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx; proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx; uwsgi_temp_path $T/nginx; scgi_temp_path $T/nginx;
-	server { listen 127.0.0.1:18089; location / { return 200 "ok\n"; } }
-}
-NGX
-nginx -c "$T/nginx/nginx.conf"
-PIDS+=("$(cat "$T/nginx/pid")")
+NGX=$(bench_nginx "$T" 18089)
+PIDS+=("$NGX")
 
 start_ktcap() {	# start_ktcap NAME: record until stopped, wait until running
 	"$B/ktcap" -q record -o "$T/$1.tar.zst" --sources bpf 2>"$T/$1.err" &
 	KPID=$!
-	for _ in $(seq 200); do
-		[ "$(jq -r '.sources.bpf.status' "$T/$1.tar.zst.spool/manifest.json" 2>/dev/null)" = running ] && return
-		sleep 0.1
-	done
+	bench_wait_running "$T/$1.tar.zst.spool" bpf && return
 	echo "ktcap did not start: $(cat "$T/$1.err")" >&2
 	exit 1
 }

@@ -18,6 +18,7 @@
 #   ktcap@DIR the same with DIR/ktcap (another build, to compare)
 #   tcpdump   tcpdump -w of headers on lo
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 B=$(cd "${1:-build}" && pwd)
 S=${2:-5}
 ROUNDS=${3:-3}
@@ -30,21 +31,7 @@ cleanup() { [ -z "$NGX" ] || kill "$NGX" 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "capture_parts.sh: needs root" >&2; exit 2; }
 
-mkdir -p "$T/nginx"
-cat >"$T/nginx/nginx.conf" <<NGX
-worker_processes 1;
-pid $T/nginx/pid;
-error_log $T/nginx/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx; proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx; uwsgi_temp_path $T/nginx; scgi_temp_path $T/nginx;
-	server { listen 127.0.0.1:18090; location / { return 200 "ok\n"; } }
-}
-NGX
-nginx -c "$T/nginx/nginx.conf"
-NGX=$(cat "$T/nginx/pid")
+NGX=$(bench_nginx "$T" 18090)
 
 progs() {
 	case $1 in
@@ -65,10 +52,7 @@ start() {	# start CONFIG: sets HPID (0: nothing to stop)
 		kb=$B; [ "$1" = ktcap ] || kb=${1#ktcap@}
 		"$kb/ktcap" -q record -o "$T/k.tar.zst" --sources bpf 2>"$T/k.err" &
 		HPID=$!
-		for _ in $(seq 200); do
-			[ "$(jq -r '.sources.bpf.status' "$T/k.tar.zst.spool/manifest.json" 2>/dev/null)" = running ] && break
-			sleep 0.1
-		done ;;
+		bench_wait_running "$T/k.tar.zst.spool" bpf || true ;;
 	tcpdump)
 		tcpdump -q -i lo -s 96 -w "$T/dump.pcap" 2>/dev/null &
 		HPID=$!

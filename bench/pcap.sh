@@ -14,6 +14,7 @@
 # the same round, the capturer's CPU seconds, packets it saw, and the
 # kernel's drops (libpcap's ps_drop for ktcap, tcpdump's own count).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 B=$(cd "${1:-build}" && pwd)
 S=${2:-10}
 ROUNDS=${3:-2}
@@ -34,10 +35,7 @@ run_ktcap() {	# run_ktcap NAME [OPTIONS] -> "rate cpu packets drops"
 	"$B/ktcap" -q record -o "$T/$name.tar" --sources pcap --iface lo --snaplen $SNAP \
 		--pcap-max-size 4G "$@" 2>"$T/$name.err" &
 	KPID=$!
-	for _ in $(seq 100); do
-		[ "$(jq -r .sources.pcap.status "$T/$name.tar.spool/manifest.json" 2>/dev/null)" = running ] && break
-		sleep 0.1
-	done
+	bench_wait_running "$T/$name.tar.spool" pcap 100 || true
 	rate=$(loadgen)
 	cpu=$(cpu_of "$KPID")
 	kill -INT "$KPID"

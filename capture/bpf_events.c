@@ -59,6 +59,20 @@ int kt_bpf_event_type(const void *data, size_t len)
 	return (int)type;
 }
 
+/* Copy the event in data into ev when it is of type want (its size was
+ * checked against this build by kt_bpf_event_type). */
+static int copy_event(void *ev, size_t size, int want, const void *data, size_t len)
+{
+	int t = kt_bpf_event_type(data, len);
+
+	if (t < 0)
+		return t;
+	if (t != want)
+		return kt_err_set(-EINVAL, "not a %s event", want == KT_EV_FLOW ? "flow" : "proc");
+	memcpy(ev, data, size);
+	return 0;
+}
+
 static uint64_t to_utc(uint64_t boot_ns, int64_t off)
 {
 	return boot_ns ? (uint64_t)((int64_t)boot_ns + off) : 0;
@@ -74,13 +88,10 @@ static struct kt_str str_of(const char *s, size_t max)
 int kt_bpf_flow_convert(struct kt_flow *out, struct kt_ev_flow *ev,
 			const void *data, size_t len, int64_t boot_to_utc_ns)
 {
-	int t = kt_bpf_event_type(data, len);
+	int err = copy_event(ev, sizeof(*ev), KT_EV_FLOW, data, len);
 
-	if (t < 0)
-		return t;
-	if (t != KT_EV_FLOW)
-		return kt_err_set(-EINVAL, "not a flow event");
-	memcpy(ev, data, sizeof(*ev));
+	if (err)
+		return err;
 	memset(out, 0, sizeof(*out));
 	out->ts = to_utc(ev->ts, boot_to_utc_ns);
 	out->kind = ev->kind;
@@ -118,13 +129,10 @@ int kt_bpf_proc_convert(struct kt_proc *out, struct kt_bpf_proc_hold *hold,
 			const void *data, size_t len, int64_t boot_to_utc_ns)
 {
 	struct kt_ev_proc *ev = &hold->ev;
-	int t = kt_bpf_event_type(data, len);
+	int err = copy_event(ev, sizeof(*ev), KT_EV_PROC, data, len);
 
-	if (t < 0)
-		return t;
-	if (t != KT_EV_PROC)
-		return kt_err_set(-EINVAL, "not a proc event");
-	memcpy(ev, data, sizeof(*ev));
+	if (err)
+		return err;
 	ev->path[sizeof(ev->path) - 1] = '\0';
 	memset(out, 0, sizeof(*out));
 	out->ts = to_utc(ev->ts, boot_to_utc_ns);

@@ -9,12 +9,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bpf_events.h"
 #include "bpf_loader.h"
 #include "check_features.h"
 #include "error.h"
+#include "manifest.h"
 #include "records.h"
 #include "trouble.h"
 
@@ -33,14 +33,6 @@ struct bpf_src {
 	uint64_t missed;
 	struct kt_source_stats live;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int on_event(void *arg, const void *data, size_t len)
 {
@@ -103,8 +95,8 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 		free(s);
 		return err;
 	}
-	s->next_stats = mono_ns() + s->stats_interval_ns;
-	s->next_prune = mono_ns() + KT_BPF_PRUNE_NS;
+	s->next_stats = kt_mono_ns() + s->stats_interval_ns;
+	s->next_prune = kt_mono_ns() + KT_BPF_PRUNE_NS;
 	*state = s;
 	return 0;
 }
@@ -128,7 +120,7 @@ static int refresh(struct bpf_src *s)
 static int src_poll(void *state, struct kt_record_ctx *ctx)
 {
 	struct bpf_src *s = state;
-	uint64_t now = mono_ns();
+	uint64_t now = kt_mono_ns();
 	int n;
 
 	s->ctx = ctx;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,6 +88,36 @@ static int add_list(const char **list, int *n, const char *v)
 	return 0;
 }
 
+#define SEC 1000000000ull
+
+/* An option that takes a duration or a size, and the range it must be in. */
+struct number_opt {
+	int c;
+	const char *name;	/* for the message, with its dashes */
+	int (*parse)(const char *s, unsigned long long *out);	/* kt_parse_duration or _size */
+	unsigned long long min, max;
+	const char *range;	/* said after a bad value ("" when min is 1) */
+	uint64_t *out;
+};
+
+/* Option c parsed into its place when the table t (ended by c == 0) has it:
+ * 0, or the exit code of the usage error (printed) when its value is bad;
+ * -1 when c is not in t. */
+static int number_arg(const struct number_opt *t, int c, const char *arg)
+{
+	unsigned long long v;
+
+	for (; t->c; t++) {
+		if (t->c != c)
+			continue;
+		if (t->parse(arg, &v) || v < t->min || v > t->max)
+			return kt_cli_usage(&kt_cmd_record, "bad %s '%s'%s", t->name, arg, t->range);
+		*t->out = v;
+		return 0;
+	}
+	return -1;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -117,29 +148,34 @@ static int run(int argc, char **argv)
 	static const char *k8s_from[MAX_LIST], *ifaces[MAX_LIST], *names[MAX_LIST];
 	int nk8s = 0, nif = 0, nnames = 0, c, r, err;
 	struct kt_record_opts o = {
-		.k8s_interval_ns = 60000000000ull, .snaplen = 256,
-		.stats_interval_ns = 10000000000ull,
+		.k8s_interval_ns = 60 * SEC, .snaplen = 256,
+		.stats_interval_ns = 10 * SEC,
+	};
+	const struct number_opt numbers[] = {
+		{ 'd', "--duration", kt_parse_duration, 1, ULLONG_MAX, "", &o.duration_ns },
+		{ 's', "--max-size", kt_parse_size, 1, ULLONG_MAX, "", &o.max_size },
+		{ O_K8S_INTERVAL, "--k8s-interval", kt_parse_duration, SEC, ULLONG_MAX, " (at least 1s)",
+		  &o.k8s_interval_ns },
+		{ O_PCAP_MAX, "--pcap-max-size", kt_parse_size, 1, ULLONG_MAX, "", &o.pcap_max_size },
+		{ O_PCAP_RING, "--pcap-ring", kt_parse_size, 1u << 20, ULLONG_MAX, " (at least 1M)",
+		  &o.pcap_ring_size },
+		{ O_PCAP_RING_TIME, "--pcap-ring-time", kt_parse_duration, SEC, ULLONG_MAX,
+		  " (at least 1s)", &o.pcap_ring_ns },
+		{ O_PCAP_AROUND, "--pcap-around", kt_parse_duration, SEC / 10, 600 * SEC,
+		  " (100ms to 10m)", &o.pcap_around_ns },
+		{ O_STATS, "--stats-interval", kt_parse_duration, SEC, ULLONG_MAX, " (at least 1s)",
+		  &o.stats_interval_ns },
+		{ 0 },
 	};
 	struct kt_record_result res;
 	char *sources_arg = NULL, spool[4096];
 	const char *spool_dir = NULL;
-	unsigned long long v;
 	json_t *options;
 	struct stat st;
 
 	while ((c = getopt_long(argc, argv, "o:d:s:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.output = optarg; break;
-		case 'd':
-			if (kt_parse_duration(optarg, &v) || !v)
-				return kt_cli_usage(&kt_cmd_record, "bad --duration '%s'", optarg);
-			o.duration_ns = v;
-			break;
-		case 's':
-			if (kt_parse_size(optarg, &v) || !v)
-				return kt_cli_usage(&kt_cmd_record, "bad --max-size '%s'", optarg);
-			o.max_size = v;
-			break;
 		case O_SOURCES: sources_arg = optarg; break;
 		case O_SPOOL: spool_dir = optarg; break;
 		case O_NODE: o.node_name = optarg; break;
@@ -147,11 +183,6 @@ static int run(int argc, char **argv)
 		case O_KUBECONFIG: o.kubeconfig = optarg; break;
 		case O_CONTEXT: o.context = optarg; break;
 		case 'n': o.namespace = optarg; break;
-		case O_K8S_INTERVAL:
-			if (kt_parse_duration(optarg, &v) || v < 1000000000ull)
-				return kt_cli_usage(&kt_cmd_record, "bad --k8s-interval '%s' (at least 1s)", optarg);
-			o.k8s_interval_ns = v;
-			break;
 		case O_K8S_FROM:
 			if (add_list(k8s_from, &nk8s, optarg))
 				return kt_cli_usage(&kt_cmd_record, "too many --k8s-from");
@@ -173,34 +204,11 @@ static int run(int argc, char **argv)
 			o.snaplen = (uint32_t)n;
 			break;
 		}
-		case O_PCAP_MAX:
-			if (kt_parse_size(optarg, &v) || !v)
-				return kt_cli_usage(&kt_cmd_record, "bad --pcap-max-size '%s'", optarg);
-			o.pcap_max_size = v;
-			break;
 		case O_PCAP_ALL: o.pcap_all = true; break;
-		case O_PCAP_RING:
-			if (kt_parse_size(optarg, &v) || v < (1u << 20))
-				return kt_cli_usage(&kt_cmd_record, "bad --pcap-ring '%s' (at least 1M)", optarg);
-			o.pcap_ring_size = v;
-			break;
-		case O_PCAP_RING_TIME:
-			if (kt_parse_duration(optarg, &v) || v < 1000000000ull)
-				return kt_cli_usage(&kt_cmd_record, "bad --pcap-ring-time '%s' (at least 1s)", optarg);
-			o.pcap_ring_ns = v;
-			break;
-		case O_PCAP_AROUND:
-			if (kt_parse_duration(optarg, &v) || v < 100000000ull || v > 600000000000ull)
-				return kt_cli_usage(&kt_cmd_record, "bad --pcap-around '%s' (100ms to 10m)", optarg);
-			o.pcap_around_ns = v;
-			break;
-		case O_STATS:
-			if (kt_parse_duration(optarg, &v) || v < 1000000000ull)
-				return kt_cli_usage(&kt_cmd_record, "bad --stats-interval '%s' (at least 1s)", optarg);
-			o.stats_interval_ns = v;
-			break;
 		default:
-			if ((r = kt_cli_common(&kt_cmd_record, c)) >= 0)
+			if ((r = number_arg(numbers, c, optarg)) > 0)
+				return r;
+			if (r < 0 && (r = kt_cli_common(&kt_cmd_record, c)) >= 0)
 				return r;
 		}
 	}

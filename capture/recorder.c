@@ -72,14 +72,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void status_line(struct running *src, unsigned n, struct kt_spool *sp,
 			uint64_t elapsed_ns)
 {
@@ -198,7 +190,7 @@ int kt_record_run(const struct kt_record_opts *opts, const char *const *names,
 	}
 	kt_spool_save_manifest(ctx.spool, ctx.manifest);
 
-	t0 = last_flush = last_draft = mono_ns();
+	t0 = last_flush = last_draft = kt_mono_ns();
 	res->stop_reason = "signal";
 	while (!stop) {
 		struct epoll_event evs[16];
@@ -234,7 +226,7 @@ int kt_record_run(const struct kt_record_opts *opts, const char *const *names,
 		}
 		if (!tick)
 			continue;
-		now = mono_ns();
+		now = kt_mono_ns();
 		for (unsigned i = 0; i < n; i++) {
 			if (src[i].failed || !src[i].ops->poll)
 				continue;

@@ -52,5 +52,7 @@ int kt_manifest_time_arg(const json_t *m, const char *s, uint64_t *out);
 
 /* CLOCK_REALTIME now, in ns. */
 uint64_t kt_now_ns(void);
+/* CLOCK_MONOTONIC now, in ns: for intervals and deadlines. */
+uint64_t kt_mono_ns(void);
 
 #endif

@@ -18,6 +18,14 @@ static void h(FILE *f, const char *s)
 	kt_esc_html(f, s);
 }
 
+static const struct kt_report_syntax html = {
+	.text = kt_esc_html,
+	.para_open = "<p>", .para_close = "</p>\n",
+	.item_open = "<li>", .item_close = "</li>\n",
+	.more_open = "<p>", .more_close = "</p>\n",
+	.rows_max = 0,	/* a page holds them all */
+};
+
 static const char css[] =
 	"body{font-family:sans-serif;margin:1.5em;color:#1d2327;max-width:1400px}"
 	"h1{font-size:1.5em}h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:2em}"
@@ -226,44 +234,61 @@ static void diagram(FILE *f, const json_t *d)
 	fputs("</div>\n", f);
 }
 
-static void failing(FILE *f, const json_t *ctx)
+static void failing_row(FILE *f, size_t i, const json_t *e)
 {
-	const json_t *edges = json_object_get(json_object_get(ctx, "topology"), "edges"), *e;
-	size_t i, n = 0;
 	char fb[200];
 
-	fputs("<h2 id=\"failing\">Failing edges</h2>\n", f);
-	json_array_foreach(edges, i, e)
-		if (kt_report_failed_total(json_object_get(e, "failed")))
-			n++;
-	if (!n) {
-		fputs("<p>No connection failed.</p>\n", f);
-		return;
-	}
-	fputs("<table class=\"failing\">\n<tr><th>edge</th><th>port</th><th>connections</th>"
-	      "<th>failed</th><th>first seen</th><th>last seen</th></tr>\n", f);
-	json_array_foreach(edges, i, e) {
-		if (!kt_report_failed_total(json_object_get(e, "failed")))
-			continue;
-		fprintf(f, "<tr class=\"failing-edge\"><td><a href=\"#edge-%zu\">", i);
-		edge_cell(f, e);
-		fputs("</a></td><td>", f);
-		h(f, S(e, "protocol"));
-		fprintf(f, ":%" JSON_INTEGER_FORMAT "</td><td>%" JSON_INTEGER_FORMAT
-			"</td><td class=\"bad\">", I(e, "port"), I(e, "connections"));
-		h(f, kt_report_failed_str(json_object_get(e, "failed"), fb, sizeof(fb)));
-		fputs("</td><td>", f);
-		h(f, S(e, "first_seen"));
-		fputs("</td><td>", f);
-		h(f, S(e, "last_seen"));
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</table>\n", f);
+	fprintf(f, "<tr class=\"failing-edge\"><td><a href=\"#edge-%zu\">", i);
+	edge_cell(f, e);
+	fputs("</a></td><td>", f);
+	h(f, S(e, "protocol"));
+	fprintf(f, ":%" JSON_INTEGER_FORMAT "</td><td>%" JSON_INTEGER_FORMAT
+		"</td><td class=\"bad\">", I(e, "port"), I(e, "connections"));
+	h(f, kt_report_failed_str(json_object_get(e, "failed"), fb, sizeof(fb)));
+	fputs("</td><td>", f);
+	h(f, S(e, "first_seen"));
+	fputs("</td><td>", f);
+	h(f, S(e, "last_seen"));
+	fputs("</td></tr>\n", f);
 }
+
+static const struct kt_report_table failing = {
+	.head = "<table class=\"failing\">\n<tr><th>edge</th><th>port</th><th>connections</th>"
+		"<th>failed</th><th>first seen</th><th>last seen</th></tr>\n",
+	.foot = "</table>\n", .row = failing_row,
+};
+
+static void timeline_row(FILE *f, size_t i, const json_t *t)
+{
+	const char *kind = S(t, "kind");
+	bool bad = kind && (!strcmp(kind, "failure") || !strcmp(kind, "warning") ||
+			    !strcmp(kind, "restart") || !strcmp(kind, "not-ready"));
+
+	(void)i;
+	fputs("<tr><td>", f);
+	h(f, S(t, "time"));
+	fprintf(f, "</td><td%s>", bad ? " class=\"bad\"" : "");
+	h(f, kind);
+	fputs("</td><td>", f);
+	if (json_is_integer(json_object_get(t, "edge")))
+		fprintf(f, "<a href=\"#edge-%" JSON_INTEGER_FORMAT "\">", I(t, "edge"));
+	h(f, S(t, "subject"));
+	if (json_is_integer(json_object_get(t, "edge")))
+		fputs("</a>", f);
+	fputs("</td><td>", f);
+	h(f, S(t, "text"));
+	fputs("</td></tr>\n", f);
+}
+
+static const struct kt_report_table timeline_table = {
+	.head = "<table class=\"timeline\">\n<tr><th>time</th><th>what</th><th>subject</th>"
+		"<th>detail</th></tr>\n",
+	.foot = "</table>\n", .row = timeline_row,
+};
 
 static void timeline(FILE *f, const json_t *ctx)
 {
-	const json_t *t, *w, *chg = json_object_get(ctx, "changes");
+	const json_t *w, *chg = json_object_get(ctx, "changes");
 	size_t i;
 
 	fputs("<h2 id=\"timeline\">Timeline</h2>\n", f);
@@ -279,32 +304,7 @@ static void timeline(FILE *f, const json_t *ctx)
 			json_array_size(json_object_get(w, "gone")));
 	}
 	fputs("</table>\n", f);
-	if (!json_array_size(json_object_get(ctx, "timeline"))) {
-		fputs("<p>Nothing changed.</p>\n", f);
-		return;
-	}
-	fputs("<table class=\"timeline\">\n<tr><th>time</th><th>what</th><th>subject</th>"
-	      "<th>detail</th></tr>\n", f);
-	json_array_foreach(json_object_get(ctx, "timeline"), i, t) {
-		const char *kind = S(t, "kind");
-		bool bad = kind && (!strcmp(kind, "failure") || !strcmp(kind, "warning") ||
-				    !strcmp(kind, "restart") || !strcmp(kind, "not-ready"));
-
-		fputs("<tr><td>", f);
-		h(f, S(t, "time"));
-		fprintf(f, "</td><td%s>", bad ? " class=\"bad\"" : "");
-		h(f, kind);
-		fputs("</td><td>", f);
-		if (json_is_integer(json_object_get(t, "edge")))
-			fprintf(f, "<a href=\"#edge-%" JSON_INTEGER_FORMAT "\">", I(t, "edge"));
-		h(f, S(t, "subject"));
-		if (json_is_integer(json_object_get(t, "edge")))
-			fputs("</a>", f);
-		fputs("</td><td>", f);
-		h(f, S(t, "text"));
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</table>\n", f);
+	kt_report_timeline_table(f, &html, &timeline_table, ctx);
 }
 
 /* "tcp 198.18.0.16:44413 -> 198.18.0.15:9002 refused, reset (4 packets)" */
@@ -357,7 +357,7 @@ static void evidence(FILE *f, const json_t *ctx)
 		fprintf(f, ":%" JSON_INTEGER_FORMAT "</td><td>%" JSON_INTEGER_FORMAT "</td><td>%"
 			JSON_INTEGER_FORMAT "</td><td%s>", I(e, "port"), I(e, "connections"),
 			I(e, "established"),
-			kt_report_failed_total(json_object_get(e, "failed")) ? " class=\"bad\"" : "");
+			kt_report_edge_failing(e) ? " class=\"bad\"" : "");
 		h(f, kt_report_failed_str(json_object_get(e, "failed"), fb, sizeof(fb)));
 		fprintf(f, "</td><td>%" JSON_INTEGER_FORMAT " / %" JSON_INTEGER_FORMAT "</td><td>%"
 			JSON_INTEGER_FORMAT "</td><td>", I(e, "bytes_sent"), I(e, "bytes_received"),
@@ -398,12 +398,9 @@ static void evidence(FILE *f, const json_t *ctx)
 
 int kt_report_html(FILE *f, const json_t *ctx)
 {
-	const json_t *topo = json_object_get(ctx, "topology"), *d, *x;
-	size_t i, nfail = 0;
+	const json_t *topo = json_object_get(ctx, "topology"), *d;
+	size_t i, nfail = kt_report_failing_count(topo);
 
-	json_array_foreach(json_object_get(topo, "edges"), i, x)
-		if (kt_report_failed_total(json_object_get(x, "failed")))
-			nfail++;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; img-src data:\">\n<title>ktana report: ", f);
@@ -433,27 +430,9 @@ int kt_report_html(FILE *f, const json_t *ctx)
 	      "<span class=\"muted\">dashed: no connection in the last windows</span></p>\n", f);
 	json_array_foreach(json_object_get(ctx, "diagrams"), i, d)
 		diagram(f, d);
-	failing(f, ctx);
-	{
-		const json_t *tr = json_object_get(ctx, "trouble"), *v;
-		const char *k;
-
-		if (json_object_size(tr)) {
-			fputs("<h3>Nodes in trouble</h3>\n<ul>\n", f);
-			json_object_foreach((json_t *)tr, k, v) {
-				fputs("<li>", f);
-				h(f, k);
-				fputs(": ", f);
-				json_array_foreach(v, i, x) {
-					if (i)
-						fputs("; ", f);
-					h(f, json_string_value(x));
-				}
-				fputs("</li>\n", f);
-			}
-			fputs("</ul>\n", f);
-		}
-	}
+	fputs("<h2 id=\"failing\">Failing edges</h2>\n", f);
+	kt_report_failing_table(f, &html, &failing, ctx);
+	kt_report_trouble_list(f, &html, "<h3>Nodes in trouble</h3>\n<ul>\n", "</ul>\n", ctx);
 	timeline(f, ctx);
 	if (json_array_size(json_object_get(ctx, "at"))) {
 		fputs("<h2 id=\"at\">At chosen moments</h2>\n", f);

@@ -1,6 +1,7 @@
 /* markdown.c - DIR/report.md, for pasting into a ticket: the capture, the
- * failing edges, the nodes in trouble, the timeline and the busiest edges.
- * Every string from the bundle goes through kt_esc_md(). */
+ * failing edges, the nodes in trouble, the timeline and the busiest edges, in
+ * Markdown's syntax (sections.c decides what they list). Every string from
+ * the bundle goes through kt_esc_md(). */
 #include "report.h"
 
 #include <errno.h>
@@ -16,14 +17,88 @@ static void m(FILE *f, const char *s)
 	kt_esc_md(f, s);
 }
 
+static const struct kt_report_syntax md = {
+	.text = kt_esc_md,
+	.para_open = "", .para_close = "\n",
+	.item_open = "- ", .item_close = "\n",
+	.more_open = "\n(", .more_close = ")\n",
+	.rows_max = MD_ROWS_MAX,
+};
+
+/* "| src | dst | proto:port | connections | failed", the cells an edge
+ * starts with in both tables */
+static void edge_cells(FILE *f, const json_t *e)
+{
+	char fb[200];
+
+	fputs("| ", f);
+	m(f, S(e, "src"));
+	fputs(" | ", f);
+	m(f, S(e, "dst"));
+	fputs(" | ", f);
+	m(f, S(e, "protocol"));
+	fprintf(f, ":%" JSON_INTEGER_FORMAT " | %" JSON_INTEGER_FORMAT " | ", I(e, "port"),
+		I(e, "connections"));
+	m(f, kt_report_failed_str(json_object_get(e, "failed"), fb, sizeof(fb)));
+}
+
+static void failing_row(FILE *f, size_t i, const json_t *e)
+{
+	(void)i;
+	edge_cells(f, e);
+	fputs(" | ", f);
+	m(f, S(e, "first_seen"));
+	fputs(" | ", f);
+	m(f, S(e, "last_seen"));
+	fputs(" |\n", f);
+}
+
+static void edge_row(FILE *f, size_t i, const json_t *e)
+{
+	(void)i;
+	edge_cells(f, e);
+	fprintf(f, " | %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " |\n",
+		I(e, "bytes_sent"), I(e, "bytes_received"));
+}
+
+static void timeline_row(FILE *f, size_t i, const json_t *t)
+{
+	(void)i;
+	fputs("| ", f);
+	m(f, S(t, "time"));
+	fputs(" | ", f);
+	m(f, S(t, "kind"));
+	fputs(" | ", f);
+	m(f, S(t, "subject"));
+	fputs(" | ", f);
+	m(f, S(t, "text"));
+	fputs(" |\n", f);
+}
+
+static const struct kt_report_table failing = {
+	.head = "| source | destination | port | connections | failed | first seen | last seen |\n"
+		"|---|---|---|---|---|---|---|\n",
+	.foot = "", .row = failing_row, .more_in = "index.html",
+};
+
+static const struct kt_report_table timeline = {
+	.head = "| time | what | subject | detail |\n|---|---|---|---|\n",
+	.foot = "", .row = timeline_row, .more_in = "index.html",
+};
+
+static const struct kt_report_table edges = {
+	.head = "| source | destination | port | connections | failed | bytes sent/received |\n"
+		"|---|---|---|---|---|---|\n",
+	.foot = "", .row = edge_row, .more_in = "topology.json",
+};
+
 int kt_report_markdown(FILE *f, const json_t *ctx)
 {
 	const json_t *man = json_object_get(ctx, "manifest"), *topo = json_object_get(ctx, "topology");
 	const json_t *host = json_object_get(man, "host"), *win = json_object_get(man, "window");
-	const json_t *e, *src, *t, *v;
+	const json_t *src, *v;
 	const char *k;
-	size_t i, n = 0;
-	char fb[200];
+	size_t i;
 
 	fputs("# ktana report: ", f);
 	m(f, S(ctx, "bundle"));
@@ -63,94 +138,12 @@ int kt_report_markdown(FILE *f, const json_t *ctx)
 	fputs("; full report: `index.html`.\n", f);
 
 	fputs("\n## Failing edges\n\n", f);
-	json_array_foreach(json_object_get(topo, "edges"), i, e) {
-		if (!kt_report_failed_total(json_object_get(e, "failed")))
-			continue;
-		if (!n++)
-			fputs("| source | destination | port | connections | failed | first seen | last seen |\n"
-			      "|---|---|---|---|---|---|---|\n", f);
-		if (n > MD_ROWS_MAX)
-			continue;
-		fputs("| ", f);
-		m(f, S(e, "src"));
-		fputs(" | ", f);
-		m(f, S(e, "dst"));
-		fputs(" | ", f);
-		m(f, S(e, "protocol"));
-		fprintf(f, ":%" JSON_INTEGER_FORMAT " | %" JSON_INTEGER_FORMAT " | ", I(e, "port"),
-			I(e, "connections"));
-		m(f, kt_report_failed_str(json_object_get(e, "failed"), fb, sizeof(fb)));
-		fputs(" | ", f);
-		m(f, S(e, "first_seen"));
-		fputs(" | ", f);
-		m(f, S(e, "last_seen"));
-		fputs(" |\n", f);
-	}
-	if (!n)
-		fputs("No connection failed.\n", f);
-	else if (n > MD_ROWS_MAX)
-		fprintf(f, "\n(%zu more in index.html)\n", n - MD_ROWS_MAX);
-
-	if (json_object_size(json_object_get(ctx, "trouble"))) {
-		fputs("\n## Nodes in trouble\n\n", f);
-		json_object_foreach((json_t *)json_object_get(ctx, "trouble"), k, v) {
-			const json_t *x;
-			size_t j;
-
-			fputs("- ", f);
-			m(f, k);
-			fputs(": ", f);
-			json_array_foreach(v, j, x) {
-				if (j)
-					fputs("; ", f);
-				m(f, json_string_value(x));
-			}
-			fputs("\n", f);
-		}
-	}
-
+	kt_report_failing_table(f, &md, &failing, ctx);
+	kt_report_trouble_list(f, &md, "\n## Nodes in trouble\n\n", "", ctx);
 	fputs("\n## Timeline\n\n", f);
-	if (!json_array_size(json_object_get(ctx, "timeline")))
-		fputs("Nothing changed.\n", f);
-	else
-		fputs("| time | what | subject | detail |\n|---|---|---|---|\n", f);
-	json_array_foreach(json_object_get(ctx, "timeline"), i, t) {
-		if (i == MD_ROWS_MAX) {
-			fprintf(f, "\n(%zu more in index.html)\n",
-				json_array_size(json_object_get(ctx, "timeline")) - MD_ROWS_MAX);
-			break;
-		}
-		fputs("| ", f);
-		m(f, S(t, "time"));
-		fputs(" | ", f);
-		m(f, S(t, "kind"));
-		fputs(" | ", f);
-		m(f, S(t, "subject"));
-		fputs(" | ", f);
-		m(f, S(t, "text"));
-		fputs(" |\n", f);
-	}
-
-	fputs("\n## Edges\n\n| source | destination | port | connections | failed | bytes sent/received |\n"
-	      "|---|---|---|---|---|---|\n", f);
-	json_array_foreach(json_object_get(topo, "edges"), i, e) {
-		if (i == MD_ROWS_MAX) {
-			fprintf(f, "\n(%zu more in topology.json)\n",
-				json_array_size(json_object_get(topo, "edges")) - MD_ROWS_MAX);
-			break;
-		}
-		fputs("| ", f);
-		m(f, S(e, "src"));
-		fputs(" | ", f);
-		m(f, S(e, "dst"));
-		fputs(" | ", f);
-		m(f, S(e, "protocol"));
-		fprintf(f, ":%" JSON_INTEGER_FORMAT " | %" JSON_INTEGER_FORMAT " | ", I(e, "port"),
-			I(e, "connections"));
-		m(f, kt_report_failed_str(json_object_get(e, "failed"), fb, sizeof(fb)));
-		fprintf(f, " | %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " |\n",
-			I(e, "bytes_sent"), I(e, "bytes_received"));
-	}
+	kt_report_timeline_table(f, &md, &timeline, ctx);
+	fputs("\n## Edges\n\n", f);
+	kt_report_edges_table(f, &md, &edges, ctx);
 	fputs("\n_Made by ", f);
 	m(f, S(ctx, "tool"));
 	fputs(" from the bundle alone._\n", f);

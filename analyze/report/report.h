@@ -9,7 +9,10 @@
  *   trouble.c  which edges fail and which nodes are in trouble
  *   evidence.c the pcap fragments the manifest lists, matched to edges
  *   diagram.c  the graph built with cgraph, laid out and rendered with gvc
- *   html.c, markdown.c   the two documents, from one report context (JSON)
+ *   sections.c what the two documents both list: which items, in what order,
+ *              how many
+ *   html.c, markdown.c   the two documents, from one report context (JSON):
+ *              only their syntax
  *   report.c   the whole run: model passes, context, files in DIR
  *
  * Library code: never prints; progress goes through a callback. Output is
@@ -154,6 +157,47 @@ int kt_diagram_render(Agraph_t *g, const char *engine, const char *const *format
 void kt_diagram_cleanup(void);
 /* The graph as DOT, without layout (caller frees). */
 int kt_diagram_dot(Agraph_t *g, char **data, size_t *len);
+
+/* ---- sections.c --------------------------------------------------------- */
+
+/* How a document writes what sections.c lists (html.c and markdown.c each
+ * have one). The strings are written as they are. */
+struct kt_report_syntax {
+	int (*text)(FILE *f, const char *s);	/* text from the bundle, escaped */
+	const char *para_open, *para_close;	/* around a sentence */
+	const char *item_open, *item_close;	/* around a line of a list */
+	const char *more_open, *more_close;	/* around "N more in FILE" */
+	size_t rows_max;			/* rows of one table; 0: all */
+};
+
+/* One table of a document, in its syntax. */
+struct kt_report_table {
+	const char *head;	/* before the first row: the column names */
+	const char *foot;	/* after the last row */
+	/* row i of the list: item i of the context's array */
+	void (*row)(FILE *f, size_t i, const json_t *item);
+	const char *more_in;	/* the file that has the rows past rows_max */
+};
+
+/* An edge of a topology JSON with a failed connection. */
+bool kt_report_edge_failing(const json_t *edge);
+/* The number of such edges in topo. */
+size_t kt_report_failing_count(const json_t *topo);
+
+/* The tables of a report context: the failing edges, the timeline, every
+ * edge, each in the topology's (timeline's) order. A table with no row is
+ * a sentence that says so instead (every edge: the empty table). Each
+ * returns the number of items of its list, shown or not. */
+size_t kt_report_failing_table(FILE *f, const struct kt_report_syntax *s,
+			       const struct kt_report_table *t, const json_t *ctx);
+size_t kt_report_timeline_table(FILE *f, const struct kt_report_syntax *s,
+				const struct kt_report_table *t, const json_t *ctx);
+size_t kt_report_edges_table(FILE *f, const struct kt_report_syntax *s,
+			     const struct kt_report_table *t, const json_t *ctx);
+/* The nodes in trouble, "node: reason; reason" a line, after head and
+ * before foot; nothing at all when there are none. */
+void kt_report_trouble_list(FILE *f, const struct kt_report_syntax *s, const char *head,
+			    const char *foot, const json_t *ctx);
 
 /* ---- html.c, markdown.c ------------------------------------------------- */
 

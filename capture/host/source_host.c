@@ -6,23 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
+#include "manifest.h"
 #include "source.h"
 
 struct host_state {
 	struct kt_host_opts opts;
 	json_t *counts;		/* per phase: what was found, for the manifest */
 };
-
-static uint64_t utc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static size_t per_netns(json_t *facts, const char *doc, const char *member)
 {
@@ -42,7 +34,7 @@ static int take(struct host_state *st, struct kt_record_ctx *ctx, const char *ph
 	err = kt_host_collect(&facts, &st->opts);
 	if (err)
 		goto out;
-	err = kt_host_write(ctx->spool, phase, facts, utc_now());
+	err = kt_host_write(ctx->spool, phase, facts, kt_now_ns());
 	if (err)
 		goto out;
 	if (!strcmp(phase, "start")) {
@@ -50,7 +42,7 @@ static int take(struct host_state *st, struct kt_record_ctx *ctx, const char *ph
 			json_object_get(facts, "processes"), "cgroup2_mount"));
 		uint64_t n = 0;
 
-		if ((err = kt_host_cgroup_walk(ctx->spool, cg2 ? cg2 : "", utc_now(), &n)))
+		if ((err = kt_host_cgroup_walk(ctx->spool, cg2 ? cg2 : "", kt_now_ns(), &n)))
 			goto out;
 		json_object_set_new(st->counts, "pod_cgroups", json_integer((json_int_t)n));
 	}

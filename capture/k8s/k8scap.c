@@ -26,6 +26,7 @@
 #include "error.h"
 #include "k8s.h"
 #include "kproc.h"
+#include "manifest.h"
 #include "redact.h"
 
 #define SEC 1000000000ull
@@ -124,14 +125,6 @@ struct kt_k8scap {
 	int sink_err;
 };
 
-static uint64_t utc_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
 static const char *utc_str(uint64_t ns, char *buf, size_t len)
 {
 	time_t s = (time_t)(ns / SEC);
@@ -205,7 +198,7 @@ static void record_error(struct kt_k8scap *c, uint32_t seq, const char *resource
 			 const char *call, const char *cls, const char *message)
 {
 	char ts[40];
-	uint64_t now = utc_ns();
+	uint64_t now = kt_now_ns();
 	json_t *e = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s}", "ts_ns", (json_int_t)now,
 			      "time", utc_str(now, ts, sizeof(ts)), "snapshot",
 			      (json_int_t)seq, "resource", resource, "call", call,
@@ -324,7 +317,7 @@ static struct call *call_start(struct kt_k8scap *c, enum call_type type, int res
 	k->res = res;
 	k->seq = seq;
 	k->w = w;
-	k->start_utc = utc_ns();
+	k->start_utc = kt_now_ns();
 	if (type == CALL_VERSION) {
 		argv_common(c, &a);
 		arg(&a, "version");
@@ -364,7 +357,7 @@ static json_t *ktcap_block(struct kt_k8scap *c, const struct call *k,
 			 "resource", r ? r->name : "version", "kind", r ? r->kind : NULL,
 			 "taken", utc_str(k->start_utc, ts, sizeof(ts)),
 			 "taken_ns", (json_int_t)k->start_utc,
-			 "done_ns", (json_int_t)utc_ns(),
+			 "done_ns", (json_int_t)kt_now_ns(),
 			 "namespace", r && !r->cluster ? c->o.ns : NULL,
 			 "node", r && c->o.node && strcmp(r->name, "pods") == 0 ?
 				 c->o.node : NULL,
@@ -512,7 +505,7 @@ static int snapshot_finish(struct kt_k8scap *c)
 	json_t *doc;
 	int err;
 
-	s->end_utc = utc_ns();
+	s->end_utc = kt_now_ns();
 	doc = json_pack("{s:I,s:s,s:s,s:I,s:s,s:I,s:s?,s:s?,s:b,s:O}",
 			"snapshot", (json_int_t)s->seq, "reason", s->reason,
 			"started", utc_str(s->start_utc, t0, sizeof(t0)),
@@ -541,7 +534,7 @@ static int snapshot_begin(struct kt_k8scap *c, const char *reason)
 		return -ENOMEM;
 	s->seq = ++c->seq;
 	s->reason = reason;
-	s->start_utc = utc_ns();
+	s->start_utc = kt_now_ns();
 	s->next = RES_VERSION;
 	s->index = json_object();
 	/* Secrets are never asked for; say so where people look. */
@@ -640,7 +633,7 @@ static int watch_parse(struct kt_k8scap *c, struct watch *w)
 			break;
 		}
 		pos += (size_t)jerr.position;
-		now = utc_ns();
+		now = kt_now_ns();
 		if (kt_k8s_redact(ev, r->kind, c->o.no_redact, &c->red) ||
 		    !json_is_object(json_object_get(ev, "object"))) {
 			w->dropped++;

@@ -59,6 +59,4 @@ bool kt_kproc_ok(const struct kt_kproc *p);
 /* Kill if running, reap (blocking: the process was SIGKILLed), close, free. */
 void kt_kproc_release(struct kt_kproc *p, int epfd);
 
-uint64_t kt_mono_ns(void);
-
 #endif

@@ -17,6 +17,7 @@
 
 #include "bytes.h"
 #include "error.h"
+#include "manifest.h"
 #include "host.h"
 #include "pcap_int.h"
 
@@ -300,7 +301,7 @@ static int newest_pods_dir(const char *spool, char *out, size_t len)
 
 void kt_pcap_ident_refresh_pods(struct kt_pcap_src *s)
 {
-	uint64_t now = kt_pcap_now_ns();
+	uint64_t now = kt_now_ns();
 	bool want = false;
 	char dir[4096];
 	struct dirent *e;

@@ -173,6 +173,4 @@ uint16_t kt_pcap_linktype(int dlt);	/* DLT_* -> LINKTYPE_* for files */
 int kt_pcap_dns_open(struct kt_pcap_src *s, struct kt_pcap_iface *i);
 int kt_pcap_dns_flush(struct kt_pcap_src *s);
 
-uint64_t kt_pcap_now_ns(void);
-
 #endif

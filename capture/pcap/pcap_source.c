@@ -15,24 +15,16 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "manifest.h"
 #include "pcap_int.h"
 #include "pcap_source.h"
 
 #define TICK_NS 100000000ull
 #define STATS_NS 1000000000ull
 #define RESCAN_NS 5000000000ull	/* new pods' interfaces picked up this often */
-
-uint64_t kt_pcap_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct state {
 	struct kt_pcap_src s;
@@ -109,7 +101,7 @@ static int src_start(struct kt_record_ctx *ctx, void **state)
 	/* without host facts the interfaces are still named by node and netns */
 	kt_pcap_ident_load_host(s);
 	kt_err_clear();
-	st->last_tick = st->last_stats = st->last_rescan = kt_pcap_now_ns();
+	st->last_tick = st->last_stats = st->last_rescan = kt_now_ns();
 	*state = st;
 out:
 	if (err)
@@ -160,7 +152,7 @@ static int src_poll(void *state, struct kt_record_ctx *ctx)
 	for (int k = 0; k < n; k++)
 		if (evs[k].data.u32 < s->nifs)
 			kt_pcap_iface_read(s, &s->ifs[evs[k].data.u32]);
-	now = kt_pcap_now_ns();
+	now = kt_now_ns();
 	if (now - st->last_tick < TICK_NS)
 		return 0;
 	st->last_tick = now;
@@ -225,7 +217,7 @@ static void read_until_settled(struct kt_pcap_src *s, uint64_t stop_ns)
 
 		for (unsigned k = 0; k < s->nifs; k++)
 			more += kt_pcap_iface_read(s, &s->ifs[k]) > 0;
-		now = kt_pcap_now_ns();
+		now = kt_now_ns();
 		if (now >= stop_ns + KT_PCAP_SETTLE_NS)
 			break;
 		if (!more)
@@ -242,7 +234,7 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	int err;
 
 	s->ctx = ctx;
-	stop_ns = kt_pcap_now_ns();
+	stop_ns = kt_now_ns();
 	read_until_settled(s, stop_ns);
 	identify_late(s);
 	err = kt_pcap_dns_flush(s);

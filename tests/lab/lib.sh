@@ -100,6 +100,33 @@ ktlab_require_bpf() {
 	fi
 }
 
+# ktlab_record_setup NAME KTCAP [TOOL...] - the start of a test that records
+# on the lab: skips (exit 77, saying why) without root, without BPF that
+# KTCAP can load, or without one of the TOOLs; makes the scratch directory T
+# (/tmp/kt-NAME-lab-XXXXXX), brings the lab up (exit 1 when it does not
+# come up) and traps EXIT to kill a recorder still running (REC, as
+# ktlab_record_traffic sets it), take the lab down (its API server too) and
+# remove T, or keep it and say so when KEEP is set.
+ktlab_record_setup() {
+	local name=$1 ktcap=$2 t
+	shift 2
+	ktlab_require_root || exit 77
+	ktlab_require_bpf "$ktcap" || exit 77
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
+	done
+	T=$(mktemp -d "/tmp/kt-$name-lab-XXXXXX")
+	REC=
+	ktlab_up || { echo "FAIL: lab did not come up"; exit 1; }
+	trap ktlab_record_cleanup EXIT
+}
+
+ktlab_record_cleanup() {
+	[ -n "$REC" ] && kill -KILL "$REC" 2>/dev/null
+	ktlab_down
+	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+
 # ktlab_apiserver DIR - the lab's Kubernetes API server (kube-apiserver.py)
 # on the node's loopback, where ktcap runs kubectl, serving the objects of
 # lab.json (lab_k8s_scenario.py) for node $KTLAB_K8S_NODE. Sets KTLAB_API

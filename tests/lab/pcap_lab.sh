@@ -29,28 +29,12 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 B=${KT_BUILD_DIR:?set KT_BUILD_DIR to the build directory}
 . "$here/lib.sh"
-ktlab_require_root || exit 77
-ktlab_require_bpf "$B/ktcap" || exit 77
-for t in tcpdump tshark jq; do
-	command -v $t >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }
-done
-
-T=$(mktemp -d /tmp/kt-pcap-lab-XXXXXX)
-REC= SRV=
-cleanup() {
-	[ -n "$REC" ] && kill -KILL "$REC" 2>/dev/null
-	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
-	ktlab_down
-	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-}
-ktlab_up || { echo "FAIL: lab did not come up"; exit 1; }
-trap cleanup EXIT
+ktlab_record_setup pcap "$B/ktcap" tcpdump tshark jq
 
 . "$here/../assert.sh"
 
 # the lab's API server, on the node's loopback where ktcap runs kubectl
 ktlab_apiserver "$T" || { echo "FAIL: no lab API server"; exit 1; }
-SRV=$KTLAB_API
 
 # ---- 1. fragments, DNS, identity --------------------------------------------
 # unreachable: run after the standard traffic (KTLAB_MORE); the client's

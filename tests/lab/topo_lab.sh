@@ -25,18 +25,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 B=${KT_BUILD_DIR:?set KT_BUILD_DIR to the build directory}
 . "$here/lib.sh"
-ktlab_require_root || exit 77
-ktlab_require_bpf "$B/ktcap" || exit 77
-
-T=$(mktemp -d /tmp/kt-topo-lab-XXXXXX)
-REC=
-cleanup() {
-	[ -n "$REC" ] && kill -KILL "$REC" 2>/dev/null
-	ktlab_down
-	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-}
-ktlab_up || { echo "FAIL: lab did not come up"; exit 1; }
-trap cleanup EXIT
+ktlab_record_setup topo "$B/ktcap"
 
 . "$here/../assert.sh"
 
