@@ -163,7 +163,7 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	c->touch = (uint32_t)++m->touches;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
 		.idx = (uint32_t)(c - m->pc), .touch = c->touch, .done_at = ts,
-		.pc_tag = (uint32_t)(c->hash >> 32), .nat_tag = (uint32_t)(c->nhash >> 32),
+		.pc_tag = (uint32_t)(c->hash >> 32),
 	};
 	return 0;
 }
@@ -220,7 +220,7 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 	const uint8_t *dip;
 	uint16_t dport, bport = 0;
 	const uint8_t *bip = NULL;
-	uint32_t src, dst, backend = KT_ENT_NONE;
+	uint32_t src, dst, backend = KT_ENT_NONE, d;
 	bool via = false, translated = false;
 	uint64_t t = c->start, end = c->end ? c->end : UINT64_MAX;
 	int err;
@@ -279,13 +279,14 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 	/* the destination as the client asked for it, and who served it */
 	dip = c->has_dst ? c->dst : c->srv.ip;
 	dport = c->has_dst ? c->dport : c->srv.port;
+	if ((err = kt_dest_get(m, dip, dport, c->proto, &d)))
+		return err;
 	if (c->has_dst) {
 		/* the server's own socket is the best witness of who served; the
 		 * NAT map (whose event times are when they were read) otherwise */
-		const struct kt_nat *n = c->srv.seen || !m->nnat ? NULL :
+		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ? NULL :
 			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t,
-				      c->nhash ? c->nhash : kt_nat_hash(c->proto, c->cip, c->cport,
-									dip, dport));
+				    kt_nat_hash(c->proto, c->cip, c->cport, dip, dport));
 
 		if (c->srv.seen || c->wire_backend) {
 			bip = c->srv.ip;
@@ -296,7 +297,7 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 		}
 		translated = bip && (memcmp(bip, dip, 16) || bport != dport);
 	}
-	if ((err = kt_attrib_service(m, dip, dport, c->proto, t, translated, &dst, &via)))
+	if ((err = kt_attrib_service(m, d, t, translated, &dst, &via)))
 		return err;
 	if (via) {
 		if (c->srv.seen)
@@ -311,7 +312,7 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 	} else if (c->cli.seen && is_loopback(dip)) {
 		if ((err = loopback_dst(m, c, dip, dport, t, src, &dst)))
 			return err;
-	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
+	} else if ((err = kt_attrib_owner(m, d, t, &dst))) {
 		return err;
 	}
 	f->src = src;
@@ -394,8 +395,6 @@ int kt_conn_flush(struct kt_model *m, bool all)
 
 			prefetch_conn(&m->pc[a->idx]);
 			prefetch_slot(&m->pcmap, (uint64_t)a->pc_tag << 32);
-			if (a->nat_tag)
-				prefetch_slot(&m->natmap, (uint64_t)a->nat_tag << 32);
 		}
 		m->done_head++;
 		if (!done_live(m, d))
@@ -510,15 +509,7 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 	return 0;
 }
 
-/* The NAT map is asked, when folding, about the client's tuple to what it
- * asked for: its hash is taken now, while the connection is in cache, so
- * that the flush can fetch the map's slot ahead. */
-static void nat_key(const struct kt_model *m, struct kt_pconn *c)
-{
-	c->nhash = m->nnat ? kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport) : 0;
-}
-
-static void set_dst(const struct kt_model *m, struct kt_pconn *c, const struct kt_flow *f)
+static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
 {
 	if (c->has_dst)
 		return;
@@ -532,7 +523,6 @@ static void set_dst(const struct kt_model *m, struct kt_pconn *c, const struct k
 		c->dport = f->dport;
 	}
 	c->has_dst = true;
-	nat_key(m, c);
 }
 
 static int udp_send(struct kt_model *m, const struct kt_flow *f)
@@ -571,7 +561,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 		return err;
 	side_from(&c->cli, f);
 	c->cli.closed = true;
-	set_dst(m, c, f);
+	set_dst(c, f);
 	c->cli.bytes_sent += f->bytes_sent;
 	/* the capture folds a process's sends to one peer into one event
 	 * that counts them: each stands for a flow (a DNS query a port) */
@@ -612,7 +602,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 			return err;
 		if (client) {
 			side_from(&c->cli, f);
-			set_dst(m, c, f);
+			set_dst(c, f);
 			c->latency = f->latency_ns;
 			if (f->latency_ns && f->ts > f->latency_ns)
 				c->start = f->ts - f->latency_ns;
@@ -626,7 +616,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 			return err;
 		side_from(client ? &c->cli : &c->srv, f);
 		if (client)
-			set_dst(m, c, f);
+			set_dst(c, f);
 		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
 			c->start = f->ts - f->latency_ns;
 		c->fail = (uint8_t)fail_of(f->cause);
@@ -652,7 +642,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 				/* opened before the capture started */
 				side_from(s, f);
 				if (client)
-					set_dst(m, c, f);
+					set_dst(c, f);
 				c->established = true;
 				if (f->duration_ns && f->ts > f->duration_ns &&
 				    c->start > f->ts - f->duration_ns)
@@ -733,7 +723,6 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 		memcpy(c->dst, w->dst, 16);
 		c->dport = w->dport;
 		c->has_dst = true;
-		nat_key(m, c);
 	} else if (memcmp(c->dst, w->dst, 16) || c->dport != w->dport) {
 		memcpy(c->srv.ip, w->dst, 16);
 		c->srv.port = w->dport;

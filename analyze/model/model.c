@@ -50,6 +50,7 @@ void kt_model_free(struct kt_model *m)
 	kt_map_free(&m->natmap);
 	kt_map_free(&m->snatmap);
 	kt_map_free(&m->dnatmap);
+	kt_map_free(&m->natdstmap);
 	for (uint32_t i = 0; i < m->ndns; i++)
 		free(m->dns[i].names);
 	free(m->dns);
@@ -78,6 +79,8 @@ void kt_model_free(struct kt_model *m)
 	kt_conn_free(m);
 	free(m->answers);
 	kt_map_free(&m->answermap);
+	free(m->dests);
+	kt_map_free(&m->destmap);
 	free(m);
 }
 

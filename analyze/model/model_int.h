@@ -76,7 +76,6 @@ struct kt_pconn {
 	uint32_t touch;		/* low bits of its last done_touch's number (conn.c) */
 	uint32_t next;		/* free list */
 	uint64_t hash;		/* of its key in pcmap */
-	uint64_t nhash;		/* of its tuple in natmap, 0: not known yet */
 };
 
 struct kt_done {		/* an entry of the done queue (conn.c), 24 bytes */
@@ -84,18 +83,35 @@ struct kt_done {		/* an entry of the done queue (conn.c), 24 bytes */
 	uint32_t touch;		/* the connection's touch it stands for (low bits) */
 	uint64_t done_at;
 	uint32_t pc_tag;	/* high bits of the connection's hash in pcmap */
-	uint32_t nat_tag;	/* and of its tuple's in natmap, 0: none */
 };
 
-/* An answer of the k8s index kept for an address (and, for services, a
- * port): who it was over [from, until). One per key, never evicted (a
- * direct-mapped cache thrashed on colliding addresses and paid a whole
- * attribution, strings and all, each time). */
+/* An answer of the k8s index kept for an address: who owned it over
+ * [from, until). One per address, never evicted (a direct-mapped cache
+ * thrashed on colliding addresses and paid a whole attribution, strings and
+ * all, each time). */
 struct kt_answer {
 	uint8_t ip[16];
-	uint32_t extra;		/* 0: the address's owner; else proto << 16 | port + 1 << 24 */
-	uint32_t ent;		/* KT_ENT_NONE: no service there */
+	uint32_t ent;
 	uint64_t from, until;
+};
+
+/* A destination as clients named it (address, port, protocol), and what
+ * folding a connection to it asks: the service there, the address's owner
+ * (each answer with the span it holds over; empty: not asked yet) and
+ * whether conntrack translated anything to it. One lookup a connection
+ * answers all three: the service and the owner used to be two answers, and
+ * the NAT map was asked even for addresses nothing was translated to. One
+ * cache line; one per destination, never evicted. */
+struct kt_dest {
+	uint8_t ip[16];
+	uint16_t port;
+	uint8_t proto;
+	bool nat;		/* a NAT entry's original destination */
+	uint32_t nat_n;		/* m->nnat when nat was last found false */
+	uint32_t svc;		/* KT_ENT_NONE: no service there */
+	uint32_t owner;
+	uint64_t svc_from, svc_until;
+	uint64_t owner_from, owner_until;
 };
 
 /* A TCP listener of a netns (listen.c). */
@@ -123,6 +139,7 @@ struct kt_model {
 	struct kt_nat *nat; uint32_t nnat, capnat; struct kt_map natmap;
 	struct kt_map snatmap;	/* by reply tuple, entries whose source was rewritten */
 	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
+	struct kt_map natdstmap; /* by original destination, one entry each */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
 	struct kt_listener *listeners; uint32_t nlisteners, caplisteners;
 	struct kt_map listenmap;
@@ -139,6 +156,7 @@ struct kt_model {
 	uint64_t inflight;
 	uint64_t now;
 	struct kt_answer *answers; uint32_t nanswers, capanswers; struct kt_map answermap;
+	struct kt_dest *dests; uint32_t ndests, capdests; struct kt_map destmap;
 };
 
 /* listen.c: a listener of port in netns from t on (0 or -ENOMEM with
@@ -159,6 +177,8 @@ const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns);
  * tuple (taken ahead, when the destination became known). */
 uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 		     const uint8_t dst[16], uint16_t dport);
+/* Is dst:dport/proto the original destination of any NAT entry? */
+bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport);
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 				 const uint8_t src[16], uint16_t sport,
 				 const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h);
@@ -214,11 +234,20 @@ int kt_edge_apply(struct kt_model *m, const struct kt_fold *f);
 
 void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b);
 
-/* attrib.c: the answer kept for ip/extra, or NULL; a slot for it (0, or
+/* attrib.c: the answer kept for ip, or NULL; a slot for it (0, or
  * -ENOMEM) */
-struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16], uint32_t extra);
-int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t extra, uint32_t ent,
-		  uint64_t from, uint64_t until);
+struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16]);
+int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64_t from,
+		  uint64_t until);
+
+/* attrib.c: the destination ip:port/proto, made when new: its index in
+ * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM. */
+int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint32_t *out);
+/* Could conntrack have translated a connection to destination d? */
+bool kt_dest_nat(struct kt_model *m, uint32_t d);
+/* The owner of destination d's address at t (kt_attrib_remote's answer). */
+int kt_attrib_owner(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
 
 /* attrib.c: entities for the two ends of a connection at t */
 int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t,
@@ -228,10 +257,10 @@ int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
 /* An unattributed entity 'id', with the reason nothing better is known. */
 int kt_attrib_unexplained(struct kt_model *m, const char *id, const char *name,
 			  const char *reason, uint32_t *out);
-/* The service of ip:port at t (k8s), as an entity; *found false when none. */
-int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
-		      uint8_t proto, uint64_t t, bool translated, uint32_t *out,
-		      bool *found);
+/* The service of destination d at t (k8s), as an entity; *found false when
+ * none. */
+int kt_attrib_service(struct kt_model *m, uint32_t d, uint64_t t, bool translated,
+		      uint32_t *out, bool *found);
 
 /* conn.c */
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f);
