@@ -348,7 +348,8 @@ int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
 	return 0;
 }
 
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uint32_t *out)
+int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16], uint64_t t,
+		    uint32_t *out)
 {
 	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
 	const struct kt_pidinfo *p;
@@ -409,7 +410,7 @@ int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uin
 		if (name && *name)
 			return process_entity(m, name, out);
 	}
-	return kt_attrib_remote(m, s->ip, t, out);
+	return kt_attrib_remote(m, ip, t, out);
 }
 
 int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t, bool translated,

@@ -60,6 +60,32 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 	return find_h(m, proto, ip, port, key_hash(proto, ip, port));
 }
 
+_Static_assert(sizeof(struct kt_pconn) == 256, "a connection in flight is four cache lines");
+
+/* Room for need connections. On 64-byte boundaries, which realloc does not
+ * keep: a connection is then four cache lines, not five. */
+static int pc_grow(struct kt_model *m, uint32_t need)
+{
+	uint32_t n = m->cappc ? m->cappc : 64;
+	struct kt_pconn *p;
+
+	if (need <= m->cappc)
+		return 0;
+	while (n < need) {
+		if (n > UINT32_MAX / 2)
+			return kt_err_set(-E2BIG, "too many connections in flight");
+		n *= 2;
+	}
+	if (!(p = aligned_alloc(64, (size_t)n * sizeof(*p))))
+		return kt_err_set(-ENOMEM, "out of memory");
+	if (m->npc)
+		memcpy(p, m->pc, (size_t)m->npc * sizeof(*p));
+	free(m->pc);
+	m->pc = p;
+	m->cappc = n;
+	return 0;
+}
+
 static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
 		    uint64_t h, uint64_t ts, struct kt_pconn **out)
 {
@@ -71,7 +97,7 @@ static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uin
 		i = m->pcfree;
 		m->pcfree = m->pc[i].next;
 	} else {
-		if ((err = kt_grow((void **)&m->pc, &m->cappc, m->npc + 1, sizeof(*m->pc))))
+		if ((err = pc_grow(m, m->npc + 1)))
 			return err;
 		i = m->npc++;
 	}
@@ -163,7 +189,7 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	c->touch = (uint32_t)++m->touches;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
 		.idx = (uint32_t)(c - m->pc), .touch = c->touch, .done_at = ts,
-		.pc_tag = (uint32_t)(c->hash >> 32),
+		.pc_tag = (uint32_t)(c->hash >> 32), .nhash = 0,
 	};
 	return 0;
 }
@@ -198,8 +224,7 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 		struct kt_side s = { .cgroup = l->cgroup, .netns = l->netns, .pid = l->pid };
 
 		memcpy(s.comm, l->comm, sizeof(s.comm));
-		memcpy(s.ip, dip, sizeof(s.ip));
-		return kt_attrib_local(m, &s, t, dst);
+		return kt_attrib_local(m, &s, dip, t, dst);
 	}
 	if (m->ents[src].kind == KT_ENT_POD || m->ents[src].kind == KT_ENT_CONTAINER) {
 		*dst = src;
@@ -212,9 +237,10 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 }
 
 /* Attribute c: what kt_edge_find/kt_edge_apply add to its edge, or
- * *skip when the options leave it out. */
-static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_fold *f,
-			bool *skip)
+ * *skip when the options leave it out. nhash: kt_nat_hash of its tuple when
+ * the flush took it ahead, else 0. */
+static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t nhash,
+			struct kt_fold *f, bool *skip)
 {
 	struct kt_one one;
 	const uint8_t *dip;
@@ -270,15 +296,15 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 
 	/* the source */
 	if (c->cli.seen)
-		err = kt_attrib_local(m, &c->cli, t, &src);
+		err = kt_attrib_local(m, &c->cli, c->cip, t, &src);
 	else
 		err = kt_attrib_remote(m, c->cip, t, &src);
 	if (err)
 		return err;
 
 	/* the destination as the client asked for it, and who served it */
-	dip = c->has_dst ? c->dst : c->srv.ip;
-	dport = c->has_dst ? c->dport : c->srv.port;
+	dip = c->has_dst ? c->dst : c->srv_ip;
+	dport = c->has_dst ? c->dport : c->srv_port;
 	if ((err = kt_dest_get(m, dip, dport, c->proto, &d)))
 		return err;
 	if (c->has_dst) {
@@ -286,11 +312,11 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 		 * NAT map (whose event times are when they were read) otherwise */
 		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ? NULL :
 			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t,
-				    kt_nat_hash(c->proto, c->cip, c->cport, dip, dport));
+				    nhash ? nhash : kt_nat_hash(c->proto, c->cip, c->cport, dip, dport));
 
 		if (c->srv.seen || c->wire_backend) {
-			bip = c->srv.ip;
-			bport = c->srv.port;
+			bip = c->srv_ip;
+			bport = c->srv_port;
 		} else if (n) {
 			bip = n->rsrc;
 			bport = n->rsport;
@@ -301,13 +327,13 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 		return err;
 	if (via) {
 		if (c->srv.seen)
-			err = kt_attrib_local(m, &c->srv, t, &backend);
+			err = kt_attrib_local(m, &c->srv, c->srv_ip, t, &backend);
 		else if (bip)
 			err = kt_attrib_remote(m, bip, t, &backend);
 		if (err)
 			return err;
 	} else if (c->srv.seen) {
-		if ((err = kt_attrib_local(m, &c->srv, t, &dst)))
+		if ((err = kt_attrib_local(m, &c->srv, c->srv_ip, t, &dst)))
 			return err;
 	} else if (c->cli.seen && is_loopback(dip)) {
 		if ((err = loopback_dst(m, c, dip, dport, t, src, &dst)))
@@ -367,12 +393,27 @@ static int retire(struct kt_model *m, struct kt_pconn *c)
 {
 	struct kt_fold f;
 	bool skip;
-	int err = fold_prepare(m, c, &f, &skip);
+	int err = fold_prepare(m, c, 0, &f, &skip);
 
 	release(m, c);
 	return err ? err : skip ? 0 : apply(m, &f, 1);
 }
 
+
+/* The NAT map is asked, when folding, about a client's tuple to what it
+ * asked for, when nothing better names the backend and the destination may
+ * have been translated: the flush takes its hash a few entries ahead (the
+ * connection is in cache by then) and fetches the map's slot. */
+static void nat_ahead(struct kt_model *m, struct kt_done *a)
+{
+	const struct kt_pconn *c = &m->pc[a->idx];
+
+	a->nhash = 0;
+	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport)) {
+		a->nhash = kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport);
+		prefetch_slot(&m->natmap, a->nhash);
+	}
+}
 
 int kt_conn_flush(struct kt_model *m, bool all)
 {
@@ -389,13 +430,16 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			break;
 		/* the ones to retire soon were last touched a grace period
 		 * ago, out of cache by now: fetch them, and the index slots
-		 * release() will look at, while this one is folded */
-		if (m->done_tail - m->done_head > DONE_AHEAD) {
-			const struct kt_done *a = &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)];
+		 * release() will look at, while this one is folded; once one
+		 * is in, the NAT map's slot its fold may ask for */
+		if (m->done_tail - m->done_head > 2 * DONE_AHEAD) {
+			const struct kt_done *a = &m->done[(m->done_head + 2 * DONE_AHEAD) & (m->done_cap - 1)];
 
 			prefetch_conn(&m->pc[a->idx]);
 			prefetch_slot(&m->pcmap, (uint64_t)a->pc_tag << 32);
 		}
+		if (m->nnat && m->done_tail - m->done_head > DONE_AHEAD)
+			nat_ahead(m, &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)]);
 		m->done_head++;
 		if (!done_live(m, d))
 			continue;
@@ -406,7 +450,7 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			c->in_done = false;
 			continue;
 		}
-		err = fold_prepare(m, c, &f[n], &skip);
+		err = fold_prepare(m, c, d->nhash, &f[n], &skip);
 		release(m, c);
 		if (err)
 			return err;
@@ -433,8 +477,11 @@ void kt_conn_free(struct kt_model *m)
 	kt_map_free(&m->pcmap);
 }
 
-static void side_from(struct kt_side *s, const struct kt_flow *f)
+/* What an event of c's client (or server) side says about that side. */
+static void side_from(struct kt_pconn *c, bool client, const struct kt_flow *f)
 {
+	struct kt_side *s = client ? &c->cli : &c->srv;
+
 	s->seen = true;
 	if (f->cgroup_id)
 		s->cgroup = f->cgroup_id;
@@ -449,8 +496,11 @@ static void side_from(struct kt_side *s, const struct kt_flow *f)
 			s->comm[n] = '\0';
 		}
 	}
-	memcpy(s->ip, f->saddr, 16);
-	s->port = f->sport;
+	/* the client's address and port are the connection's key */
+	if (!client) {
+		memcpy(c->srv_ip, f->saddr, 16);
+		c->srv_port = f->sport;
+	}
 }
 
 static void totals_from(struct kt_side *s, const struct kt_flow *f)
@@ -536,7 +586,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	c = find(m, f->proto, ip, port);
 	/* a datagram to the address and port a flow came from is its reply */
 	if (c) {
-		side_from(&c->srv, f);
+		side_from(c, false, f);
 		c->srv.closed = true;
 		c->srv.bytes_sent += f->bytes_sent;
 		c->established = true;
@@ -559,7 +609,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	}
 	if (!c && (err = create(m, f->proto, f->saddr, f->sport, f->ts, &c)))
 		return err;
-	side_from(&c->cli, f);
+	side_from(c, true, f);
 	c->cli.closed = true;
 	set_dst(c, f);
 	c->cli.bytes_sent += f->bytes_sent;
@@ -601,20 +651,20 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		if ((err = get(m, f, client, true, &c)))
 			return err;
 		if (client) {
-			side_from(&c->cli, f);
+			side_from(c, true, f);
 			set_dst(c, f);
 			c->latency = f->latency_ns;
 			if (f->latency_ns && f->ts > f->latency_ns)
 				c->start = f->ts - f->latency_ns;
 		} else {
-			side_from(&c->srv, f);
+			side_from(c, false, f);
 		}
 		c->established = true;
 		break;
 	case KT_FLOW_FAIL:
 		if ((err = get(m, f, client, true, &c)))
 			return err;
-		side_from(client ? &c->cli : &c->srv, f);
+		side_from(c, client, f);
 		if (client)
 			set_dst(c, f);
 		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
@@ -640,7 +690,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 
 			if (!s->seen) {
 				/* opened before the capture started */
-				side_from(s, f);
+				side_from(c, client, f);
 				if (client)
 					set_dst(c, f);
 				c->established = true;
@@ -709,7 +759,7 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 	 * a second one with another destination names the backend. */
 	c = find(m, w->proto, w->src, w->sport);
 	if (c && c->wire && c->wire_backend &&
-	    (memcmp(c->srv.ip, w->dst, 16) || c->srv.port != w->dport) &&
+	    (memcmp(c->srv_ip, w->dst, 16) || c->srv_port != w->dport) &&
 	    (memcmp(c->dst, w->dst, 16) || c->dport != w->dport)) {
 		if ((err = retire(m, c)))
 			return err;
@@ -724,8 +774,8 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 		c->dport = w->dport;
 		c->has_dst = true;
 	} else if (memcmp(c->dst, w->dst, 16) || c->dport != w->dport) {
-		memcpy(c->srv.ip, w->dst, 16);
-		c->srv.port = w->dport;
+		memcpy(c->srv_ip, w->dst, 16);
+		c->srv_port = w->dport;
 		c->wire_backend = true;
 	}
 	c->wire = true;

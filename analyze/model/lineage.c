@@ -254,9 +254,14 @@ int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
 			      nat_hash(n->proto, n->rsrc, n->rsport, n->rdst, n->rdport), m->nnat)))
 		return err;
 	/* the first entry to a destination stands for all (kt_nat_to) */
-	if (!kt_nat_to(m, n->proto, n->odst, n->odport) &&
-	    (err = kt_map_put(&m->natdstmap, natdst_hash(n->proto, n->odst, n->odport), m->nnat)))
-		return err;
+	if (!kt_nat_to(m, n->proto, n->odst, n->odport)) {
+		uint32_t b = kt_natdst_bit(n->odst, n->odport);
+
+		if ((err = kt_map_put(&m->natdstmap, natdst_hash(n->proto, n->odst, n->odport),
+				      m->nnat)))
+			return err;
+		m->natdst_bits[b >> 6] |= 1ull << (b & 63);
+	}
 	m->nnat++;
 	m->st.nat_entries++;
 	return 0;

@@ -48,41 +48,49 @@ struct kt_dnsip {
 	uint32_t nnames;
 };
 
+/* One socket of a connection. Its address and port are not here: the
+ * client's are the connection's key, the server's in srv_ip/srv_port. */
 struct kt_side {
 	uint64_t cgroup, netns;
-	uint32_t pid;
-	char comm[16];
-	uint8_t ip[16];
-	uint16_t port;
-	bool seen, closed;
 	uint64_t bytes_sent, bytes_recv;
+	uint32_t pid;
 	uint32_t retrans;
+	char comm[16];
+	bool seen, closed;
 };
 
-/* A connection in flight, keyed by its client's address and port. */
+/* A connection in flight, keyed by its client's address and port: 256
+ * bytes on a 64-byte boundary (conn.c allocates them so), four cache lines.
+ * The first holds what finding it and its close event touch. */
 struct kt_pconn {
-	uint8_t proto;
+	uint64_t hash;		/* of its key in pcmap */
 	uint8_t cip[16];
 	uint16_t cport;
-	uint8_t dst[16];	/* what the client asked for (the ClusterIP) */
-	uint16_t dport;
-	bool has_dst, established, wire, wire_backend, live, in_done;
+	uint8_t proto;
+	bool live, in_done, has_dst, established, wire, wire_backend;
 	uint8_t fail;		/* enum kt_fail, KT_FAIL__MAX: none */
-	struct kt_side cli, srv;
-	uint64_t start, end, latency;
-	uint64_t wire_sent, wire_recv;
-	uint32_t wire_retrans;
-	uint32_t folded;	/* UDP: sends the capture folded into this one */
+	uint16_t dport;
 	uint32_t touch;		/* low bits of its last done_touch's number (conn.c) */
 	uint32_t next;		/* free list */
-	uint64_t hash;		/* of its key in pcmap */
+	uint32_t folded;	/* UDP: sends the capture folded into this one */
+	uint64_t start, end;
+
+	uint8_t dst[16];	/* what the client asked for (the ClusterIP) */
+	uint8_t srv_ip[16];	/* the server's own address (or the wire's backend) */
+	uint16_t srv_port;
+	uint32_t wire_retrans;
+	uint64_t latency;
+	uint64_t wire_sent, wire_recv;
+
+	struct kt_side cli, srv;
 };
 
-struct kt_done {		/* an entry of the done queue (conn.c), 24 bytes */
+struct kt_done {		/* an entry of the done queue (conn.c), 32 bytes */
 	uint32_t idx;
 	uint32_t touch;		/* the connection's touch it stands for (low bits) */
 	uint64_t done_at;
 	uint32_t pc_tag;	/* high bits of the connection's hash in pcmap */
+	uint64_t nhash;		/* of its tuple in natmap, taken by the flush ahead; 0: not */
 };
 
 /* An answer of the k8s index kept for an address: who owned it over
@@ -140,6 +148,7 @@ struct kt_model {
 	struct kt_map snatmap;	/* by reply tuple, entries whose source was rewritten */
 	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
 	struct kt_map natdstmap; /* by original destination, one entry each */
+	uint64_t natdst_bits[1024];	/* kt_natdst_bit of each original destination */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
 	struct kt_listener *listeners; uint32_t nlisteners, caplisteners;
 	struct kt_map listenmap;
@@ -177,6 +186,25 @@ const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns);
  * tuple (taken ahead, when the destination became known). */
 uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 		     const uint8_t dst[16], uint16_t dport);
+/* A filter of NAT entries' original destinations (a bit of natdst_bits, set
+ * for each): a clear bit says no entry has it, without hashing the tuple. */
+static inline uint32_t kt_natdst_bit(const uint8_t ip[16], uint16_t port)
+{
+	uint64_t a, b;
+
+	__builtin_memcpy(&a, ip, 8);
+	__builtin_memcpy(&b, ip + 8, 8);
+	return (uint32_t)((((a * 0x9e3779b97f4a7c15ull) ^ b ^ port) * 0xff51afd7ed558ccdull) >> 48);
+}
+
+static inline bool kt_natdst_maybe(const struct kt_model *m, const uint8_t ip[16],
+				   uint16_t port)
+{
+	uint32_t b = kt_natdst_bit(ip, port);
+
+	return m->natdst_bits[b >> 6] >> (b & 63) & 1;
+}
+
 /* Is dst:dport/proto the original destination of any NAT entry? */
 bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport);
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
@@ -250,8 +278,8 @@ bool kt_dest_nat(struct kt_model *m, uint32_t d);
 int kt_attrib_owner(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
 
 /* attrib.c: entities for the two ends of a connection at t */
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t,
-		    uint32_t *out);
+int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
+		    uint64_t t, uint32_t *out);
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
 		     uint32_t *out);
 /* An unattributed entity 'id', with the reason nothing better is known. */
