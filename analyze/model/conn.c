@@ -528,7 +528,7 @@ static enum kt_fail fail_of(uint8_t cause)
 /* The live connection of client ip:port; a new one when none, or when the
  * side about to open was already seen (the port was reused). */
 static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool opening,
-	       struct kt_pconn **out)
+	       uint64_t ahead, struct kt_pconn **out)
 {
 	const uint8_t *ip = client ? f->saddr : f->daddr;
 	uint16_t port = client ? f->sport : f->dport;
@@ -540,8 +540,9 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 	/* the server sees the client after any source rewrite: undo it */
 	if (!client)
 		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
-	/* hashed once, for the lookup and a new connection */
-	h = key_hash(f->proto, ip, port);
+	/* hashed once, for the lookup and a new connection (ahead, when
+	 * kt_conn_ahead took it for the key still asked) */
+	h = ahead && ip == (client ? f->saddr : f->daddr) ? ahead : key_hash(f->proto, ip, port);
 	c = find_h(m, f->proto, ip, port, h);
 
 	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
@@ -631,7 +632,19 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
+uint64_t kt_conn_ahead(const struct kt_model *m, const struct kt_flow *f)
+{
+	bool client = f->role != KT_ROLE_SERVER;
+	uint64_t h;
+
+	if (f->proto != IPPROTO_TCP)
+		return 0;
+	h = key_hash(f->proto, client ? f->saddr : f->daddr, client ? f->sport : f->dport);
+	prefetch_slot(&m->pcmap, h);
+	return h;
+}
+
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 {
 	struct kt_pconn *c;
 	bool client = f->role != KT_ROLE_SERVER;
@@ -648,7 +661,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 	}
 	switch (f->kind) {
 	case KT_FLOW_OPEN:
-		if ((err = get(m, f, client, true, &c)))
+		if ((err = get(m, f, client, true, ahead, &c)))
 			return err;
 		if (client) {
 			side_from(c, true, f);
@@ -662,7 +675,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		c->established = true;
 		break;
 	case KT_FLOW_FAIL:
-		if ((err = get(m, f, client, true, &c)))
+		if ((err = get(m, f, client, true, ahead, &c)))
 			return err;
 		side_from(c, client, f);
 		if (client)
@@ -676,7 +689,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		break;
 	case KT_FLOW_CLOSE:
 	case KT_FLOW_STATS:
-		if ((err = get(m, f, client, false, &c)))
+		if ((err = get(m, f, client, false, ahead, &c)))
 			return err;
 		{
 			struct kt_side *s = client ? &c->cli : &c->srv;

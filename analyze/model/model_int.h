@@ -291,7 +291,12 @@ int kt_attrib_service(struct kt_model *m, uint32_t d, uint64_t t, bool translate
 		      uint32_t *out, bool *found);
 
 /* conn.c */
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f);
+/* An event of a connection. ahead: kt_conn_ahead(m, f) taken before, or 0. */
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead);
+/* The hash of the key f's event looks its connection up under, with the
+ * index slot fetched: taken a few records ahead, the miss overlaps with
+ * the records before (0: none taken). */
+uint64_t kt_conn_ahead(const struct kt_model *m, const struct kt_flow *f);
 
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
 int kt_conn_flush(struct kt_model *m, bool all);
