@@ -348,19 +348,18 @@ int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
 	return 0;
 }
 
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16], uint64_t t,
-		    uint32_t *out)
+/* kt_attrib_local when its cgroup's answer was not kept for t (c: the
+ * cgroup, or NULL). Apart, so that the usual way costs a lookup, not the
+ * frame of all this. */
+static __attribute__((noinline)) int local_slow(struct kt_model *m, const struct kt_side *s,
+						const uint8_t ip[16], uint64_t t,
+						struct kt_cg *c, uint32_t *out)
 {
-	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
 	const struct kt_pidinfo *p;
 	const char *uid = c && c->uid[0] ? c->uid : NULL;
 	const char *name;
 	int err;
 
-	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
-		*out = c->ent;
-		return 0;
-	}
 	if (!uid && !c && s->netns)
 		uid = kt_lineage_netns_uid(m, s->netns);
 	if (uid || (c && c->cid)) {
@@ -411,6 +410,18 @@ int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t i
 			return process_entity(m, name, out);
 	}
 	return kt_attrib_remote(m, ip, t, out);
+}
+
+int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16], uint64_t t,
+		    uint32_t *out)
+{
+	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
+
+	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
+		*out = c->ent;
+		return 0;
+	}
+	return local_slow(m, s, ip, t, c, out);
 }
 
 int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t, bool translated,

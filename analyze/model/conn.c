@@ -25,13 +25,12 @@
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	return kt_map_hash_ip(ip, (uint64_t)proto << 16 | port);
+	return kt_conn_key_hash(proto, ip, port);
 }
 
 static inline void prefetch_slot(const struct kt_map *map, uint64_t h)
 {
-	if (map->cap)
-		__builtin_prefetch(&map->slots[(h >> 32) & (map->cap - 1)]);
+	kt_prefetch_slot(map, h);
 }
 
 static inline void prefetch_conn(const struct kt_pconn *c)
@@ -102,15 +101,10 @@ static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uin
 		i = m->npc++;
 	}
 	c = &m->pc[i];
-	memset(c, 0, sizeof(*c));
-	c->proto = proto;
+	/* every field set, the rest zero, without a call to memset */
+	*c = (struct kt_pconn){ .hash = h, .cport = port, .proto = proto, .live = true,
+				.fail = KT_FAIL__MAX, .next = KT_MAP_END, .start = ts };
 	memcpy(c->cip, ip, 16);
-	c->cport = port;
-	c->start = ts;
-	c->fail = KT_FAIL__MAX;
-	c->live = true;
-	c->next = KT_MAP_END;
-	c->hash = h;
 	if ((err = kt_map_put(&m->pcmap, c->hash, i))) {
 		c->live = false;
 		c->next = m->pcfree;
@@ -631,18 +625,6 @@ const char *const kt_model_flow_fields[] = {
 	"duration_ns", "latency_ns", "bytes_sent", "bytes_recv", "retrans", "count",
 	NULL
 };
-
-uint64_t kt_conn_ahead(const struct kt_model *m, const struct kt_flow *f)
-{
-	bool client = f->role != KT_ROLE_SERVER;
-	uint64_t h;
-
-	if (f->proto != IPPROTO_TCP)
-		return 0;
-	h = key_hash(f->proto, client ? f->saddr : f->daddr, client ? f->sport : f->dport);
-	prefetch_slot(&m->pcmap, h);
-	return h;
-}
 
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 {

@@ -293,10 +293,33 @@ int kt_attrib_service(struct kt_model *m, uint32_t d, uint64_t t, bool translate
 /* conn.c */
 /* An event of a connection. ahead: kt_conn_ahead(m, f) taken before, or 0. */
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead);
+/* A connection's key in pcmap: its client's address and port. */
+static inline uint64_t kt_conn_key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
+{
+	return kt_map_hash_ip(ip, (uint64_t)proto << 16 | port);
+}
+
+/* Fetch the slot of map where a lookup of h starts. */
+static inline void kt_prefetch_slot(const struct kt_map *map, uint64_t h)
+{
+	if (map->cap)
+		__builtin_prefetch(&map->slots[(h >> 32) & (map->cap - 1)]);
+}
+
 /* The hash of the key f's event looks its connection up under, with the
  * index slot fetched: taken a few records ahead, the miss overlaps with
  * the records before (0: none taken). */
-uint64_t kt_conn_ahead(const struct kt_model *m, const struct kt_flow *f);
+static inline uint64_t kt_conn_ahead(const struct kt_model *m, const struct kt_flow *f)
+{
+	bool client = f->role != KT_ROLE_SERVER;
+	uint64_t h;
+
+	if (f->proto != IPPROTO_TCP)
+		return 0;
+	h = kt_conn_key_hash(f->proto, client ? f->saddr : f->daddr, client ? f->sport : f->dport);
+	kt_prefetch_slot(&m->pcmap, h);
+	return h;
+}
 
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
 int kt_conn_flush(struct kt_model *m, bool all);
