@@ -1111,13 +1111,18 @@ START_TEST(reused_ip_overlap)
 }
 END_TEST
 
-static json_t *service(const char *name, const char *created)
+static json_t *service_at(const char *name, const char *vip, int port, const char *created)
 {
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:[s], s:[{s:s, s:i, s:i}], s:{s:s}}}",
 			 "apiVersion", "v1", "kind", "Service", "metadata", "name", name,
 			 "namespace", "shop", "uid", name, "creationTimestamp", created,
-			 "spec", "type", "ClusterIP", "clusterIP", VIP, "clusterIPs", VIP, "ports",
-			 "protocol", "TCP", "port", 80, "targetPort", 80, "selector", "app", name);
+			 "spec", "type", "ClusterIP", "clusterIP", vip, "clusterIPs", vip, "ports",
+			 "protocol", "TCP", "port", port, "targetPort", port, "selector", "app", name);
+}
+
+static json_t *service(const char *name, const char *created)
+{
+	return service_at(name, VIP, 80, created);
 }
 
 /* A ClusterIP handed to a new Service while the old one was still listed
@@ -1149,6 +1154,103 @@ START_TEST(reused_cluster_ip)
 	ck_assert_int_eq(num(edge(t, C, "service:shop/web2", 80), "connections"), 2);
 	json_decref(t);
 	fx_rm(&f);
+}
+END_TEST
+
+/* One address and port asked as a pod's, then as a Service's once one
+ * takes it (+110 s), while another port of the address stays the pod's:
+ * the folded answer of a destination keeps the Service's span and the
+ * owner's apart, each checked at the connection's time. */
+START_TEST(service_over_pod_ip)
+{
+	const char *created = "2025-12-31T23:00:00Z";
+	struct fx f;
+	json_t *t;
+
+	fx_open(&f);
+	fx_file(&f, "k8s/snapshots/000001/pods/shop.json", snapshot_list(1, AT(1), "pods",
+		json_pack("[o, o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  pod("old-db", "0ddd0ddd-0ddd-4ddd-8ddd-0ddd0ddd0ddd", REUSED, created,
+			      NULL, NULL))));
+	fx_file(&f, "k8s/snapshots/000002/pods/shop.json", snapshot_list(2, AT(200), "pods",
+		json_pack("[o, o]", pod("client", UID_CLIENT, CLIENT, created, NULL, NULL),
+			  pod("old-db", "0ddd0ddd-0ddd-4ddd-8ddd-0ddd0ddd0ddd", REUSED, created,
+			      NULL, NULL))));
+	fx_file(&f, "k8s/snapshots/000002/services/shop.json", snapshot_list(2, AT(200), "services",
+		json_pack("[o]", service_at("late", REUSED, 6379, "2026-01-01T00:01:50Z"))));
+	fx_host(&f);
+	fx_procs(&f);
+	conn(&f, AT(50), REUSED, 44000, 6379, NULL, 0);
+	conn(&f, AT(60), REUSED, 44001, 7000, NULL, 0);
+	conn(&f, AT(150), REUSED, 44002, 6379, NULL, 0);
+	conn(&f, AT(160), REUSED, 44003, 7000, NULL, 0);
+	conn(&f, AT(250), REUSED, 44004, 6379, NULL, 0);
+	fx_close(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/old-db", 6379), "connections"), 1);
+	ck_assert_int_eq(num(edge(t, C, "pod:shop/old-db", 7000), "connections"), 2);
+	ck_assert_int_eq(num(edge(t, C, "service:shop/late", 6379), "connections"), 2);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+static void flow_conn(struct kt_model *m, uint64_t ts, uint16_t sport)
+{
+	struct kt_flow f = { .ts = ts, .kind = KT_FLOW_OPEN, .proto = IPPROTO_TCP,
+			     .role = KT_ROLE_CLIENT, .sport = sport, .dport = 80,
+			     .cgroup_id = 100, .netns = 5001 };
+
+	ip(f.saddr, CLIENT);
+	ip(f.daddr, VIP);
+	ck_assert_int_eq(kt_model_add_flow(m, &f), 0);
+	f.kind = KT_FLOW_CLOSE;
+	f.ts = ts + 1000000;
+	ck_assert_int_eq(kt_model_add_flow(m, &f), 0);
+}
+
+static void flow_ct(struct kt_model *m, uint64_t ts, const char *dst, uint16_t sport)
+{
+	struct kt_conntrack c = { .ts = ts, .kind = KT_CT_NEW, .proto = IPPROTO_TCP,
+				  .orig_sport = sport, .orig_dport = 80, .reply_sport = 80,
+				  .reply_dport = sport };
+
+	ip(c.orig_src, CLIENT);
+	ip(c.orig_dst, dst);
+	ip(c.reply_src, WEB_B);
+	ip(c.reply_dst, CLIENT);
+	ck_assert_int_eq(kt_model_add_conntrack(m, &c), 0);
+}
+
+/* A destination folded while no NAT entry named it (one named another
+ * address), then a NAT entry for it: the next connection to it finds its
+ * backend through conntrack (the destination's "nothing translated here"
+ * holds only until more entries come). */
+START_TEST(nat_learned_late)
+{
+	struct kt_model *m = NULL;
+	struct kt_view_opts vo = { .level = KT_LEVEL_POD };
+	json_t *t = NULL, *e;
+
+	ck_assert_int_eq(kt_model_new(&m, NULL), 0);
+	flow_ct(m, AT(1), EXT, 41000);
+	flow_conn(m, AT(10), 41001);
+	/* a connection seconds later retires the first one */
+	flow_conn(m, AT(20), 41002);
+	ck_assert_uint_eq(m->inflight, 1);
+	flow_ct(m, AT(30), VIP, 41003);
+	flow_conn(m, AT(30), 41003);
+	ck_assert_int_eq(kt_model_finish(m), 0);
+	ck_assert_int_eq(kt_model_view(m, &vo, &t), 0);
+	/* no Kubernetes objects: the client and the address are unattributed */
+	ck_assert_int_eq(num(edge(t, "unattributed:" CLIENT, "unattributed:" VIP, 80),
+			     "connections"), 2);
+	e = edge(t, "unattributed:" CLIENT, "service:" VIP ":80", 80);
+	ck_assert_int_eq(num(e, "connections"), 1);
+	e = json_array_get(json_object_get(e, "backends"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "id")), "unattributed:" WEB_B);
+	json_decref(t);
+	kt_model_free(m);
 }
 END_TEST
 
@@ -1208,6 +1310,8 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, reused_ip_overlap);
 	tcase_add_test(tc, reused_cluster_ip);
 	tcase_add_test(tc, done_queue_bounded);
+	tcase_add_test(tc, service_over_pod_ip);
+	tcase_add_test(tc, nat_learned_late);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -225,36 +225,30 @@ static bool host_netns(const struct kt_model *m, uint64_t netns)
 	return !netns || !m->host_netns || netns == m->host_netns;
 }
 
-static uint64_t answer_hash(const uint8_t ip[16], uint32_t extra)
+struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16])
 {
-	return kt_hash_ip(ip, extra);
-}
-
-struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16], uint32_t extra)
-{
-	uint64_t h = answer_hash(ip, extra);
+	uint64_t h = kt_hash_ip(ip, 0);
 
 	for (uint32_t i = kt_map_first(&m->answermap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->answermap, h, i))
-		if (m->answers[i].extra == extra && !memcmp(m->answers[i].ip, ip, 16))
+		if (!memcmp(m->answers[i].ip, ip, 16))
 			return &m->answers[i];
 	return NULL;
 }
 
-int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t extra, uint32_t ent,
-		  uint64_t from, uint64_t until)
+int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64_t from,
+		  uint64_t until)
 {
-	struct kt_answer *a = kt_answer_find(m, ip, extra);
+	struct kt_answer *a = kt_answer_find(m, ip);
 	int err;
 
 	if (!a) {
 		if ((err = kt_grow((void **)&m->answers, &m->capanswers, m->nanswers + 1,
 				   sizeof(*m->answers))) ||
-		    (err = kt_map_put(&m->answermap, answer_hash(ip, extra), m->nanswers)))
+		    (err = kt_map_put(&m->answermap, kt_hash_ip(ip, 0), m->nanswers)))
 			return err;
 		a = &m->answers[m->nanswers++];
 		memcpy(a->ip, ip, 16);
-		a->extra = extra;
 	}
 	a->ent = ent;
 	a->from = from;
@@ -262,33 +256,110 @@ int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t extra, uint
 	return 0;
 }
 
-int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out)
+/* The owner of ip at t, and the span the answer holds over (empty: not to
+ * be kept). */
+static int remote_span(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out,
+		       uint64_t *from, uint64_t *until)
 {
-	const struct kt_answer *a = kt_answer_find(m, ip, 0);
-	uint64_t from, until;
+	const struct kt_answer *a = kt_answer_find(m, ip);
 	int err;
 
 	if (a && t >= a->from && t < a->until) {
 		*out = a->ent;
+		*from = a->from;
+		*until = a->until;
 		return 0;
 	}
-	if ((err = attrib_ip(m, ip, t, out, &from, &until)))
+	if ((err = attrib_ip(m, ip, t, out, from, until)))
 		return err;
-	return until > from ? kt_answer_put(m, ip, 0, *out, from, until) : 0;
+	return *until > *from ? kt_answer_put(m, ip, *out, *from, *until) : 0;
 }
 
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uint32_t *out)
+int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint32_t *out)
 {
-	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
+	uint64_t from, until;
+
+	return remote_span(m, ip, t, out, &from, &until);
+}
+
+static uint64_t dest_hash(const uint8_t ip[16], uint16_t port, uint8_t proto)
+{
+	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
+}
+
+int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint32_t *out)
+{
+	uint64_t h = dest_hash(ip, port, proto);
+	struct kt_dest *d;
+	int err;
+
+	for (uint32_t i = kt_map_first(&m->destmap, h); i != KT_MAP_END;
+	     i = kt_map_next(&m->destmap, h, i)) {
+		d = &m->dests[i];
+		if (d->port == port && d->proto == proto && !memcmp(d->ip, ip, 16)) {
+			*out = i;
+			return 0;
+		}
+	}
+	if ((err = kt_grow((void **)&m->dests, &m->capdests, m->ndests + 1, sizeof(*m->dests))) ||
+	    (err = kt_map_put(&m->destmap, h, m->ndests)))
+		return err;
+	d = &m->dests[m->ndests];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->ip, ip, 16);
+	d->port = port;
+	d->proto = proto;
+	d->svc = d->owner = KT_ENT_NONE;
+	*out = m->ndests++;
+	return 0;
+}
+
+bool kt_dest_nat(struct kt_model *m, uint32_t i)
+{
+	struct kt_dest *d = &m->dests[i];
+
+	/* entries are only ever added: a yes stays, a no holds until more
+	 * come */
+	if (d->nat || d->nat_n == m->nnat)
+		return d->nat;
+	d->nat = kt_nat_to(m, d->proto, d->ip, d->port);
+	d->nat_n = m->nnat;
+	return d->nat;
+}
+
+int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
+{
+	struct kt_dest *d = &m->dests[i];
+	uint64_t from, until;
+	int err;
+
+	if (t >= d->owner_from && t < d->owner_until) {
+		*out = d->owner;
+		return 0;
+	}
+	if ((err = remote_span(m, d->ip, t, out, &from, &until)))
+		return err;
+	/* attributing may have grown the array */
+	d = &m->dests[i];
+	d->owner = *out;
+	d->owner_from = from;
+	d->owner_until = until;
+	return 0;
+}
+
+/* kt_attrib_local when its cgroup's answer was not kept for t (c: the
+ * cgroup, or NULL). Apart, so that the usual way costs a lookup, not the
+ * frame of all this. */
+static __attribute__((noinline)) int local_slow(struct kt_model *m, const struct kt_side *s,
+						const uint8_t ip[16], uint64_t t,
+						struct kt_cg *c, uint32_t *out)
+{
 	const struct kt_pidinfo *p;
 	const char *uid = c && c->uid[0] ? c->uid : NULL;
 	const char *name;
 	int err;
 
-	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
-		*out = c->ent;
-		return 0;
-	}
 	if (!uid && !c && s->netns)
 		uid = kt_lineage_netns_uid(m, s->netns);
 	if (uid || (c && c->cid)) {
@@ -338,33 +409,46 @@ int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t, uin
 		if (name && *name)
 			return process_entity(m, name, out);
 	}
-	return kt_attrib_remote(m, s->ip, t, out);
+	return kt_attrib_remote(m, ip, t, out);
 }
 
-int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
-		      uint8_t proto, uint64_t t, bool translated, uint32_t *out,
-		      bool *found)
+int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16], uint64_t t,
+		    uint32_t *out)
 {
-	const uint32_t extra = 1u << 24 | (uint32_t)proto << 16 | port;
+	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
+
+	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
+		*out = c->ent;
+		return 0;
+	}
+	return local_slow(m, s, ip, t, c, out);
+}
+
+int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t, bool translated,
+		      uint32_t *out, bool *found)
+{
+	const struct kt_dest *d = &m->dests[i];
 	const struct kt_k8s_object *svc = NULL;
-	const struct kt_answer *a;
+	uint8_t ip[16];
+	uint16_t port = d->port;
 	char id[600], ips[64];
 	uint64_t lo = 0, hi = 0;
 	int err;
 
 	*found = false;
+	memcpy(ip, d->ip, 16);
 	if (m->k8s_has_pods) {
 		/* every connection asks: the answer is kept over its span */
-		if ((a = kt_answer_find(m, ip, extra)) && t >= a->from && t < a->until) {
-			if (a->ent != KT_ENT_NONE) {
-				*out = a->ent;
+		if (t >= d->svc_from && t < d->svc_until) {
+			if (d->svc != KT_ENT_NONE) {
+				*out = d->svc;
 				*found = true;
 				return 0;
 			}
 			goto none;
 		}
 		svc = kt_k8s_service_by_ip_span(m->k8s, ip, port,
-						proto == IPPROTO_UDP ? "UDP" : "TCP", t, NULL,
+						d->proto == IPPROTO_UDP ? "UDP" : "TCP", t, NULL,
 						&lo, &hi);
 	}
 	if (svc) {
@@ -376,9 +460,13 @@ int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
 		if ((err = set_str(&m->ents[*out].detail, ips)))
 			return err;
 	}
-	if (m->k8s_has_pods && hi > lo &&
-	    (err = kt_answer_put(m, ip, extra, svc ? *out : KT_ENT_NONE, lo, hi)))
-		return err;
+	if (m->k8s_has_pods && hi > lo) {
+		struct kt_dest *w = &m->dests[i];
+
+		w->svc = svc ? *out : KT_ENT_NONE;
+		w->svc_from = lo;
+		w->svc_until = hi;
+	}
 	if (svc)
 		return 0;
 none:

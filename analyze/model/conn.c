@@ -25,13 +25,12 @@
 
 static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
+	return kt_conn_key_hash(proto, ip, port);
 }
 
 static inline void prefetch_slot(const struct kt_map *map, uint64_t h)
 {
-	if (map->cap)
-		__builtin_prefetch(&map->slots[(h >> 32) & (map->cap - 1)]);
+	kt_prefetch_slot(map, h);
 }
 
 static inline void prefetch_conn(const struct kt_pconn *c)
@@ -60,6 +59,32 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 	return find_h(m, proto, ip, port, key_hash(proto, ip, port));
 }
 
+_Static_assert(sizeof(struct kt_pconn) == 256, "a connection in flight is four cache lines");
+
+/* Room for need connections. On 64-byte boundaries, which realloc does not
+ * keep: a connection is then four cache lines, not five. */
+static int pc_grow(struct kt_model *m, uint32_t need)
+{
+	uint32_t n = m->cappc ? m->cappc : 64;
+	struct kt_pconn *p;
+
+	if (need <= m->cappc)
+		return 0;
+	while (n < need) {
+		if (n > UINT32_MAX / 2)
+			return kt_err_set(-E2BIG, "too many connections in flight");
+		n *= 2;
+	}
+	if (!(p = aligned_alloc(64, (size_t)n * sizeof(*p))))
+		return kt_err_set(-ENOMEM, "out of memory");
+	if (m->npc)
+		memcpy(p, m->pc, (size_t)m->npc * sizeof(*p));
+	free(m->pc);
+	m->pc = p;
+	m->cappc = n;
+	return 0;
+}
+
 static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
 		    uint64_t h, uint64_t ts, struct kt_pconn **out)
 {
@@ -71,20 +96,15 @@ static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uin
 		i = m->pcfree;
 		m->pcfree = m->pc[i].next;
 	} else {
-		if ((err = kt_grow((void **)&m->pc, &m->cappc, m->npc + 1, sizeof(*m->pc))))
+		if ((err = pc_grow(m, m->npc + 1)))
 			return err;
 		i = m->npc++;
 	}
 	c = &m->pc[i];
-	memset(c, 0, sizeof(*c));
-	c->proto = proto;
+	/* every field set, the rest zero, without a call to memset */
+	*c = (struct kt_pconn){ .hash = h, .cport = port, .proto = proto, .live = true,
+				.fail = KT_FAIL__MAX, .next = KT_MAP_END, .start = ts };
 	memcpy(c->cip, ip, 16);
-	c->cport = port;
-	c->start = ts;
-	c->fail = KT_FAIL__MAX;
-	c->live = true;
-	c->next = KT_MAP_END;
-	c->hash = h;
 	if ((err = kt_map_put(&m->pcmap, c->hash, i))) {
 		c->live = false;
 		c->next = m->pcfree;
@@ -163,7 +183,7 @@ static int done_touch(struct kt_model *m, struct kt_pconn *c, uint64_t ts)
 	c->touch = (uint32_t)++m->touches;
 	m->done[m->done_tail++ & (m->done_cap - 1)] = (struct kt_done){
 		.idx = (uint32_t)(c - m->pc), .touch = c->touch, .done_at = ts,
-		.pc_tag = (uint32_t)(c->hash >> 32), .nat_tag = (uint32_t)(c->nhash >> 32),
+		.pc_tag = (uint32_t)(c->hash >> 32), .nhash = 0,
 	};
 	return 0;
 }
@@ -198,8 +218,7 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 		struct kt_side s = { .cgroup = l->cgroup, .netns = l->netns, .pid = l->pid };
 
 		memcpy(s.comm, l->comm, sizeof(s.comm));
-		memcpy(s.ip, dip, sizeof(s.ip));
-		return kt_attrib_local(m, &s, t, dst);
+		return kt_attrib_local(m, &s, dip, t, dst);
 	}
 	if (m->ents[src].kind == KT_ENT_POD || m->ents[src].kind == KT_ENT_CONTAINER) {
 		*dst = src;
@@ -212,15 +231,16 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 }
 
 /* Attribute c: what kt_edge_find/kt_edge_apply add to its edge, or
- * *skip when the options leave it out. */
-static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_fold *f,
-			bool *skip)
+ * *skip when the options leave it out. nhash: kt_nat_hash of its tuple when
+ * the flush took it ahead, else 0. */
+static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t nhash,
+			struct kt_fold *f, bool *skip)
 {
 	struct kt_one one;
 	const uint8_t *dip;
 	uint16_t dport, bport = 0;
 	const uint8_t *bip = NULL;
-	uint32_t src, dst, backend = KT_ENT_NONE;
+	uint32_t src, dst, backend = KT_ENT_NONE, d;
 	bool via = false, translated = false;
 	uint64_t t = c->start, end = c->end ? c->end : UINT64_MAX;
 	int err;
@@ -270,48 +290,49 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, struct kt_
 
 	/* the source */
 	if (c->cli.seen)
-		err = kt_attrib_local(m, &c->cli, t, &src);
+		err = kt_attrib_local(m, &c->cli, c->cip, t, &src);
 	else
 		err = kt_attrib_remote(m, c->cip, t, &src);
 	if (err)
 		return err;
 
 	/* the destination as the client asked for it, and who served it */
-	dip = c->has_dst ? c->dst : c->srv.ip;
-	dport = c->has_dst ? c->dport : c->srv.port;
+	dip = c->has_dst ? c->dst : c->srv_ip;
+	dport = c->has_dst ? c->dport : c->srv_port;
+	if ((err = kt_dest_get(m, dip, dport, c->proto, &d)))
+		return err;
 	if (c->has_dst) {
 		/* the server's own socket is the best witness of who served; the
 		 * NAT map (whose event times are when they were read) otherwise */
-		const struct kt_nat *n = c->srv.seen || !m->nnat ? NULL :
+		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ? NULL :
 			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t,
-				      c->nhash ? c->nhash : kt_nat_hash(c->proto, c->cip, c->cport,
-									dip, dport));
+				    nhash ? nhash : kt_nat_hash(c->proto, c->cip, c->cport, dip, dport));
 
 		if (c->srv.seen || c->wire_backend) {
-			bip = c->srv.ip;
-			bport = c->srv.port;
+			bip = c->srv_ip;
+			bport = c->srv_port;
 		} else if (n) {
 			bip = n->rsrc;
 			bport = n->rsport;
 		}
 		translated = bip && (memcmp(bip, dip, 16) || bport != dport);
 	}
-	if ((err = kt_attrib_service(m, dip, dport, c->proto, t, translated, &dst, &via)))
+	if ((err = kt_attrib_service(m, d, t, translated, &dst, &via)))
 		return err;
 	if (via) {
 		if (c->srv.seen)
-			err = kt_attrib_local(m, &c->srv, t, &backend);
+			err = kt_attrib_local(m, &c->srv, c->srv_ip, t, &backend);
 		else if (bip)
 			err = kt_attrib_remote(m, bip, t, &backend);
 		if (err)
 			return err;
 	} else if (c->srv.seen) {
-		if ((err = kt_attrib_local(m, &c->srv, t, &dst)))
+		if ((err = kt_attrib_local(m, &c->srv, c->srv_ip, t, &dst)))
 			return err;
 	} else if (c->cli.seen && is_loopback(dip)) {
 		if ((err = loopback_dst(m, c, dip, dport, t, src, &dst)))
 			return err;
-	} else if ((err = kt_attrib_remote(m, dip, t, &dst))) {
+	} else if ((err = kt_attrib_owner(m, d, t, &dst))) {
 		return err;
 	}
 	f->src = src;
@@ -366,12 +387,27 @@ static int retire(struct kt_model *m, struct kt_pconn *c)
 {
 	struct kt_fold f;
 	bool skip;
-	int err = fold_prepare(m, c, &f, &skip);
+	int err = fold_prepare(m, c, 0, &f, &skip);
 
 	release(m, c);
 	return err ? err : skip ? 0 : apply(m, &f, 1);
 }
 
+
+/* The NAT map is asked, when folding, about a client's tuple to what it
+ * asked for, when nothing better names the backend and the destination may
+ * have been translated: the flush takes its hash a few entries ahead (the
+ * connection is in cache by then) and fetches the map's slot. */
+static void nat_ahead(struct kt_model *m, struct kt_done *a)
+{
+	const struct kt_pconn *c = &m->pc[a->idx];
+
+	a->nhash = 0;
+	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport)) {
+		a->nhash = kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport);
+		prefetch_slot(&m->natmap, a->nhash);
+	}
+}
 
 int kt_conn_flush(struct kt_model *m, bool all)
 {
@@ -388,15 +424,16 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			break;
 		/* the ones to retire soon were last touched a grace period
 		 * ago, out of cache by now: fetch them, and the index slots
-		 * release() will look at, while this one is folded */
-		if (m->done_tail - m->done_head > DONE_AHEAD) {
-			const struct kt_done *a = &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)];
+		 * release() will look at, while this one is folded; once one
+		 * is in, the NAT map's slot its fold may ask for */
+		if (m->done_tail - m->done_head > 2 * DONE_AHEAD) {
+			const struct kt_done *a = &m->done[(m->done_head + 2 * DONE_AHEAD) & (m->done_cap - 1)];
 
 			prefetch_conn(&m->pc[a->idx]);
 			prefetch_slot(&m->pcmap, (uint64_t)a->pc_tag << 32);
-			if (a->nat_tag)
-				prefetch_slot(&m->natmap, (uint64_t)a->nat_tag << 32);
 		}
+		if (m->nnat && m->done_tail - m->done_head > DONE_AHEAD)
+			nat_ahead(m, &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)]);
 		m->done_head++;
 		if (!done_live(m, d))
 			continue;
@@ -407,7 +444,7 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			c->in_done = false;
 			continue;
 		}
-		err = fold_prepare(m, c, &f[n], &skip);
+		err = fold_prepare(m, c, d->nhash, &f[n], &skip);
 		release(m, c);
 		if (err)
 			return err;
@@ -434,8 +471,11 @@ void kt_conn_free(struct kt_model *m)
 	kt_map_free(&m->pcmap);
 }
 
-static void side_from(struct kt_side *s, const struct kt_flow *f)
+/* What an event of c's client (or server) side says about that side. */
+static void side_from(struct kt_pconn *c, bool client, const struct kt_flow *f)
 {
+	struct kt_side *s = client ? &c->cli : &c->srv;
+
 	s->seen = true;
 	if (f->cgroup_id)
 		s->cgroup = f->cgroup_id;
@@ -450,8 +490,11 @@ static void side_from(struct kt_side *s, const struct kt_flow *f)
 			s->comm[n] = '\0';
 		}
 	}
-	memcpy(s->ip, f->saddr, 16);
-	s->port = f->sport;
+	/* the client's address and port are the connection's key */
+	if (!client) {
+		memcpy(c->srv_ip, f->saddr, 16);
+		c->srv_port = f->sport;
+	}
 }
 
 static void totals_from(struct kt_side *s, const struct kt_flow *f)
@@ -479,7 +522,7 @@ static enum kt_fail fail_of(uint8_t cause)
 /* The live connection of client ip:port; a new one when none, or when the
  * side about to open was already seen (the port was reused). */
 static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool opening,
-	       struct kt_pconn **out)
+	       uint64_t ahead, struct kt_pconn **out)
 {
 	const uint8_t *ip = client ? f->saddr : f->daddr;
 	uint16_t port = client ? f->sport : f->dport;
@@ -491,8 +534,9 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 	/* the server sees the client after any source rewrite: undo it */
 	if (!client)
 		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
-	/* hashed once, for the lookup and a new connection */
-	h = key_hash(f->proto, ip, port);
+	/* hashed once, for the lookup and a new connection (ahead, when
+	 * kt_conn_ahead took it for the key still asked) */
+	h = ahead && ip == (client ? f->saddr : f->daddr) ? ahead : key_hash(f->proto, ip, port);
 	c = find_h(m, f->proto, ip, port, h);
 
 	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
@@ -510,15 +554,7 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 	return 0;
 }
 
-/* The NAT map is asked, when folding, about the client's tuple to what it
- * asked for: its hash is taken now, while the connection is in cache, so
- * that the flush can fetch the map's slot ahead. */
-static void nat_key(const struct kt_model *m, struct kt_pconn *c)
-{
-	c->nhash = m->nnat ? kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport) : 0;
-}
-
-static void set_dst(const struct kt_model *m, struct kt_pconn *c, const struct kt_flow *f)
+static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
 {
 	if (c->has_dst)
 		return;
@@ -532,7 +568,6 @@ static void set_dst(const struct kt_model *m, struct kt_pconn *c, const struct k
 		c->dport = f->dport;
 	}
 	c->has_dst = true;
-	nat_key(m, c);
 }
 
 static int udp_send(struct kt_model *m, const struct kt_flow *f)
@@ -546,7 +581,7 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	c = find(m, f->proto, ip, port);
 	/* a datagram to the address and port a flow came from is its reply */
 	if (c) {
-		side_from(&c->srv, f);
+		side_from(c, false, f);
 		c->srv.closed = true;
 		c->srv.bytes_sent += f->bytes_sent;
 		c->established = true;
@@ -569,9 +604,9 @@ static int udp_send(struct kt_model *m, const struct kt_flow *f)
 	}
 	if (!c && (err = create(m, f->proto, f->saddr, f->sport, f->ts, &c)))
 		return err;
-	side_from(&c->cli, f);
+	side_from(c, true, f);
 	c->cli.closed = true;
-	set_dst(m, c, f);
+	set_dst(c, f);
 	c->cli.bytes_sent += f->bytes_sent;
 	/* the capture folds a process's sends to one peer into one event
 	 * that counts them: each stands for a flow (a DNS query a port) */
@@ -591,7 +626,7 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 {
 	struct kt_pconn *c;
 	bool client = f->role != KT_ROLE_SERVER;
@@ -608,25 +643,25 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 	}
 	switch (f->kind) {
 	case KT_FLOW_OPEN:
-		if ((err = get(m, f, client, true, &c)))
+		if ((err = get(m, f, client, true, ahead, &c)))
 			return err;
 		if (client) {
-			side_from(&c->cli, f);
-			set_dst(m, c, f);
+			side_from(c, true, f);
+			set_dst(c, f);
 			c->latency = f->latency_ns;
 			if (f->latency_ns && f->ts > f->latency_ns)
 				c->start = f->ts - f->latency_ns;
 		} else {
-			side_from(&c->srv, f);
+			side_from(c, false, f);
 		}
 		c->established = true;
 		break;
 	case KT_FLOW_FAIL:
-		if ((err = get(m, f, client, true, &c)))
+		if ((err = get(m, f, client, true, ahead, &c)))
 			return err;
-		side_from(client ? &c->cli : &c->srv, f);
+		side_from(c, client, f);
 		if (client)
-			set_dst(m, c, f);
+			set_dst(c, f);
 		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
 			c->start = f->ts - f->latency_ns;
 		c->fail = (uint8_t)fail_of(f->cause);
@@ -636,7 +671,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 		break;
 	case KT_FLOW_CLOSE:
 	case KT_FLOW_STATS:
-		if ((err = get(m, f, client, false, &c)))
+		if ((err = get(m, f, client, false, ahead, &c)))
 			return err;
 		{
 			struct kt_side *s = client ? &c->cli : &c->srv;
@@ -650,9 +685,9 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f)
 
 			if (!s->seen) {
 				/* opened before the capture started */
-				side_from(s, f);
+				side_from(c, client, f);
 				if (client)
-					set_dst(m, c, f);
+					set_dst(c, f);
 				c->established = true;
 				if (f->duration_ns && f->ts > f->duration_ns &&
 				    c->start > f->ts - f->duration_ns)
@@ -719,7 +754,7 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 	 * a second one with another destination names the backend. */
 	c = find(m, w->proto, w->src, w->sport);
 	if (c && c->wire && c->wire_backend &&
-	    (memcmp(c->srv.ip, w->dst, 16) || c->srv.port != w->dport) &&
+	    (memcmp(c->srv_ip, w->dst, 16) || c->srv_port != w->dport) &&
 	    (memcmp(c->dst, w->dst, 16) || c->dport != w->dport)) {
 		if ((err = retire(m, c)))
 			return err;
@@ -733,10 +768,9 @@ int kt_conn_wire(struct kt_model *m, const struct kt_conn *w)
 		memcpy(c->dst, w->dst, 16);
 		c->dport = w->dport;
 		c->has_dst = true;
-		nat_key(m, c);
 	} else if (memcmp(c->dst, w->dst, 16) || c->dport != w->dport) {
-		memcpy(c->srv.ip, w->dst, 16);
-		c->srv.port = w->dport;
+		memcpy(c->srv_ip, w->dst, 16);
+		c->srv_port = w->dport;
 		c->wire_backend = true;
 	}
 	c->wire = true;

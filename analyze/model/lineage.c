@@ -185,6 +185,25 @@ static bool nat_same(const struct kt_nat *n, uint8_t proto, const uint8_t src[16
 	       !memcmp(n->osrc, src, 16) && !memcmp(n->odst, dst, 16);
 }
 
+static uint64_t natdst_hash(uint8_t proto, const uint8_t dst[16], uint16_t dport)
+{
+	return kt_hash_ip(dst, (uint64_t)proto << 16 | dport);
+}
+
+bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport)
+{
+	uint64_t h = natdst_hash(proto, dst, dport);
+
+	for (uint32_t i = kt_map_first(&m->natdstmap, h); i != KT_MAP_END;
+	     i = kt_map_next(&m->natdstmap, h, i)) {
+		const struct kt_nat *n = &m->nat[i];
+
+		if (n->proto == proto && n->odport == dport && !memcmp(n->odst, dst, 16))
+			return true;
+	}
+	return false;
+}
+
 int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
 {
 	uint64_t h;
@@ -234,6 +253,15 @@ int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
 			      &m->snatmap : &m->dnatmap,
 			      nat_hash(n->proto, n->rsrc, n->rsport, n->rdst, n->rdport), m->nnat)))
 		return err;
+	/* the first entry to a destination stands for all (kt_nat_to) */
+	if (!kt_nat_to(m, n->proto, n->odst, n->odport)) {
+		uint32_t b = kt_natdst_bit(n->odst, n->odport);
+
+		if ((err = kt_map_put(&m->natdstmap, natdst_hash(n->proto, n->odst, n->odport),
+				      m->nnat)))
+			return err;
+		m->natdst_bits[b >> 6] |= 1ull << (b & 63);
+	}
 	m->nnat++;
 	m->st.nat_entries++;
 	return 0;

@@ -51,6 +51,7 @@ void kt_model_free(struct kt_model *m)
 	kt_map_free(&m->natmap);
 	kt_map_free(&m->snatmap);
 	kt_map_free(&m->dnatmap);
+	kt_map_free(&m->natdstmap);
 	for (uint32_t i = 0; i < m->ndns; i++)
 		free(m->dns[i].names);
 	free(m->dns);
@@ -79,6 +80,8 @@ void kt_model_free(struct kt_model *m)
 	kt_conn_free(m);
 	free(m->answers);
 	kt_map_free(&m->answermap);
+	free(m->dests);
+	kt_map_free(&m->destmap);
 	free(m);
 }
 
@@ -108,14 +111,19 @@ static int k8s_finish(struct kt_model *m)
 	return 0;
 }
 
-int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
+static int add_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 {
 	int err;
 
 	if (!m->k8s_done && (err = k8s_finish(m)))
 		return err;
 	m->st.flow_records++;
-	return kt_conn_flow(m, f);
+	return kt_conn_flow(m, f, ahead);
+}
+
+int kt_model_add_flow(struct kt_model *m, const struct kt_flow *f)
+{
+	return add_flow(m, f, 0);
 }
 
 int kt_model_add_conn(struct kt_model *m, const struct kt_conn *c)
@@ -156,6 +164,30 @@ const struct kt_k8s_index *kt_model_k8s(const struct kt_model *m)
 #define FEED_RECORDS 256
 #endif
 
+#define FEED_AHEAD 8	/* records whose connection's slot is fetched ahead */
+
+/* Flow records, each connection's index slot fetched FEED_AHEAD records
+ * before its event is taken in (kt_conn_ahead). */
+static int feed_flows(struct kt_model *m, const void *recs, size_t size, size_t n)
+{
+	uint64_t ahead[FEED_AHEAD];
+	int err;
+
+#define REC(i) ((const struct kt_flow *)((const char *)recs + (i) * size))
+	for (size_t i = 0; i < n && i < FEED_AHEAD; i++)
+		ahead[i] = kt_conn_ahead(m, REC(i));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = ahead[i % FEED_AHEAD];
+
+		if (i + FEED_AHEAD < n)
+			ahead[i % FEED_AHEAD] = kt_conn_ahead(m, REC(i + FEED_AHEAD));
+		if ((err = add_flow(m, REC(i), h)))
+			return err;
+	}
+#undef REC
+	return 0;
+}
+
 static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_entry *e,
 		       const struct kt_schema *sc)
 {
@@ -173,12 +205,16 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 	/* a few hundred records at a time: decoded, then taken in while they
 	 * are still in cache */
 	while (!(err = kt_stream_reader_read(r, FEED_RECORDS, &recs, &n)) && n) {
+		if (sc == &kt_flow_schema) {
+			err = feed_flows(m, recs, sc->size, n);
+			if (err)
+				break;
+			continue;
+		}
 		for (size_t i = 0; i < n && !err; i++) {
 			const char *rec = (const char *)recs + i * sc->size;
 
-			if (sc == &kt_flow_schema)
-				err = kt_model_add_flow(m, (const struct kt_flow *)rec);
-			else if (sc == &kt_conn_schema)
+			if (sc == &kt_conn_schema)
 				err = kt_model_add_conn(m, (const struct kt_conn *)rec);
 			else if (sc == &kt_proc_schema)
 				err = kt_model_add_proc(m, (const struct kt_proc *)rec);

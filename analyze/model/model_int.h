@@ -48,54 +48,78 @@ struct kt_dnsip {
 	uint32_t nnames;
 };
 
+/* One socket of a connection. Its address and port are not here: the
+ * client's are the connection's key, the server's in srv_ip/srv_port. */
 struct kt_side {
 	uint64_t cgroup, netns;
-	uint32_t pid;
-	char comm[16];
-	uint8_t ip[16];
-	uint16_t port;
-	bool seen, closed;
 	uint64_t bytes_sent, bytes_recv;
+	uint32_t pid;
 	uint32_t retrans;
+	char comm[16];
+	bool seen, closed;
 };
 
-/* A connection in flight, keyed by its client's address and port. */
+/* A connection in flight, keyed by its client's address and port: 256
+ * bytes on a 64-byte boundary (conn.c allocates them so), four cache lines.
+ * The first holds what finding it and its close event touch. */
 struct kt_pconn {
-	uint8_t proto;
+	uint64_t hash;		/* of its key in pcmap */
 	uint8_t cip[16];
 	uint16_t cport;
-	uint8_t dst[16];	/* what the client asked for (the ClusterIP) */
-	uint16_t dport;
-	bool has_dst, established, wire, wire_backend, live, in_done;
+	uint8_t proto;
+	bool live, in_done, has_dst, established, wire, wire_backend;
 	uint8_t fail;		/* enum kt_fail, KT_FAIL__MAX: none */
-	struct kt_side cli, srv;
-	uint64_t start, end, latency;
-	uint64_t wire_sent, wire_recv;
-	uint32_t wire_retrans;
-	uint32_t folded;	/* UDP: sends the capture folded into this one */
+	uint16_t dport;
 	uint32_t touch;		/* low bits of its last done_touch's number (conn.c) */
 	uint32_t next;		/* free list */
-	uint64_t hash;		/* of its key in pcmap */
-	uint64_t nhash;		/* of its tuple in natmap, 0: not known yet */
+	uint32_t folded;	/* UDP: sends the capture folded into this one */
+	uint64_t start, end;
+
+	uint8_t dst[16];	/* what the client asked for (the ClusterIP) */
+	uint8_t srv_ip[16];	/* the server's own address (or the wire's backend) */
+	uint16_t srv_port;
+	uint32_t wire_retrans;
+	uint64_t latency;
+	uint64_t wire_sent, wire_recv;
+
+	struct kt_side cli, srv;
 };
 
-struct kt_done {		/* an entry of the done queue (conn.c), 24 bytes */
+struct kt_done {		/* an entry of the done queue (conn.c), 32 bytes */
 	uint32_t idx;
 	uint32_t touch;		/* the connection's touch it stands for (low bits) */
 	uint64_t done_at;
 	uint32_t pc_tag;	/* high bits of the connection's hash in pcmap */
-	uint32_t nat_tag;	/* and of its tuple's in natmap, 0: none */
+	uint64_t nhash;		/* of its tuple in natmap, taken by the flush ahead; 0: not */
 };
 
-/* An answer of the k8s index kept for an address (and, for services, a
- * port): who it was over [from, until). One per key, never evicted (a
- * direct-mapped cache thrashed on colliding addresses and paid a whole
- * attribution, strings and all, each time). */
+/* An answer of the k8s index kept for an address: who owned it over
+ * [from, until). One per address, never evicted (a direct-mapped cache
+ * thrashed on colliding addresses and paid a whole attribution, strings and
+ * all, each time). */
 struct kt_answer {
 	uint8_t ip[16];
-	uint32_t extra;		/* 0: the address's owner; else proto << 16 | port + 1 << 24 */
-	uint32_t ent;		/* KT_ENT_NONE: no service there */
+	uint32_t ent;
 	uint64_t from, until;
+};
+
+/* A destination as clients named it (address, port, protocol), and what
+ * folding a connection to it asks: the service there, the address's owner
+ * (each answer with the span it holds over; empty: not asked yet) and
+ * whether conntrack translated anything to it. One lookup a connection
+ * answers all three: the service and the owner used to be two answers, and
+ * the NAT map was asked even for addresses nothing was translated to. One
+ * cache line; one per destination, never evicted. */
+struct kt_dest {
+	uint8_t ip[16];
+	uint16_t port;
+	uint8_t proto;
+	bool nat;		/* a NAT entry's original destination */
+	uint32_t nat_n;		/* m->nnat when nat was last found false */
+	uint32_t svc;		/* KT_ENT_NONE: no service there */
+	uint32_t owner;
+	uint64_t svc_from, svc_until;
+	uint64_t owner_from, owner_until;
 };
 
 /* A TCP listener of a netns (listen.c). */
@@ -123,6 +147,8 @@ struct kt_model {
 	struct kt_nat *nat; uint32_t nnat, capnat; struct kt_map natmap;
 	struct kt_map snatmap;	/* by reply tuple, entries whose source was rewritten */
 	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
+	struct kt_map natdstmap; /* by original destination, one entry each */
+	uint64_t natdst_bits[1024];	/* kt_natdst_bit of each original destination */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
 	struct kt_listener *listeners; uint32_t nlisteners, caplisteners;
 	struct kt_map listenmap;
@@ -139,6 +165,7 @@ struct kt_model {
 	uint64_t inflight;
 	uint64_t now;
 	struct kt_answer *answers; uint32_t nanswers, capanswers; struct kt_map answermap;
+	struct kt_dest *dests; uint32_t ndests, capdests; struct kt_map destmap;
 };
 
 /* listen.c: a listener of port in netns from t on (0 or -ENOMEM with
@@ -159,6 +186,27 @@ const char *kt_lineage_netns_uid(const struct kt_model *m, uint64_t netns);
  * tuple (taken ahead, when the destination became known). */
 uint64_t kt_nat_hash(uint8_t proto, const uint8_t src[16], uint16_t sport,
 		     const uint8_t dst[16], uint16_t dport);
+/* A filter of NAT entries' original destinations (a bit of natdst_bits, set
+ * for each): a clear bit says no entry has it, without hashing the tuple. */
+static inline uint32_t kt_natdst_bit(const uint8_t ip[16], uint16_t port)
+{
+	uint64_t a, b;
+
+	__builtin_memcpy(&a, ip, 8);
+	__builtin_memcpy(&b, ip + 8, 8);
+	return (uint32_t)((((a * 0x9e3779b97f4a7c15ull) ^ b ^ port) * 0xff51afd7ed558ccdull) >> 48);
+}
+
+static inline bool kt_natdst_maybe(const struct kt_model *m, const uint8_t ip[16],
+				   uint16_t port)
+{
+	uint32_t b = kt_natdst_bit(ip, port);
+
+	return m->natdst_bits[b >> 6] >> (b & 63) & 1;
+}
+
+/* Is dst:dport/proto the original destination of any NAT entry? */
+bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport);
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
 				 const uint8_t src[16], uint16_t sport,
 				 const uint8_t dst[16], uint16_t dport, uint64_t t, uint64_t h);
@@ -214,27 +262,64 @@ int kt_edge_apply(struct kt_model *m, const struct kt_fold *f);
 
 void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b);
 
-/* attrib.c: the answer kept for ip/extra, or NULL; a slot for it (0, or
+/* attrib.c: the answer kept for ip, or NULL; a slot for it (0, or
  * -ENOMEM) */
-struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16], uint32_t extra);
-int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t extra, uint32_t ent,
-		  uint64_t from, uint64_t until);
+struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16]);
+int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64_t from,
+		  uint64_t until);
+
+/* attrib.c: the destination ip:port/proto, made when new: its index in
+ * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM. */
+int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint32_t *out);
+/* Could conntrack have translated a connection to destination d? */
+bool kt_dest_nat(struct kt_model *m, uint32_t d);
+/* The owner of destination d's address at t (kt_attrib_remote's answer). */
+int kt_attrib_owner(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
 
 /* attrib.c: entities for the two ends of a connection at t */
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, uint64_t t,
-		    uint32_t *out);
+int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
+		    uint64_t t, uint32_t *out);
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
 		     uint32_t *out);
 /* An unattributed entity 'id', with the reason nothing better is known. */
 int kt_attrib_unexplained(struct kt_model *m, const char *id, const char *name,
 			  const char *reason, uint32_t *out);
-/* The service of ip:port at t (k8s), as an entity; *found false when none. */
-int kt_attrib_service(struct kt_model *m, const uint8_t ip[16], uint16_t port,
-		      uint8_t proto, uint64_t t, bool translated, uint32_t *out,
-		      bool *found);
+/* The service of destination d at t (k8s), as an entity; *found false when
+ * none. */
+int kt_attrib_service(struct kt_model *m, uint32_t d, uint64_t t, bool translated,
+		      uint32_t *out, bool *found);
 
 /* conn.c */
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f);
+/* An event of a connection. ahead: kt_conn_ahead(m, f) taken before, or 0. */
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead);
+/* A connection's key in pcmap: its client's address and port. */
+static inline uint64_t kt_conn_key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
+{
+	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
+}
+
+/* Fetch the slot of map where a lookup of h starts. */
+static inline void kt_prefetch_slot(const struct kt_map *map, uint64_t h)
+{
+	if (map->cap)
+		__builtin_prefetch(&map->slots[(h >> 32) & (map->cap - 1)]);
+}
+
+/* The hash of the key f's event looks its connection up under, with the
+ * index slot fetched: taken a few records ahead, the miss overlaps with
+ * the records before (0: none taken). */
+static inline uint64_t kt_conn_ahead(const struct kt_model *m, const struct kt_flow *f)
+{
+	bool client = f->role != KT_ROLE_SERVER;
+	uint64_t h;
+
+	if (f->proto != IPPROTO_TCP)
+		return 0;
+	h = kt_conn_key_hash(f->proto, client ? f->saddr : f->daddr, client ? f->sport : f->dport);
+	kt_prefetch_slot(&m->pcmap, h);
+	return h;
+}
 
 int kt_conn_wire(struct kt_model *m, const struct kt_conn *c);
 int kt_conn_flush(struct kt_model *m, bool all);
