@@ -23,16 +23,6 @@
 /* How many entries ahead the flush fetches connections and index slots. */
 #define DONE_AHEAD 4
 
-static uint64_t key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
-{
-	return kt_conn_key_hash(proto, ip, port);
-}
-
-static inline void prefetch_slot(const struct kt_map *map, uint64_t h)
-{
-	kt_prefetch_slot(map, h);
-}
-
 static inline void prefetch_conn(const struct kt_pconn *c)
 {
 	for (size_t o = 0; o < sizeof(*c); o += 64)
@@ -56,7 +46,7 @@ static struct kt_pconn *find_h(struct kt_model *m, uint8_t proto, const uint8_t 
 static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip[16],
 			     uint16_t port)
 {
-	return find_h(m, proto, ip, port, key_hash(proto, ip, port));
+	return find_h(m, proto, ip, port, kt_conn_key_hash(proto, ip, port));
 }
 
 _Static_assert(sizeof(struct kt_pconn) == 256, "a connection in flight is four cache lines");
@@ -120,7 +110,7 @@ static int create_h(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uin
 static int create(struct kt_model *m, uint8_t proto, const uint8_t ip[16], uint16_t port,
 		  uint64_t ts, struct kt_pconn **out)
 {
-	return create_h(m, proto, ip, port, key_hash(proto, ip, port), ts, out);
+	return create_h(m, proto, ip, port, kt_conn_key_hash(proto, ip, port), ts, out);
 }
 
 /* The done queue: connections with a side closed, in the order they were
@@ -368,7 +358,7 @@ static int apply(struct kt_model *m, struct kt_fold *f, size_t n)
 	int err;
 
 	for (size_t i = 0; i < n; i++)
-		prefetch_slot(&m->edgemap, f[i].hash);
+		kt_prefetch_slot(&m->edgemap, f[i].hash);
 	for (size_t i = 0; i < n; i++) {
 		if ((err = kt_edge_find(m, &f[i])))
 			return err;
@@ -405,7 +395,7 @@ static void nat_ahead(struct kt_model *m, struct kt_done *a)
 	a->nhash = 0;
 	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport)) {
 		a->nhash = kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport);
-		prefetch_slot(&m->natmap, a->nhash);
+		kt_prefetch_slot(&m->natmap, a->nhash);
 	}
 }
 
@@ -430,7 +420,7 @@ int kt_conn_flush(struct kt_model *m, bool all)
 			const struct kt_done *a = &m->done[(m->done_head + 2 * DONE_AHEAD) & (m->done_cap - 1)];
 
 			prefetch_conn(&m->pc[a->idx]);
-			prefetch_slot(&m->pcmap, (uint64_t)a->pc_tag << 32);
+			kt_prefetch_slot(&m->pcmap, (uint64_t)a->pc_tag << 32);
 		}
 		if (m->nnat && m->done_tail - m->done_head > DONE_AHEAD)
 			nat_ahead(m, &m->done[(m->done_head + DONE_AHEAD) & (m->done_cap - 1)]);
@@ -536,7 +526,8 @@ static int get(struct kt_model *m, const struct kt_flow *f, bool client, bool op
 		kt_nat_unsnat(m, f->proto, f->saddr, f->sport, f->daddr, f->dport, f->ts, &ip, &port);
 	/* hashed once, for the lookup and a new connection (ahead, when
 	 * kt_conn_ahead took it for the key still asked) */
-	h = ahead && ip == (client ? f->saddr : f->daddr) ? ahead : key_hash(f->proto, ip, port);
+	h = ahead && ip == (client ? f->saddr : f->daddr) ? ahead :
+							      kt_conn_key_hash(f->proto, ip, port);
 	c = find_h(m, f->proto, ip, port, h);
 
 	if (c && opening && (client ? c->cli.seen : c->srv.seen)) {
