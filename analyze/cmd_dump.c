@@ -55,7 +55,7 @@ static int dump_stream(struct kt_bundle *b, const struct kt_entry *e,
 	size_t n;
 	int err;
 
-	if ((err = kt_stream_reader_open(&r, kt_bundle_read, b, NULL, e->path)))
+	if ((err = kt_bundle_open_stream(b, NULL, &r)))
 		return err;
 	while (*left && !(err = kt_stream_reader_next(r, &recs, &n)) && n) {
 		const struct kt_schema *s = kt_stream_reader_schema(r);

@@ -173,8 +173,7 @@ static int print_stream(struct kt_bundle *b, const struct kt_entry *e, bool conn
 	size_t n;
 	int err;
 
-	if ((err = kt_stream_reader_open(&r, kt_bundle_read, b,
-					 conn ? &kt_conn_schema : &kt_flow_schema, e->path)))
+	if ((err = kt_bundle_open_stream(b, conn ? &kt_conn_schema : &kt_flow_schema, &r)))
 		return err;
 	while (!(err = kt_stream_reader_next(r, &recs, &n)) && n) {
 		for (size_t i = 0; i < n; i++) {

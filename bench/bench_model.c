@@ -51,7 +51,7 @@ static int decode_only(struct kt_bundle *b, bool project, uint64_t *n)
 
 		if (e->kind != KT_ENTRY_RECORDS || strcmp(e->stream, "flow"))
 			continue;
-		if ((err = kt_stream_reader_open(&sr, kt_bundle_read, b, &kt_flow_schema, e->path)))
+		if ((err = kt_bundle_open_stream(b, &kt_flow_schema, &sr)))
 			return err;
 		if (project && (err = kt_stream_reader_project(sr, kt_model_flow_fields))) {
 			kt_stream_reader_free(sr);

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 
 		if (e->kind != KT_ENTRY_RECORDS || strcmp(e->stream, "flow"))
 			continue;
-		if ((err = kt_stream_reader_open(&rd, kt_bundle_read, b, &kt_flow_schema, e->path)))
+		if ((err = kt_bundle_open_stream(b, &kt_flow_schema, &rd)))
 			break;
 		while (!(err = kt_stream_reader_read(rd, 256, &recs, &k)) && k) {
 			const struct kt_flow *f = recs;

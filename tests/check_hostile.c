@@ -135,10 +135,11 @@ static void fill_flow(struct kt_flow *f, unsigned i)
 	f->bytes_sent = 100ull * i;
 }
 
-/* A flow segment of n records, SEG_BLOCK per block, as bytes. */
-static struct blob make_segment(unsigned n)
+/* A flow segment of n records, SEG_BLOCK per block, as bytes; blocks
+ * compressed at zstd 'level', or stored as they are (0). */
+static struct blob make_segment_level(unsigned n, int level)
 {
-	struct kt_writer_opts o = { .block_records = SEG_BLOCK, .zstd_level = 3 };
+	struct kt_writer_opts o = { .block_records = SEG_BLOCK, .zstd_level = level };
 	struct kt_stream_writer *w = NULL;
 	const char *path = at("seg.ktr");
 	struct kt_flow f;
@@ -155,6 +156,11 @@ static struct blob make_segment(unsigned n)
 	b = slurp(path);
 	unlink(path);
 	return b;
+}
+
+static struct blob make_segment(unsigned n)
+{
+	return make_segment_level(n, 3);
 }
 
 /* A kt_read_fn over a struct { p, len, off } in memory. */
@@ -1022,6 +1028,114 @@ START_TEST(test_block_flipped_bytes)
 }
 END_TEST
 
+/* The analysis paths read record segments through kt_bundle_open_stream(),
+ * whose block CRCs stand in for the manifest's sha256. A segment changed
+ * and resealed (CRCs right, hash wrong) reads there - the hash, unsigned,
+ * only ever caught damage - and is refused by kt_verify() and by a read of
+ * the raw entry; damage the CRCs see is refused on every path. */
+static size_t find_bytes(const struct blob *b, size_t from, const char *s)
+{
+	for (size_t i = from; i + strlen(s) <= b->len; i++)
+		if (!memcmp(b->p + i, s, strlen(s)))
+			return i;
+	ck_abort_msg("'%s' not found", s);
+	return 0;
+}
+
+/* Read every record of the bundle's flow segment through
+ * kt_bundle_open_stream(); the error, *comm_upper counts records whose
+ * comm is "Curl". */
+static int read_by_blocks(const char *path, unsigned *nrec, unsigned *comm_upper)
+{
+	const struct kt_entry *e;
+	struct kt_bundle *b = NULL;
+	struct kt_stream_reader *r = NULL;
+	const void *recs;
+	size_t n;
+	int err;
+
+	*nrec = *comm_upper = 0;
+	ck_assert_int_eq(kt_bundle_open(&b, path), 0);
+	while ((err = kt_bundle_next(b, &e)) == 1) {
+		if (e->kind != KT_ENTRY_RECORDS) {
+			/* not a segment: refused, and the entry still reads */
+			ck_assert_int_eq(kt_bundle_open_stream(b, NULL, &r), -EINVAL);
+			ck_assert_ptr_null(r);
+			continue;
+		}
+		if ((err = kt_bundle_open_stream(b, &kt_flow_schema, &r)))
+			break;
+		while (!(err = kt_stream_reader_next(r, &recs, &n)) && n)
+			for (size_t i = 0; i < n; i++, (*nrec)++) {
+				const struct kt_flow *f = (const struct kt_flow *)recs + i;
+
+				*comm_upper += f->comm.len == 4 && !memcmp(f->comm.p, "Curl", 4);
+			}
+		kt_stream_reader_free(r);
+		r = NULL;
+		if (err)
+			break;
+	}
+	kt_bundle_close(b);
+	return err;
+}
+
+START_TEST(test_segment_read_by_blocks)
+{
+	struct blob seg = make_segment_level(35, 0);
+	struct tent e[2] = {
+		{ "host/facts.json", "{\"a\": 1}\n", 9 },
+		{ "streams/flow/000001.ktr", seg.p, seg.len, .records = 35 },
+	};
+	json_t *m = manifest_for(e, 2);	/* the hashes of the segment as written */
+	char *txt = json_dumps(m, JSON_INDENT(2));
+	size_t b1 = block_at(&seg, 1), lit = find_bytes(&seg, b1 + KT_BLOCK_HDR_LEN, "curl");
+	const struct kt_entry *ent;
+	struct kt_bundle *b = NULL;
+	unsigned nrec, upper;
+	char buf[4096];
+	ssize_t got;
+
+	/* unchanged: every path reads it */
+	write_tar(at("t.tar.zst"), ZSTD, txt, e, 2);
+	ck_assert_int_eq(open_verify(at("t.tar.zst"), NULL), 0);
+	ck_assert_int_eq(read_by_blocks(at("t.tar.zst"), &nrec, &upper), 0);
+	ck_assert_uint_eq(nrec, 35);
+	ck_assert_uint_eq(upper, 0);
+
+	/* block 1's comm literal changed, the block resealed */
+	seg.p[lit] = 'C';
+	reseal_block(&seg, b1);
+	write_tar(at("t.tar.zst"), ZSTD, txt, e, 2);
+	ck_assert_int_eq(read_by_blocks(at("t.tar.zst"), &nrec, &upper), 0);
+	ck_assert_uint_eq(nrec, 35);
+	ck_assert_uint_eq(upper, SEG_BLOCK);	/* block 1's records, from its dictionary */
+	expect_refused_lib(at("t.tar.zst"), "'streams/flow/000001.ktr': sha256 mismatch");
+	ck_assert_int_eq(kt_bundle_open(&b, at("t.tar.zst")), 0);
+	while (kt_bundle_next(b, &ent) == 1 && ent->kind != KT_ENTRY_RECORDS)
+		;
+	ck_assert_int_eq(ent->kind, KT_ENTRY_RECORDS);
+	while ((got = kt_bundle_read(b, buf, sizeof(buf))) > 0)
+		;
+	ck_assert_int_lt(got, 0);
+	ck_assert_ptr_nonnull(strstr(kt_err_msg((int)got), "sha256 mismatch"));
+	/* once the raw reading began, the entry is no segment to open */
+	kt_bundle_close(b);
+
+	/* damaged, not resealed: refused on every path, naming the block */
+	seg.p[lit] = 'X';
+	write_tar(at("t.tar.zst"), ZSTD, txt, e, 2);
+	ck_assert_int_lt(read_by_blocks(at("t.tar.zst"), &nrec, &upper), 0);
+	ck_assert_ptr_nonnull(strstr(kt_err_msg(-1), "block 1"));
+	ck_assert_ptr_nonnull(strstr(kt_err_msg(-1), "checksum mismatch"));
+	expect_refused(at("t.tar.zst"), "'streams/flow/000001.ktr'", "block 1",
+		       "checksum mismatch");
+	free(txt);
+	json_decref(m);
+	free(seg.p);
+}
+END_TEST
+
 START_TEST(test_block_lies_about_length)
 {
 	struct blob seg = make_segment(35);
@@ -1324,6 +1438,7 @@ Suite *kt_hostile_suite(void)
 	tcase_add_test(tc, test_manifest_not_json);
 	tcase_add_test(tc, test_manifest_files_lie);
 	tcase_add_test(tc, test_block_flipped_bytes);
+	tcase_add_test(tc, test_segment_read_by_blocks);
 	tcase_add_test(tc, test_block_lies_about_length);
 	tcase_add_test(tc, test_lying_record_count);
 	tcase_add_test(tc, test_block_empty_payload);

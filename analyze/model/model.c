@@ -196,7 +196,7 @@ static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_
 	size_t n;
 	int err;
 
-	if ((err = kt_stream_reader_open(&r, kt_bundle_read, b, sc, e->path)))
+	if ((err = kt_bundle_open_stream(b, sc, &r)))
 		return err;
 	if (sc == &kt_flow_schema && (err = kt_stream_reader_project(r, kt_model_flow_fields))) {
 		kt_stream_reader_free(r);
