@@ -58,8 +58,8 @@ struct kt_col_dec {
 	size_t stride;
 	uint64_t prev;
 	size_t ntab;
-	void *table;		/* dictionary: literals in order */
-	void *ring;		/* the last KT_COL_BACK values, by record index */
+	void *table;		/* history: the last KT_COL_BACK values, then
+				 * the dictionary (column.c, HIST_*) */
 };
 
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
