@@ -314,17 +314,32 @@ static __attribute__((noinline)) const uint8_t *varint_slow(const uint8_t *p,
 #define HIGH_BITS 0x8080808080808080ull
 #define LOW_BITS 0x0101010101010101ull
 
+/* The high bit of each byte of w (whose bytes are all below 0x80) that is
+ * at least k (k <= 0x80): all bytes at once, as a byte with its high bit
+ * set minus k borrows from no other. */
+static inline uint64_t bytes_ge(uint64_t w, uint64_t k)
+{
+	return ((w | HIGH_BITS) - k * LOW_BITS) & HIGH_BITS;
+}
+
 /* Whether the 8 bytes of w, all below 0x80, are all one-byte reference
- * codes (none 0, a literal) within a dictionary of ntab: below
- * KT_COL_BACK + 1 + ntab, tested on all bytes at once (lim <= 0x7f: a byte
- * with its high bit set minus lim borrows from no other). */
+ * codes (none 0, a literal) within a dictionary of ntab: 1..KT_COL_BACK +
+ * ntab. */
 static inline bool codes_in_range(uint64_t w, size_t ntab)
 {
 	const size_t lim = KT_COL_BACK + 1 + ntab;
 
-	if ((w - LOW_BITS) & HIGH_BITS)
-		return false;
-	return lim > 0x7f || !(((w | HIGH_BITS) - lim * LOW_BITS) & HIGH_BITS);
+	return bytes_ge(w, 1) == HIGH_BITS && (lim >= 0x80 || !bytes_ge(w, lim));
+}
+
+/* The same for address codes: 0 (unset) or a reference, code - 2 in
+ * 1..KT_COL_BACK + ntab; not 1 or 2, a literal. */
+static inline bool ip_codes_in_range(uint64_t w, size_t ntab)
+{
+	const size_t lim = KT_COL_BACK + 3 + ntab;
+
+	return (bytes_ge(w, 3) | (~bytes_ge(w, 1) & HIGH_BITS)) == HIGH_BITS &&
+	       (lim >= 0x80 || !bytes_ge(w, lim));
 }
 
 /* A reference code of one or two bytes at p (two bytes readable), without a
@@ -480,6 +495,7 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)	\
 	const uint64_t keep = c->mode == MODE_DELTA ? UINT64_MAX : 0;		\
 	const uint8_t *p = c->p, *const end = c->end;				\
 	const size_t stride = c->stride;					\
+	const bool runs = c->runs;						\
 	uint64_t prev = c->prev, d, w, *const hist = c->table;			\
 	size_t ntab = c->ntab, i = i0;						\
 	T v;									\
@@ -492,7 +508,7 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)	\
 	}									\
 	if (c->mode != MODE_REF) {						\
 		while (i < i1) {						\
-			if (i1 - i >= 8 && end - p >= 8 &&			\
+			if (runs && i1 - i >= 8 && end - p >= 8 &&		\
 			    !((w = kt_le64(p)) & HIGH_BITS)) {			\
 				for (unsigned k = 0; k < 8; k++, at += stride) { \
 					d = (w >> 8 * k) & 0x7f;		\
@@ -522,7 +538,7 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)	\
 		unsigned len;							\
 		long row;							\
 										\
-		if (i >= KT_COL_BACK && end - p >= 8 && i1 - i >= 8 &&		\
+		if (runs && i >= KT_COL_BACK && end - p >= 8 && i1 - i >= 8 && \
 		    !((w = kt_le64(p)) & HIGH_BITS) && codes_in_range(w, ntab)) { \
 			for (unsigned k = 0; k < 8; k++, at += stride) {	\
 				d = (w >> 8 * k) & 0x7f;			\
@@ -615,6 +631,24 @@ static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 	long r;
 
 	for (size_t i = i0; i < i1; i++, at += stride) {
+		uint64_t w;
+
+		/* eight one-byte codes, as for integers */
+		if (c->runs && i >= KT_COL_BACK && end - p >= 8 && i1 - i >= 8 &&
+		    !((w = kt_le64(p)) & HIGH_BITS) && ip_codes_in_range(w, ntab)) {
+			for (unsigned k = 0; k < 8; k++, at += stride) {
+				code = (w >> 8 * k) & 0x7f;
+				unset = 0 - (size_t)(code == 0);
+				row = (ref_row_ok(code - 2, i + k) & ~unset) | (HIST_ZERO & unset);
+				memcpy(v, hist[row], 16);
+				memcpy(at, v, 16);
+				memcpy(hist[(i + k) % KT_COL_BACK], v, 16);
+			}
+			p += 8;
+			i += 7;		/* and the loop's own */
+			at -= stride;
+			continue;
+		}
 		/* unset, or a reference: code - 2 in 1..KT_COL_BACK + ntab (an
 		 * unset one counts as code 3 there); masks again, not branches */
 		if (i >= KT_COL_BACK && end - p >= 2 && (code = code12(p, &len), len) &&
@@ -724,6 +758,18 @@ static bool lengths_vary(const uint8_t *p, const uint8_t *end, size_t n)
 	return k && most * 4 < k * 3;
 }
 
+/* Whether a column's first bytes are mostly (7 in 8) below 0x80, one-byte
+ * values or codes in runs, worth trying eight at a time: elsewhere the
+ * test would cost every value and rarely pass. */
+static bool mostly_one_byte(const uint8_t *p, const uint8_t *end)
+{
+	size_t n = end - p < 128 ? (size_t)(end - p) : 128, small = 0;
+
+	for (size_t k = 0; k < n; k++)
+		small += p[k] < 0x80;
+	return small * 8 >= n * 7;
+}
+
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
 		    size_t n, uint8_t dst_type)
 {
@@ -745,6 +791,7 @@ int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t s
 			c->prev = (uint64_t)kt_unzigzag(v);
 		}
 	}
+	c->runs = mostly_one_byte(c->p, c->end);
 	/* Every value takes at least one byte: a cheap bound on hostile counts,
 	 * and a bound on the dictionary too. */
 	if (c->mode != MODE_CONST && (size_t)(c->end - c->p) < n)

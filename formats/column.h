@@ -54,6 +54,7 @@ struct kt_col_dec {
 	uint8_t cls, mode;
 	bool pairable;		/* for kt_col_dec_run2(): 64-bit delta or plain
 				 * values of varying lengths */
+	bool runs;		/* mostly one-byte values: eight at a time */
 	const uint8_t *p, *end;
 	size_t stride;
 	uint64_t prev;

@@ -478,6 +478,32 @@ START_TEST(address_codes)
 }
 END_TEST
 
+/* The eight-at-a-time paths are tried on columns of mostly one-byte
+ * values, which the tests above are, and not on others. */
+START_TEST(runs_are_tried_where_they_pay)
+{
+	uint8_t col[MAXCOL];
+	struct kt_col_dec d;
+	struct kt_cursor cur;
+	size_t len = 0;
+
+	col[len++] = 1;
+	for (size_t i = 0; i < 100; i++)
+		col[len++] = (uint8_t)(i % 128);
+	kt_cursor_init(&cur, col, len);
+	ck_assert_int_eq(kt_col_dec_init(&d, &cur, KT_F_U64, 100, KT_F_U32), 0);
+	ck_assert(d.runs);
+	kt_col_dec_release(&d);
+	len = 1;
+	for (size_t i = 0; i < 100; i++)
+		len += kt_put_varint(col + len, 200 + i);
+	kt_cursor_init(&cur, col, len);
+	ck_assert_int_eq(kt_col_dec_init(&d, &cur, KT_F_U64, 100, KT_F_U32), 0);
+	ck_assert(!d.runs);
+	kt_col_dec_release(&d);
+}
+END_TEST
+
 /* Random columns as writers make them, then with one byte changed: the
  * decoder agrees with the plain one on every one of them. */
 START_TEST(random_columns_agree)
@@ -531,6 +557,7 @@ Suite *kt_column_suite(void)
 	tcase_add_test(tc, one_byte_runs_of_values);
 	tcase_add_test(tc, one_byte_references);
 	tcase_add_test(tc, address_codes);
+	tcase_add_test(tc, runs_are_tried_where_they_pay);
 	tcase_add_test(tc, random_columns_agree);
 	suite_add_tcase(s, tc);
 	return s;
