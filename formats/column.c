@@ -388,13 +388,14 @@ static inline uint64_t varint_gather(uint64_t w)
  * that rarely changes its mind). Values of 9 and 10 bytes, and the last
  * 9 bytes of a column, go through varint_slow(). It makes each value wait
  * for the load of the one before, so it only pays when two columns are
- * decoded side by side (kt_col_dec_run2). The next cursor, NULL for a bad
- * varint. */
-static inline const uint8_t *varint_flat(const uint8_t *p, const uint8_t *end, uint64_t *v)
+ * decoded side by side (kt_col_dec_run2). near_end false: the caller knows
+ * that 10 bytes remain. The next cursor, NULL for a bad varint. */
+static inline const uint8_t *varint_flat(const uint8_t *p, const uint8_t *end, bool near_end,
+					 uint64_t *v)
 {
 	uint64_t w, stop, x;
 
-	if (end - p < 10 || !(stop = ~(w = kt_le64(p)) & HIGH_BITS)) {
+	if ((near_end && end - p < 10) || !(stop = ~(w = kt_le64(p)) & HIGH_BITS)) {
 		/* through x: v's address taken would keep it in memory */
 		x = 0;
 		p = varint_slow(p, end, &x);
@@ -721,8 +722,8 @@ static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 /* Two delta or plain columns of 64-bit values, side by side: each value's
  * varint_flat() waits on the one before in its own column only, so the
  * two columns' waits overlap, and neither mispredicts on the lengths. */
-int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
-		    uint8_t *at_a, uint8_t *at_b, unsigned *failed)
+static inline int run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
+		       uint8_t *at_a, uint8_t *at_b, unsigned *failed, bool near_end)
 {
 	const uint64_t keep_a = a->mode == MODE_DELTA ? UINT64_MAX : 0;
 	const uint64_t keep_b = b->mode == MODE_DELTA ? UINT64_MAX : 0;
@@ -731,11 +732,11 @@ int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_
 	uint64_t prev_a = a->prev, prev_b = b->prev, da, db;
 
 	for (size_t i = i0; i < i1; i++, at_a += stride_a, at_b += stride_b) {
-		if (!(pa = varint_flat(pa, end_a, &da))) {
+		if (!(pa = varint_flat(pa, end_a, near_end, &da))) {
 			*failed = 0;
 			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
 		}
-		if (!(pb = varint_flat(pb, end_b, &db))) {
+		if (!(pb = varint_flat(pb, end_b, near_end, &db))) {
 			*failed = 1;
 			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
 		}
@@ -749,6 +750,19 @@ int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_
 	b->p = pb;
 	b->prev = prev_b;
 	return 0;
+}
+
+int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
+		    uint8_t *at_a, uint8_t *at_b, unsigned *failed)
+{
+	/* A value takes at most 10 bytes: a run that ends 10 bytes or more
+	 * before the end of both columns, as all but the last few of a block
+	 * do, needs no check of the end per value. */
+	const size_t most = (i1 - i0 + 1) * 10;
+
+	if ((size_t)(a->end - a->p) >= most && (size_t)(b->end - b->p) >= most)
+		return run2(a, b, i0, i1, at_a, at_b, failed, false);
+	return run2(a, b, i0, i1, at_a, at_b, failed, true);
 }
 
 /* Whether the lengths of a column's values vary: the commonest length of

@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +112,24 @@ static long plain_ips(const uint8_t *col, size_t len, size_t n, uint8_t (*vals)[
 
 /* ---- the decoder under test ---------------------------------------------- */
 
+/* A copy of a column on the heap, of its exact size: a read past its end
+ * is found in a sanitizer build. Freed by the caller. */
+static uint8_t *exact(const uint8_t *col, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, col, len);
+	return copy;
+}
+
 /* Decode through kt_col_dec in runs of the lengths in runs[] (cycled):
  * 0 or the error, its message in msg. */
-static int lib_decode(const uint8_t *col, size_t len, uint8_t src, size_t n, uint8_t dst,
+static int lib_decode(const uint8_t *col_in, size_t len, uint8_t src, size_t n, uint8_t dst,
 		      uint8_t *recs, size_t stride, const size_t *runs, size_t nruns,
 		      char *msg, size_t msgsize)
 {
+	uint8_t *col = exact(col_in, len);
 	struct kt_col_dec d;
 	struct kt_cursor cur;
 	int err;
@@ -139,6 +152,7 @@ static int lib_decode(const uint8_t *col, size_t len, uint8_t src, size_t n, uin
 out:
 	if (err)
 		snprintf(msg, msgsize, "%s", kt_err_msg(err));
+	free(col);
 	return err;
 }
 
@@ -329,6 +343,10 @@ START_TEST(one_byte_runs_of_values)
 					memcpy(c2 + l2, col + 1 + k + 1, len - (1 + k + 1));
 					l2 += len - (1 + k + 1);
 					ck_assert_int_eq(check_ints(c2, l2, n), GOOD);
+					/* and a byte short at the end: fewer bytes than
+					 * the last records need, though not than records */
+					if (l2 - 1 >= n + 1)
+						ck_assert_int_eq(check_ints(c2, l2 - 1, n), (long)n - 1);
 				}
 			}
 			/* cut short: the last value runs off the end (a high bit),
@@ -407,6 +425,9 @@ START_TEST(one_byte_references)
 			c2[at + 1] = 0;
 			memcpy(c2 + at + 2, col + at + 1, good_len - at - 1);
 			ck_assert_int_eq(check_ints(c2, good_len + 1, good_n), GOOD);
+			/* then a byte short at the end: the last records find
+			 * fewer bytes than they are */
+			ck_assert_int_eq(check_ints(c2, good_len, good_n), (long)good_n - 1);
 			c2[at + 1] = 0x7f;
 			ck_assert_int_eq(check_ints(c2, good_len + 1, good_n), (long)i);
 			/* a three-byte code */
@@ -472,8 +493,116 @@ START_TEST(address_codes)
 			ck_assert_int_eq(check_ips(c2, len, n), GOOD);
 		}
 		/* a literal cut short at the end */
+		{
+			/* one-byte codes after three literals (eight at a time),
+			 * one of two bytes among them, then a byte short */
+			uint8_t c3[MAXCOL];
+			size_t l3 = 0, n3 = 120;
+
+			for (size_t i = 0; i < 3; i++) {
+				c3[l3++] = 1;
+				memcpy(c3 + l3, "\x0a\x00\x00\x07", 4);
+				l3 += 4;
+			}
+			for (size_t i = 3; i < n3; i++)
+				c3[l3++] = (uint8_t)(i % 4 == 0 ? 0 : i % 4 == 1 ? 3 : 2 + KT_COL_BACK + 1 + i % 3);
+			ck_assert_int_eq(check_ips(c3, l3, n3), GOOD);
+			for (size_t at = 3 * 5 + 70; at < l3 - 1; at += 7) {
+				uint8_t c4[MAXCOL];
+				size_t i = 3 + (at - 15);
+
+				memcpy(c4, c3, at);
+				c4[at] = 0x80 | (2 + KT_COL_BACK + 1);	/* dictionary 0, two bytes */
+				c4[at + 1] = 0;
+				memcpy(c4 + at + 2, c3 + at + 1, l3 - at - 1);
+				ck_assert_int_eq(check_ips(c4, l3 + 1, n3), GOOD);
+				ck_assert_int_eq(check_ips(c4, l3, n3), (long)n3 - 1);
+				c4[at + 1] = 0x7f;	/* out of range */
+				ck_assert_int_eq(check_ips(c4, l3 + 1, n3), (long)i);
+			}
+		}
 		col[len - 1] = 2;
 		ck_assert_int_ne(check_ips(col, len, n), GOOD);
+	}
+}
+END_TEST
+
+/* Two columns of values of every length side by side (kt_col_dec_run2),
+ * far from their ends (no check of the end per value) and near them, split
+ * into runs every way; then with an overlong value in one of them, at
+ * places far from the end and near it. */
+START_TEST(pairs_far_and_near_the_end)
+{
+	static uint8_t ca[MAXCOL], cb[MAXCOL];
+	static uint64_t wa[MAXN], wb[MAXN], ga[MAXN], gb[MAXN];
+	const size_t n = 500;
+
+	for (int round = 0; round < 12; round++) {
+		size_t la = 0, lb = 0, bad_at = SIZE_MAX;
+		unsigned bad_col = (unsigned)round & 1;
+		long ra, rb;
+
+		ca[la++] = (uint8_t)(round % 3 == 0);	/* delta or plain */
+		cb[lb++] = 1;
+		for (size_t i = 0; i < n; i++) {
+			la += kt_put_varint(ca + la, of_length(1 + (unsigned)(rnd() % (round < 6 ? 4 : 10))));
+			lb += kt_put_varint(cb + lb, of_length(1 + (unsigned)(rnd() % 10)));
+		}
+		if (round >= 4) {
+			/* 11 bytes with the high bit: no value; near the end in
+			 * some rounds, far from it in others */
+			uint8_t *c = bad_col ? cb : ca;
+			size_t len = bad_col ? lb : la, at = round % 2 ? len - 12 : len / 3;
+
+			memset(c + at, 0xff, 11);
+			bad_at = at;
+		}
+		ra = plain_ints(ca, la, n, wa);
+		rb = plain_ints(cb, lb, n, wb);
+		for (size_t s = 0; s < sizeof(splits) / sizeof(splits[0]); s++) {
+			uint8_t *ea = exact(ca, la), *eb = exact(cb, lb);
+			struct kt_col_dec da, db;
+			struct kt_cursor xa, xb;
+			unsigned failed = 9;
+			int err = 0;
+
+			kt_cursor_init(&xa, ea, la);
+			kt_cursor_init(&xb, eb, lb);
+			ck_assert_int_eq(kt_col_dec_init(&da, &xa, KT_F_U64, n, KT_F_U64), 0);
+			ck_assert_int_eq(kt_col_dec_init(&db, &xb, KT_F_U64, n, KT_F_U64), 0);
+			da.stride = db.stride = sizeof(uint64_t);
+			for (size_t i = 0, k = 0; i < n && !err; k++) {
+				size_t r = splits[s].runs[k % splits[s].n];
+				size_t i1 = i + r < n ? i + r : n;
+
+				err = kt_col_dec_run2(&da, &db, i, i1, (uint8_t *)(ga + i),
+						      (uint8_t *)(gb + i), &failed);
+				i = i1;
+			}
+			if (bad_at == SIZE_MAX) {
+				ck_assert_int_eq(err, 0);
+				ck_assert_int_eq(kt_col_dec_finish(&da), 0);
+				ck_assert_int_eq(kt_col_dec_finish(&db), 0);
+				ck_assert_int_eq(ra, GOOD);
+				ck_assert_int_eq(rb, GOOD);
+				for (size_t i = 0; i < n; i++) {
+					ck_assert_uint_eq(ga[i], wa[i]);
+					ck_assert_uint_eq(gb[i], wb[i]);
+				}
+			} else {
+				long want = bad_col ? rb : ra;
+
+				ck_assert_int_eq(err, -EPROTO);
+				ck_assert_uint_eq(failed, bad_col);
+				ck_assert_int_ge(want, 0);
+				ck_assert_msg(names_record(kt_err_msg(err), want), "'%s' should name record %ld",
+					      kt_err_msg(err), want);
+				kt_col_dec_release(&da);
+				kt_col_dec_release(&db);
+			}
+			free(ea);
+			free(eb);
+		}
 	}
 }
 END_TEST
@@ -557,6 +686,7 @@ Suite *kt_column_suite(void)
 	tcase_add_test(tc, one_byte_runs_of_values);
 	tcase_add_test(tc, one_byte_references);
 	tcase_add_test(tc, address_codes);
+	tcase_add_test(tc, pairs_far_and_near_the_end);
 	tcase_add_test(tc, runs_are_tried_where_they_pay);
 	tcase_add_test(tc, random_columns_agree);
 	suite_add_tcase(s, tc);
