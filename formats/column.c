@@ -300,6 +300,60 @@ static inline bool varint_at(const uint8_t **pp, const uint8_t *end, uint64_t *v
 	}
 }
 
+/* varint_at() out of line, for the rare values the fast paths below leave
+ * alone: inlined there, the compiler would load its bytes ahead on the fast
+ * path too. The cursor goes in and out by value, so that the caller's stays
+ * in a register: the next, or NULL for a bad varint. */
+static __attribute__((noinline)) const uint8_t *varint_slow(const uint8_t *p,
+							    const uint8_t *end, uint64_t *v)
+{
+	return varint_at(&p, end, v) ? p : NULL;
+}
+
+/* Bytes of a 64-bit word: the high bit of each, and 1 in each. */
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
+/* The high bit of each byte of w (whose bytes are all below 0x80) that is
+ * at least k (k <= 0x80): all bytes at once, as a byte with its high bit
+ * set minus k borrows from no other. */
+static inline uint64_t bytes_ge(uint64_t w, uint64_t k)
+{
+	return ((w | HIGH_BITS) - k * LOW_BITS) & HIGH_BITS;
+}
+
+/* Whether the 8 bytes of w, all below 0x80, are all one-byte reference
+ * codes (none 0, a literal) within a dictionary of ntab: 1..KT_COL_BACK +
+ * ntab. */
+static inline bool codes_in_range(uint64_t w, size_t ntab)
+{
+	const size_t lim = KT_COL_BACK + 1 + ntab;
+
+	return bytes_ge(w, 1) == HIGH_BITS && (lim >= 0x80 || !bytes_ge(w, lim));
+}
+
+/* The same for address codes: 0 (unset) or a reference, code - 2 in
+ * 1..KT_COL_BACK + ntab; not 1 or 2, a literal. */
+static inline bool ip_codes_in_range(uint64_t w, size_t ntab)
+{
+	const size_t lim = KT_COL_BACK + 3 + ntab;
+
+	return (bytes_ge(w, 3) | (~bytes_ge(w, 1) & HIGH_BITS)) == HIGH_BITS &&
+	       (lim >= 0x80 || !bytes_ge(w, lim));
+}
+
+/* A reference code of one or two bytes at p (two bytes readable), without a
+ * branch on its length, which varies from value to value in most columns
+ * (a back reference takes one byte, a dictionary number often two): the
+ * code, and its length in *len; 0 with *len 0 for a longer code. */
+static inline uint64_t code12(const uint8_t *p, unsigned *len)
+{
+	const unsigned b0 = p[0], b1 = p[1], two = b0 >> 7;
+
+	*len = (b0 & b1 & 0x80) ? 0 : 1 + two;
+	return (b0 & 0x7f) | ((uint64_t)(b1 << 7) & (0 - (uint64_t)two));
+}
+
 /* Index of the lowest set bit of x, which is not 0. */
 static inline unsigned lowest_bit(uint64_t x)
 {
@@ -329,70 +383,134 @@ static inline uint64_t varint_gather(uint64_t w)
  * byte count, a latency), where such a branch mispredicts every other
  * value: one 8-byte load, the first byte with a clear high bit ends the
  * value, found from all the high bits at once, and the 7-bit groups
- * gathered with masks and shifts. Values of 9 and 10 bytes, and the last
- * 9 bytes of a column, go through varint_at(). It makes each value wait
+ * gathered with masks and shifts: on 32 bits, whose masks are immediates,
+ * for the values of up to 4 bytes that such columns mostly hold (a branch
+ * that rarely changes its mind). Values of 9 and 10 bytes, and the last
+ * 9 bytes of a column, go through varint_slow(). It makes each value wait
  * for the load of the one before, so it only pays when two columns are
- * decoded side by side (kt_col_dec_run2). */
-static inline bool varint_flat(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+ * decoded side by side (kt_col_dec_run2). near_end false: the caller knows
+ * that 10 bytes remain. The next cursor, NULL for a bad varint. */
+static inline const uint8_t *varint_flat(const uint8_t *p, const uint8_t *end, bool near_end,
+					 uint64_t *v)
 {
-	const uint8_t *p = *pp;
-	uint64_t w, stop;
+	uint64_t w, stop, x;
 
-	if (end - p < 10)
-		return varint_at(pp, end, v);
-	w = kt_le64(p);
-	stop = ~w & 0x8080808080808080ull;
-	if (!stop)
-		return varint_at(pp, end, v);
+	if ((near_end && end - p < 10) || !(stop = ~(w = kt_le64(p)) & HIGH_BITS)) {
+		/* through x: v's address taken would keep it in memory */
+		x = 0;
+		p = varint_slow(p, end, &x);
+		*v = x;
+		return p;
+	}
 	/* stop ^ (stop - 1): the bits up to the ending byte's high bit */
-	*v = varint_gather(w & (stop ^ (stop - 1)) & 0x7f7f7f7f7f7f7f7full);
-	*pp = p + lowest_bit(stop) / 8 + 1;
-	return true;
+	x = w & (stop ^ (stop - 1)) & 0x7f7f7f7f7f7f7f7full;
+	if (stop & 0x80808080u) {
+		uint32_t y = (uint32_t)x;
+
+		y = (y & 0x007f007fu) | (y & 0x7f007f00u) >> 1;
+		*v = (y & 0x3fffu) | (y & 0x3fff0000u) >> 2;
+	} else {
+		*v = varint_gather(x);
+	}
+	return p + lowest_bit(stop) / 8 + 1;
 }
 
-/* A reference code c (see DICT_CODE) at record i: 1 when it copies the
- * record *from places back (its slot in the history ring), 0 when it is
- * dictionary entry *entry, < 0 when it is out of range; table holds the
- * literals in order. */
-static inline int ref_target(uint64_t c, size_t i, size_t ntab, size_t *from, size_t *entry)
+/* The history of a column decoded by reference (integers, addresses,
+ * strings), rows of one value: rows 0..KT_COL_BACK - 1 the ring of the last
+ * KT_COL_BACK values (record i in row i % KT_COL_BACK), row KT_COL_BACK
+ * all zero (an unset address), then the dictionary, whose entry k is row
+ * KT_COL_BACK + 1 + k: the row of a reference code c above KT_COL_BACK is
+ * c itself. One array, so that either kind of reference is one load from a
+ * row chosen without a branch. */
+#define HIST_ZERO KT_COL_BACK
+#define HIST_DICT (KT_COL_BACK + 1)
+
+/* The history row of reference code c at record i, *row, or -EPROTO when
+ * c reaches before the block or past the ntab dictionary entries. */
+static inline int ref_row(uint64_t c, size_t i, size_t ntab, size_t *row)
 {
 	if (c <= KT_COL_BACK) {
 		if (c > i)
 			return kt_err_set(-EPROTO, "record %zu refers before the block", i);
-		*from = (i - (size_t)c) % KT_COL_BACK;
-		return 1;
+		*row = (i - (size_t)c) % KT_COL_BACK;
+		return 0;
 	}
-	if (c - KT_COL_BACK - 1 >= ntab)
+	if (c - HIST_DICT >= ntab)
 		return kt_err_set(-EPROTO, "record %zu refers to value %" PRIu64 " of %zu", i,
-				  c - KT_COL_BACK - 1, ntab);
-	*entry = (size_t)(c - KT_COL_BACK - 1);
+				  c - HIST_DICT, ntab);
+	*row = (size_t)c;
 	return 0;
 }
 
+/* The row of a reference code c known to be in range (1..KT_COL_BACK +
+ * ntab) at record i. With masks: compilers make a branch of a ?: here,
+ * which mispredicts as often as back references and dictionary numbers
+ * alternate. */
+static inline size_t ref_row_ok(uint64_t c, size_t i)
+{
+	const size_t dict = 0 - (size_t)(c > KT_COL_BACK);
+
+	return (((i - (size_t)c) % KT_COL_BACK) & ~dict) | ((size_t)c & dict);
+}
+
+/* One record of an integer reference column the careful way (a literal, a
+ * longer code, an error): its history row, a literal's being the next
+ * dictionary entry, HIST_DICT + ntab, which the caller then counts; or
+ * -EPROTO. Out of line, so that the fast path keeps its state in
+ * registers. */
+static __attribute__((noinline)) long int_ref_slow(const uint8_t **pp, const uint8_t *end,
+						   uint64_t *hist, size_t ntab, size_t i)
+{
+	size_t row = 0;
+	uint64_t d;
+	int r;
+
+	if (!varint_at(pp, end, &d))
+		return kt_err_set(-EPROTO, "bad integer at record %zu", i);
+	if (d == 0) {
+		if (!varint_at(pp, end, &d))
+			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
+		hist[HIST_DICT + ntab] = (uint64_t)kt_unzigzag(d);
+		return HIST_DICT + (long)ntab;
+	}
+	if ((r = ref_row(d, i, ntab, &row)) < 0)
+		return r;
+	return (long)row;
+}
+
 /* Integers: delta and plain share one loop (keep = all ones adds to the
- * previous value, 0 adds to zero); references copy earlier values, kept in
- * a ring of the last KT_COL_BACK so that the records decoded earlier may be
- * gone (a caller taking a block a chunk at a time). */
+ * previous value, 0 adds to zero); references copy earlier values from the
+ * history (HIST_*), whose ring keeps the last KT_COL_BACK so that the
+ * records decoded earlier may be gone (a caller taking a block a chunk at a
+ * time).
+ *
+ * Most columns hold mostly one-byte values (an enum, a port's delta, a
+ * back reference): when the next 8 bytes all are, 8 values are taken from
+ * one load with no branch per value. A reference code of one or two bytes
+ * in range is resolved without a branch on its length or kind; anything
+ * else (a literal, a longer value, the first KT_COL_BACK records, the end
+ * of the column) goes the careful way, which also finds every error. */
 #define DEFINE_DECODE_INTS(name, T)						\
 static int name(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)	\
 {										\
 	const uint64_t keep = c->mode == MODE_DELTA ? UINT64_MAX : 0;		\
 	const uint8_t *p = c->p, *const end = c->end;				\
 	const size_t stride = c->stride;					\
-	uint64_t prev = c->prev, d, *const table = c->table, *const ring = c->ring; \
-	size_t ntab = c->ntab;							\
+	const bool runs = c->runs;						\
+	uint64_t prev = c->prev, d, w, *const hist = c->table;			\
+	size_t ntab = c->ntab, i = i0;						\
+	T v;									\
 										\
 	if (c->mode == MODE_CONST) {						\
-		T v = (T)prev;							\
-										\
-		for (size_t i = i0; i < i1; i++, at += stride)			\
+		v = (T)prev;							\
+		for (; i < i1; i++, at += stride)				\
 			memcpy(at, &v, sizeof(v));				\
 		return 0;							\
 	}									\
-	if (c->mode != MODE_REF) {						\
-		for (size_t i = i0; i < i1; i++, at += stride) {		\
-			T v;							\
-										\
+	/* without runs, the loop as it was: the eight-value test in it	\
+	 * costs a column like ts, of two- and three-byte deltas */		\
+	if (c->mode != MODE_REF && !runs) {					\
+		for (; i < i1; i++, at += stride) {				\
 			if (!varint_at(&p, end, &d))				\
 				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
 			prev = (prev & keep) + (uint64_t)kt_unzigzag(d);	\
@@ -403,27 +521,68 @@ static int name(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)	\
 		c->prev = prev;							\
 		return 0;							\
 	}									\
-	for (size_t i = i0; i < i1; i++, at += stride) {			\
-		uint64_t x;							\
-		T v;								\
-										\
-		if (!varint_at(&p, end, &d))					\
-			return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
-		if (d == 0) {							\
+	if (c->mode != MODE_REF) {						\
+		while (i < i1) {						\
+			if (i1 - i >= 8 && end - p >= 8 &&			\
+			    !((w = kt_le64(p)) & HIGH_BITS)) {			\
+				for (unsigned k = 0; k < 8; k++, at += stride) { \
+					d = (w >> 8 * k) & 0x7f;		\
+					prev = (prev & keep) + (uint64_t)kt_unzigzag(d); \
+					v = (T)prev;				\
+					memcpy(at, &v, sizeof(v));		\
+				}						\
+				p += 8;						\
+				i += 8;						\
+				continue;					\
+			}							\
 			if (!varint_at(&p, end, &d))				\
 				return kt_err_set(-EPROTO, "bad integer at record %zu", i); \
-			x = table[ntab++] = (uint64_t)kt_unzigzag(d);		\
-		} else {							\
-			size_t from = 0, entry = 0;				\
-			int r = ref_target(d, i, ntab, &from, &entry);		\
-										\
-			if (r < 0)						\
-				return r;					\
-			x = r ? ring[from] : table[entry];			\
+			prev = (prev & keep) + (uint64_t)kt_unzigzag(d);	\
+			v = (T)prev;						\
+			memcpy(at, &v, sizeof(v));				\
+			i++;							\
+			at += stride;						\
 		}								\
-		ring[i % KT_COL_BACK] = x;					\
+		c->p = p;							\
+		c->prev = prev;							\
+		return 0;							\
+	}									\
+	while (i < i1) {							\
+		const uint8_t *q;						\
+		uint64_t x;							\
+		unsigned len;							\
+		long row;							\
+										\
+		if (runs && i >= KT_COL_BACK && end - p >= 8 && i1 - i >= 8 && \
+		    !((w = kt_le64(p)) & HIGH_BITS) && codes_in_range(w, ntab)) { \
+			for (unsigned k = 0; k < 8; k++, at += stride) {	\
+				d = (w >> 8 * k) & 0x7f;			\
+				x = hist[ref_row_ok(d, i + k)];			\
+				hist[(i + k) % KT_COL_BACK] = x;		\
+				v = (T)x;					\
+				memcpy(at, &v, sizeof(v));			\
+			}							\
+			p += 8;							\
+			i += 8;							\
+			continue;						\
+		}								\
+		if (i >= KT_COL_BACK && end - p >= 2 && (d = code12(p, &len), len) && \
+		    d - 1 < KT_COL_BACK + ntab) {				\
+			p += len;						\
+			x = hist[ref_row_ok(d, i)];				\
+		} else {							\
+			q = p;							\
+			if ((row = int_ref_slow(&q, end, hist, ntab, i)) < 0) \
+				return (int)row;				\
+			p = q;							\
+			ntab += (size_t)row == HIST_DICT + ntab;		\
+			x = hist[row];						\
+		}								\
+		hist[i % KT_COL_BACK] = x;					\
 		v = (T)x;							\
 		memcpy(at, &v, sizeof(v));					\
+		i++;								\
+		at += stride;							\
 	}									\
 	c->p = p;								\
 	c->ntab = ntab;								\
@@ -435,46 +594,94 @@ DEFINE_DECODE_INTS(decode_u16, uint16_t)
 DEFINE_DECODE_INTS(decode_u32, uint32_t)
 DEFINE_DECODE_INTS(decode_u64, uint64_t)
 
-static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
+/* Addresses: code 0 (unset) is the history's zero row, codes above 2
+ * references; in range and of one or two bytes, neither takes a branch of
+ * its own. Literals and the rest go the careful way. */
+/* One record of an address column the careful way, as int_ref_slow(). */
+static __attribute__((noinline)) long ip_slow(const uint8_t **pp, const uint8_t *end,
+					      uint8_t (*hist)[16], size_t ntab, size_t i)
 {
-	const uint8_t *p = c->p, *end = c->end;
-	uint8_t (*table)[16] = c->table, (*ring)[16] = c->ring;
-	size_t ntab = c->ntab, from = 0, entry = 0;
-	const uint8_t *v;
+	const size_t lit = HIST_DICT + ntab;
+	size_t row = 0;
 	uint64_t code;
 	int r;
 
-	for (size_t i = i0; i < i1; i++, at += c->stride) {
-		if (!varint_at(&p, end, &code))
-			return kt_err_set(-EPROTO, "bad address code at record %zu", i);
-		switch (code) {
-		case 0:
-			memset(ring[i % KT_COL_BACK], 0, 16);
-			memset(at, 0, 16);
+	if (!varint_at(pp, end, &code))
+		return kt_err_set(-EPROTO, "bad address code at record %zu", i);
+	switch (code) {
+	case 0:
+		return HIST_ZERO;
+	case 1:
+		if (end - *pp < 4)
+			return kt_err_set(-EPROTO, "truncated address at record %zu", i);
+		memset(hist[lit], 0, 10);
+		hist[lit][10] = hist[lit][11] = 0xff;
+		memcpy(hist[lit] + 12, *pp, 4);
+		*pp += 4;
+		return (long)lit;
+	case 2:
+		if (end - *pp < 16)
+			return kt_err_set(-EPROTO, "truncated address at record %zu", i);
+		memcpy(hist[lit], *pp, 16);
+		*pp += 16;
+		return (long)lit;
+	default:
+		if ((r = ref_row(code - 2, i, ntab, &row)) < 0)
+			return r;
+		return (long)row;
+	}
+}
+
+/* Addresses: code 0 (unset) is the history's zero row, codes above 2
+ * references; in range and of one or two bytes, either is resolved without
+ * a branch of its own. Literals and the rest go the careful way. */
+static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
+{
+	const uint8_t *p = c->p, *const end = c->end, *q;
+	uint8_t (*const hist)[16] = c->table, v[16];
+	const size_t stride = c->stride;
+	size_t ntab = c->ntab, row, unset;
+	uint64_t code;
+	unsigned len;
+	long r;
+
+	for (size_t i = i0; i < i1; i++, at += stride) {
+		uint64_t w;
+
+		/* eight one-byte codes, as for integers */
+		if (c->runs && i >= KT_COL_BACK && end - p >= 8 && i1 - i >= 8 &&
+		    !((w = kt_le64(p)) & HIGH_BITS) && ip_codes_in_range(w, ntab)) {
+			for (unsigned k = 0; k < 8; k++, at += stride) {
+				code = (w >> 8 * k) & 0x7f;
+				unset = 0 - (size_t)(code == 0);
+				row = (ref_row_ok(code - 2, i + k) & ~unset) | (HIST_ZERO & unset);
+				memcpy(v, hist[row], 16);
+				memcpy(at, v, 16);
+				memcpy(hist[(i + k) % KT_COL_BACK], v, 16);
+			}
+			p += 8;
+			i += 7;		/* and the loop's own */
+			at -= stride;
 			continue;
-		case 1:
-			if (end - p < 4)
-				return kt_err_set(-EPROTO, "truncated address at record %zu", i);
-			memset(table[ntab], 0, 10);
-			table[ntab][10] = table[ntab][11] = 0xff;
-			memcpy(table[ntab] + 12, p, 4);
-			p += 4;
-			v = table[ntab++];
-			break;
-		case 2:
-			if (end - p < 16)
-				return kt_err_set(-EPROTO, "truncated address at record %zu", i);
-			memcpy(table[ntab], p, 16);
-			p += 16;
-			v = table[ntab++];
-			break;
-		default:
-			if ((r = ref_target(code - 2, i, ntab, &from, &entry)) < 0)
-				return r;
-			v = r ? ring[from] : table[entry];
 		}
+		/* unset, or a reference: code - 2 in 1..KT_COL_BACK + ntab (an
+		 * unset one counts as code 3 there); masks again, not branches */
+		if (i >= KT_COL_BACK && end - p >= 2 && (code = code12(p, &len), len) &&
+		    code + (3 & (unset = 0 - (size_t)(code == 0))) - 3 < KT_COL_BACK + ntab) {
+			p += len;
+			row = (ref_row_ok(code - 2, i) & ~unset) | (HIST_ZERO & unset);
+		} else {
+			q = p;
+			if ((r = ip_slow(&q, end, hist, ntab, i)) < 0)
+				return (int)r;
+			p = q;
+			row = (size_t)r;
+			ntab += row == HIST_DICT + ntab;
+		}
+		/* through v: row may be the ring slot about to be written */
+		memcpy(v, hist[row], 16);
 		memcpy(at, v, 16);
-		memcpy(ring[i % KT_COL_BACK], at, 16);
+		memcpy(hist[i % KT_COL_BACK], v, 16);
 	}
 	c->p = p;
 	c->ntab = ntab;
@@ -484,8 +691,8 @@ static int decode_ips(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 {
 	const uint8_t *p = c->p, *end = c->end;
-	struct kt_str *table = c->table, *ring = c->ring, s;
-	size_t ntab = c->ntab, from = 0, entry = 0;
+	struct kt_str *hist = c->table, s;
+	size_t ntab = c->ntab, row = 0;
 	uint64_t code, len;
 	int r;
 
@@ -493,18 +700,18 @@ static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 		if (!varint_at(&p, end, &code))
 			return kt_err_set(-EPROTO, "bad string code at record %zu", i);
 		if (code) {
-			if ((r = ref_target(code, i, ntab, &from, &entry)) < 0)
+			if ((r = ref_row(code, i, ntab, &row)) < 0)
 				return r;
-			s = r ? ring[from] : table[entry];
+			s = hist[row];
 		} else {
 			if (!varint_at(&p, end, &len) || len > (uint64_t)(end - p))
 				return kt_err_set(-EPROTO, "string at record %zu overruns its column", i);
 			s.p = (const char *)p;
 			s.len = (uint32_t)len;
 			p += len;
-			table[ntab++] = s;
+			hist[HIST_DICT + ntab++] = s;
 		}
-		ring[i % KT_COL_BACK] = s;
+		hist[i % KT_COL_BACK] = s;
 		memcpy(at, &s, sizeof(s));
 	}
 	c->p = p;
@@ -515,8 +722,8 @@ static int decode_strs(struct kt_col_dec *c, size_t i0, size_t i1, uint8_t *at)
 /* Two delta or plain columns of 64-bit values, side by side: each value's
  * varint_flat() waits on the one before in its own column only, so the
  * two columns' waits overlap, and neither mispredicts on the lengths. */
-int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
-		    uint8_t *at_a, uint8_t *at_b, unsigned *failed)
+static inline int run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
+		       uint8_t *at_a, uint8_t *at_b, unsigned *failed, bool near_end)
 {
 	const uint64_t keep_a = a->mode == MODE_DELTA ? UINT64_MAX : 0;
 	const uint64_t keep_b = b->mode == MODE_DELTA ? UINT64_MAX : 0;
@@ -525,11 +732,11 @@ int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_
 	uint64_t prev_a = a->prev, prev_b = b->prev, da, db;
 
 	for (size_t i = i0; i < i1; i++, at_a += stride_a, at_b += stride_b) {
-		if (!varint_flat(&pa, end_a, &da)) {
+		if (!(pa = varint_flat(pa, end_a, near_end, &da))) {
 			*failed = 0;
 			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
 		}
-		if (!varint_flat(&pb, end_b, &db)) {
+		if (!(pb = varint_flat(pb, end_b, near_end, &db))) {
 			*failed = 1;
 			return kt_err_set(-EPROTO, "bad integer at record %zu", i);
 		}
@@ -543,6 +750,19 @@ int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_
 	b->p = pb;
 	b->prev = prev_b;
 	return 0;
+}
+
+int kt_col_dec_run2(struct kt_col_dec *a, struct kt_col_dec *b, size_t i0, size_t i1,
+		    uint8_t *at_a, uint8_t *at_b, unsigned *failed)
+{
+	/* A value takes at most 10 bytes: a run that ends 10 bytes or more
+	 * before the end of both columns, as all but the last few of a block
+	 * do, needs no check of the end per value. */
+	const size_t most = (i1 - i0 + 1) * 10;
+
+	if ((size_t)(a->end - a->p) >= most && (size_t)(b->end - b->p) >= most)
+		return run2(a, b, i0, i1, at_a, at_b, failed, false);
+	return run2(a, b, i0, i1, at_a, at_b, failed, true);
 }
 
 /* Whether the lengths of a column's values vary: the commonest length of
@@ -566,10 +786,22 @@ static bool lengths_vary(const uint8_t *p, const uint8_t *end, size_t n)
 	return k && most * 4 < k * 3;
 }
 
+/* Whether a column's first bytes are mostly (7 in 8) below 0x80, one-byte
+ * values or codes in runs, worth trying eight at a time: elsewhere the
+ * test would cost every value and rarely pass. */
+static bool mostly_one_byte(const uint8_t *p, const uint8_t *end)
+{
+	size_t n = end - p < 128 ? (size_t)(end - p) : 128, small = 0;
+
+	for (size_t k = 0; k < n; k++)
+		small += p[k] < 0x80;
+	return small * 8 >= n * 7;
+}
+
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,
 		    size_t n, uint8_t dst_type)
 {
-	size_t tsize = 0, rsize = 0;
+	size_t row = 0;	/* bytes of a history row, 0 without one */
 
 	memset(c, 0, sizeof(*c));
 	c->p = col->p;
@@ -587,6 +819,7 @@ int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t s
 			c->prev = (uint64_t)kt_unzigzag(v);
 		}
 	}
+	c->runs = mostly_one_byte(c->p, c->end);
 	/* Every value takes at least one byte: a cheap bound on hostile counts,
 	 * and a bound on the dictionary too. */
 	if (c->mode != MODE_CONST && (size_t)(c->end - c->p) < n)
@@ -604,28 +837,25 @@ int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t s
 		c->pairable = c->run == decode_u64 &&
 			      (c->mode == MODE_DELTA || c->mode == MODE_PLAIN) &&
 			      lengths_vary(c->p, c->end, n);
-		if (c->mode == MODE_REF) {
-			tsize = n * sizeof(uint64_t);
-			rsize = KT_COL_BACK * sizeof(uint64_t);
-		}
+		if (c->mode == MODE_REF)
+			row = sizeof(uint64_t);
 		break;
 	case KT_FC_IP:
 		c->run = decode_ips;
-		tsize = n * 16;
-		rsize = KT_COL_BACK * 16;
+		row = 16;
 		break;
 	case KT_FC_STR:
 		c->run = decode_strs;
-		tsize = n * sizeof(struct kt_str);
-		rsize = KT_COL_BACK * sizeof(struct kt_str);
+		row = sizeof(struct kt_str);
 		break;
 	default:
 		return kt_err_set(-EPROTO, "cannot decode field type %u", src_type);
 	}
-	if (tsize + rsize) {
-		if (!(c->table = malloc(tsize + rsize)))
+	if (row) {
+		/* the ring, the zero row, a dictionary entry per record at most */
+		if (!(c->table = malloc((HIST_DICT + n) * row)))
 			return kt_err_set(-ENOMEM, "out of memory");
-		c->ring = (uint8_t *)c->table + tsize;
+		memset((uint8_t *)c->table + HIST_ZERO * row, 0, row);
 	}
 	return 0;
 }

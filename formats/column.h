@@ -54,12 +54,13 @@ struct kt_col_dec {
 	uint8_t cls, mode;
 	bool pairable;		/* for kt_col_dec_run2(): 64-bit delta or plain
 				 * values of varying lengths */
+	bool runs;		/* mostly one-byte values: eight at a time */
 	const uint8_t *p, *end;
 	size_t stride;
 	uint64_t prev;
 	size_t ntab;
-	void *table;		/* dictionary: literals in order */
-	void *ring;		/* the last KT_COL_BACK values, by record index */
+	void *table;		/* history: the last KT_COL_BACK values, then
+				 * the dictionary (column.c, HIST_*) */
 };
 
 int kt_col_dec_init(struct kt_col_dec *c, const struct kt_cursor *col, uint8_t src_type,

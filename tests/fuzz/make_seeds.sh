@@ -104,6 +104,10 @@ done
 "$build/tests/ktgen" "$work/s" --flows 35 --pods 4 --edges 6 --block 10 --level 0 >/dev/null
 cp "$work/z/streams/flow/000001.ktr" "$stream/flow-4blocks-zstd.ktr"
 cp "$work/s/streams/flow/000001.ktr" "$stream/flow-4blocks-stored.ktr"
+# one stored block of 300 records: past the first 64 of a block, where the
+# column decoder's fast paths start (formats/column.c)
+"$build/tests/ktgen" "$work/b" --flows 300 --pods 40 --edges 80 --block 400 --level 0 >/dev/null
+cp "$work/b/streams/flow/000001.ktr" "$stream/flow-300-stored.ktr"
 chmod 644 "$bundle"/* "$stream"/*
 big=$(find "$bundle" "$stream" -type f -size +64k)
 if [[ -n $big ]]; then
