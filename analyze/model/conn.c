@@ -294,7 +294,8 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t n
 	if (c->has_dst) {
 		/* the server's own socket is the best witness of who served; the
 		 * NAT map (whose event times are when they were read) otherwise */
-		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ? NULL :
+		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ||
+			!kt_nattup_maybe(m, c->cip, c->cport, dip, dport) ? NULL :
 			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t,
 				    nhash ? nhash : kt_nat_hash(c->proto, c->cip, c->cport, dip, dport));
 
@@ -393,7 +394,8 @@ static void nat_ahead(struct kt_model *m, struct kt_done *a)
 	const struct kt_pconn *c = &m->pc[a->idx];
 
 	a->nhash = 0;
-	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport)) {
+	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport) &&
+	    kt_nattup_maybe(m, c->cip, c->cport, c->dst, c->dport)) {
 		a->nhash = kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport);
 		kt_prefetch_slot(&m->natmap, a->nhash);
 	}

@@ -149,6 +149,8 @@ struct kt_model {
 	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
 	struct kt_map natdstmap; /* by original destination, one entry each */
 	uint64_t natdst_bits[1024];	/* kt_natdst_bit of each original destination */
+	uint64_t *nattup_bits;	/* kt_nattup_bit of each original tuple */
+	uint32_t nattup_log2;	/* nattup_bits holds 2^nattup_log2 bits; 0: none yet */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
 	struct kt_listener *listeners; uint32_t nlisteners, caplisteners;
 	struct kt_map listenmap;
@@ -203,6 +205,39 @@ static inline bool kt_natdst_maybe(const struct kt_model *m, const uint8_t ip[16
 	uint32_t b = kt_natdst_bit(ip, port);
 
 	return m->natdst_bits[b >> 6] >> (b & 63) & 1;
+}
+
+/* A filter of NAT entries' original tuples (lineage.c keeps a bit of
+ * nattup_bits set for each, about eight bits an entry): a clear bit says
+ * conntrack has no entry for a client's tuple, without the keyed hash and
+ * the map's miss. Through a ClusterIP most connections ask, and most are
+ * not in conntrack's dumps (those are the ones it read). Not keyed: tuples
+ * made to collide here only make the filter say "maybe", as it did not
+ * exist. */
+static inline uint32_t kt_nattup_bit(const struct kt_model *m, const uint8_t src[16],
+				     uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+	uint64_t a, b, c, d;
+
+	__builtin_memcpy(&a, src, 8);
+	__builtin_memcpy(&b, src + 8, 8);
+	__builtin_memcpy(&c, dst, 8);
+	__builtin_memcpy(&d, dst + 8, 8);
+	a = (a * 0x9e3779b97f4a7c15ull ^ b) * 0xc2b2ae3d27d4eb4full;
+	c = (c * 0x165667b19e3779f9ull ^ d) * 0xd6e8feb86659fd93ull;
+	return (uint32_t)(((a ^ c ^ ((uint64_t)sport << 16 | dport)) * 0xff51afd7ed558ccdull) >>
+			  (64 - m->nattup_log2));
+}
+
+static inline bool kt_nattup_maybe(const struct kt_model *m, const uint8_t src[16],
+				   uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+	uint32_t b;
+
+	if (!m->nattup_log2)
+		return false;
+	b = kt_nattup_bit(m, src, sport, dst, dport);
+	return m->nattup_bits[b >> 6] >> (b & 63) & 1;
 }
 
 /* Is dst:dport/proto the original destination of any NAT entry? */
