@@ -315,29 +315,21 @@ int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t
 	return 0;
 }
 
-bool kt_dest_nat(struct kt_model *m, uint32_t i)
+bool kt_dest_nat_ask(struct kt_model *m, uint32_t i)
 {
 	struct kt_dest *d = &m->dests[i];
 
-	/* entries are only ever added: a yes stays, a no holds until more
-	 * come */
-	if (d->nat || d->nat_n == m->nnat)
-		return d->nat;
 	d->nat = kt_nat_to(m, d->proto, d->ip, d->port);
 	d->nat_n = m->nnat;
 	return d->nat;
 }
 
-int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
+int kt_attrib_owner_ask(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
 {
 	struct kt_dest *d = &m->dests[i];
 	uint64_t from, until;
 	int err;
 
-	if (t >= d->owner_from && t < d->owner_until) {
-		*out = d->owner;
-		return 0;
-	}
 	if ((err = remote_span(m, d->ip, t, out, &from, &until)))
 		return err;
 	/* attributing may have grown the array */
@@ -348,12 +340,9 @@ int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
 	return 0;
 }
 
-/* kt_attrib_local when its cgroup's answer was not kept for t (c: the
- * cgroup, or NULL). Apart, so that the usual way costs a lookup, not the
- * frame of all this. */
-static __attribute__((noinline)) int local_slow(struct kt_model *m, const struct kt_side *s,
-						const uint8_t ip[16], uint64_t t,
-						struct kt_cg *c, uint32_t *out)
+/* kt_attrib_local when its cgroup's answer was not kept for t. */
+int kt_attrib_local_ask(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
+			uint64_t t, struct kt_cg *c, uint32_t *out)
 {
 	const struct kt_pidinfo *p;
 	const char *uid = c && c->uid[0] ? c->uid : NULL;
@@ -412,20 +401,8 @@ static __attribute__((noinline)) int local_slow(struct kt_model *m, const struct
 	return kt_attrib_remote(m, ip, t, out);
 }
 
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16], uint64_t t,
-		    uint32_t *out)
-{
-	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
-
-	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
-		*out = c->ent;
-		return 0;
-	}
-	return local_slow(m, s, ip, t, c, out);
-}
-
-int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t, bool translated,
-		      uint32_t *out, bool *found)
+int kt_attrib_service_ask(struct kt_model *m, uint32_t i, uint64_t t, bool translated,
+			  uint32_t *out, bool *found)
 {
 	const struct kt_dest *d = &m->dests[i];
 	const struct kt_k8s_object *svc = NULL;

@@ -307,14 +307,52 @@ int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64
  * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM. */
 int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
 		uint32_t *out);
-/* Could conntrack have translated a connection to destination d? */
-bool kt_dest_nat(struct kt_model *m, uint32_t d);
-/* The owner of destination d's address at t (kt_attrib_remote's answer). */
-int kt_attrib_owner(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
+/* Every folded connection asks the next four about its ends and its
+ * destination, and nearly always an answer kept from an earlier one holds:
+ * that check is inline, and only a miss calls the _ask function in
+ * attrib.c, which answers the question in full. */
 
-/* attrib.c: entities for the two ends of a connection at t */
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
-		    uint64_t t, uint32_t *out);
+/* Could conntrack have translated a connection to destination d? */
+bool kt_dest_nat_ask(struct kt_model *m, uint32_t d);
+static inline bool kt_dest_nat(struct kt_model *m, uint32_t i)
+{
+	const struct kt_dest *d = &m->dests[i];
+
+	/* entries are only ever added: a yes stays, a no holds until more
+	 * come */
+	if (d->nat || d->nat_n == m->nnat)
+		return d->nat;
+	return kt_dest_nat_ask(m, i);
+}
+
+/* The owner of destination d's address at t (kt_attrib_remote's answer). */
+int kt_attrib_owner_ask(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
+static inline int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
+{
+	const struct kt_dest *d = &m->dests[i];
+
+	if (t >= d->owner_from && t < d->owner_until) {
+		*out = d->owner;
+		return 0;
+	}
+	return kt_attrib_owner_ask(m, i, t, out);
+}
+
+/* attrib.c: entities for the two ends of a connection at t. The local end
+ * by its cgroup c (kt_lineage_cgroup(s->cgroup), or NULL). */
+int kt_attrib_local_ask(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
+			uint64_t t, struct kt_cg *c, uint32_t *out);
+static inline int kt_attrib_local(struct kt_model *m, const struct kt_side *s,
+				  const uint8_t ip[16], uint64_t t, uint32_t *out)
+{
+	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
+
+	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
+		*out = c->ent;
+		return 0;
+	}
+	return kt_attrib_local_ask(m, s, ip, t, c, out);
+}
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
 		     uint32_t *out);
 /* An unattributed entity 'id', with the reason nothing better is known. */
@@ -322,8 +360,27 @@ int kt_attrib_unexplained(struct kt_model *m, const char *id, const char *name,
 			  const char *reason, uint32_t *out);
 /* The service of destination d at t (k8s), as an entity; *found false when
  * none. */
-int kt_attrib_service(struct kt_model *m, uint32_t d, uint64_t t, bool translated,
-		      uint32_t *out, bool *found);
+int kt_attrib_service_ask(struct kt_model *m, uint32_t d, uint64_t t, bool translated,
+			  uint32_t *out, bool *found);
+static inline int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t,
+				    bool translated, uint32_t *out, bool *found)
+{
+	const struct kt_dest *d = &m->dests[i];
+	/* without objects no service is ever found; with them, the answer
+	 * kept for d holds over its span */
+	bool held = !m->k8s_has_pods || (t >= d->svc_from && t < d->svc_until);
+
+	if (held && m->k8s_has_pods && d->svc != KT_ENT_NONE) {
+		*out = d->svc;
+		*found = true;
+		return 0;
+	}
+	if (held && !translated) {
+		*found = false;
+		return 0;
+	}
+	return kt_attrib_service_ask(m, i, t, translated, out, found);
+}
 
 /* conn.c */
 /* An event of a connection. ahead: kt_conn_ahead(m, f) taken before, or 0. */
