@@ -619,6 +619,63 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
+/* What a TCP event of c's client (or server) side says about c. 0 or
+ * -ENOMEM. */
+static int tcp_event(struct kt_model *m, struct kt_pconn *c, const struct kt_flow *f,
+		     bool client)
+{
+	struct kt_side *s = client ? &c->cli : &c->srv;
+
+	switch (f->kind) {
+	case KT_FLOW_OPEN:
+		side_from(c, client, f);
+		if (client) {
+			set_dst(c, f);
+			c->latency = f->latency_ns;
+			if (f->latency_ns && f->ts > f->latency_ns)
+				c->start = f->ts - f->latency_ns;
+		}
+		c->established = true;
+		return 0;
+	case KT_FLOW_FAIL:
+		side_from(c, client, f);
+		if (client)
+			set_dst(c, f);
+		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
+			c->start = f->ts - f->latency_ns;
+		c->fail = (uint8_t)fail_of(f->cause);
+		s->closed = true;
+		c->end = f->ts;
+		return done_touch(m, c, f->ts);
+	default:		/* KT_FLOW_CLOSE, KT_FLOW_STATS */
+		/* a server socket opened before its client's SYN: the late
+		 * close of an earlier connection on this port, already counted
+		 * when the port opened again */
+		if (!s->seen && !client && c->cli.seen && f->duration_ns &&
+		    f->ts > f->duration_ns && f->ts - f->duration_ns + KT_SKEW_NS < c->start)
+			return 0;
+
+		if (!s->seen) {
+			/* opened before the capture started */
+			side_from(c, client, f);
+			if (client)
+				set_dst(c, f);
+			c->established = true;
+			if (f->duration_ns && f->ts > f->duration_ns &&
+			    c->start > f->ts - f->duration_ns)
+				c->start = f->ts - f->duration_ns;
+		}
+		totals_from(s, f);
+		if (f->kind != KT_FLOW_CLOSE)
+			return 0;
+		s->closed = true;
+		c->end = f->ts;
+		if (f->cause == KT_CAUSE_RESET)
+			c->fail = KT_FAIL_RESET;
+		return done_touch(m, c, f->ts);
+	}
+}
+
 int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 {
 	struct kt_pconn *c;
@@ -636,65 +693,15 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 	}
 	switch (f->kind) {
 	case KT_FLOW_OPEN:
-		if ((err = get(m, f, client, true, ahead, &c)))
-			return err;
-		if (client) {
-			side_from(c, true, f);
-			set_dst(c, f);
-			c->latency = f->latency_ns;
-			if (f->latency_ns && f->ts > f->latency_ns)
-				c->start = f->ts - f->latency_ns;
-		} else {
-			side_from(c, false, f);
-		}
-		c->established = true;
-		break;
 	case KT_FLOW_FAIL:
-		if ((err = get(m, f, client, true, ahead, &c)))
-			return err;
-		side_from(c, client, f);
-		if (client)
-			set_dst(c, f);
-		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
-			c->start = f->ts - f->latency_ns;
-		c->fail = (uint8_t)fail_of(f->cause);
-		(client ? &c->cli : &c->srv)->closed = true;
-		c->end = f->ts;
-		err = done_touch(m, c, f->ts);
-		break;
 	case KT_FLOW_CLOSE:
 	case KT_FLOW_STATS:
-		if ((err = get(m, f, client, false, ahead, &c)))
+		/* one call of get() for all four: it is then inlined, and the
+		 * busiest path of all pays no call for it */
+		if ((err = get(m, f, client, f->kind == KT_FLOW_OPEN || f->kind == KT_FLOW_FAIL,
+			       ahead, &c)))
 			return err;
-		{
-			struct kt_side *s = client ? &c->cli : &c->srv;
-
-			/* a server socket opened before its client's SYN: the
-			 * late close of an earlier connection on this port,
-			 * already counted when the port opened again */
-			if (!s->seen && !client && c->cli.seen && f->duration_ns &&
-			    f->ts > f->duration_ns && f->ts - f->duration_ns + KT_SKEW_NS < c->start)
-				break;
-
-			if (!s->seen) {
-				/* opened before the capture started */
-				side_from(c, client, f);
-				if (client)
-					set_dst(c, f);
-				c->established = true;
-				if (f->duration_ns && f->ts > f->duration_ns &&
-				    c->start > f->ts - f->duration_ns)
-					c->start = f->ts - f->duration_ns;
-			}
-			totals_from(s, f);
-			if (f->kind == KT_FLOW_CLOSE) {
-				s->closed = true;
-				c->end = f->ts;
-				if (f->cause == KT_CAUSE_RESET)
-					c->fail = KT_FAIL_RESET;
-				err = done_touch(m, c, f->ts);
-			}
-		}
+		err = tcp_event(m, c, f, client);
 		break;
 	case KT_FLOW_ACCEPT: {
 		const uint8_t *ip = f->daddr;
