@@ -226,7 +226,8 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t nhash,
 			struct kt_fold *f, bool *skip)
 {
-	struct kt_one one;
+	/* filled in place: a copy of it cost as much as all its fields */
+	struct kt_one *one = &f->one;
 	const uint8_t *dip;
 	uint16_t dport, bport = 0;
 	const uint8_t *bip = NULL;
@@ -244,39 +245,39 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t n
 	*skip = false;
 	if (c->cli.seen && c->srv.seen)
 		m->st.stitched++;
-	one.n = 1 + c->folded;
-	m->st.connections += one.n;
-	one.established = c->established;
-	one.fail = c->fail;
-	one.lat = 0xff;
-	one.sent = one.recv = 0;
+	one->n = 1 + c->folded;
+	m->st.connections += one->n;
+	one->established = c->established;
+	one->fail = c->fail;
+	one->lat = 0xff;
+	one->sent = one->recv = 0;
 	/* the client's own counters first, the server's (mirrored) when the
 	 * client side was not seen, packets last */
 	if (c->cli.seen) {
-		one.sent = c->cli.bytes_sent;
-		one.recv = c->cli.bytes_recv;
+		one->sent = c->cli.bytes_sent;
+		one->recv = c->cli.bytes_recv;
 	} else if (c->srv.seen) {
-		one.sent = c->srv.bytes_recv;
-		one.recv = c->srv.bytes_sent;
+		one->sent = c->srv.bytes_recv;
+		one->recv = c->srv.bytes_sent;
 	}
 	/* a side's missing count from the other side's (UDP replies) */
 	if (c->cli.seen && c->srv.seen) {
-		if (!one.sent)
-			one.sent = c->srv.bytes_recv;
-		if (!one.recv)
-			one.recv = c->srv.bytes_sent;
+		if (!one->sent)
+			one->sent = c->srv.bytes_recv;
+		if (!one->recv)
+			one->recv = c->srv.bytes_sent;
 	}
-	if (c->wire && !one.sent && !one.recv) {
-		one.sent = c->wire_sent;
-		one.recv = c->wire_recv;
+	if (c->wire && !one->sent && !one->recv) {
+		one->sent = c->wire_sent;
+		one->recv = c->wire_recv;
 	}
-	one.retrans = (uint64_t)c->cli.retrans + c->srv.retrans;
+	one->retrans = (uint64_t)c->cli.retrans + c->srv.retrans;
 	if (!c->cli.seen && !c->srv.seen)
-		one.retrans = c->wire_retrans;
-	one.first = t;
-	one.last = c->end > t ? c->end : t;
+		one->retrans = c->wire_retrans;
+	one->first = t;
+	one->last = c->end > t ? c->end : t;
 	if (c->established && c->latency && c->proto == IPPROTO_TCP)
-		one.lat = (uint8_t)lat_bucket(c->latency);
+		one->lat = (uint8_t)lat_bucket(c->latency);
 
 	/* the source */
 	if (c->cli.seen)
@@ -334,7 +335,6 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t n
 	f->port = dport;
 	f->bport = bport;
 	f->t = t;
-	f->one = one;
 	f->hash = kt_edge_hash(src, dst, c->proto, dport);
 	return 0;
 }
