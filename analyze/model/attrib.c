@@ -227,7 +227,7 @@ static bool host_netns(const struct kt_model *m, uint64_t netns)
 
 struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16])
 {
-	uint64_t h = kt_hash_ip(ip, 0);
+	uint64_t h = kt_hash_ipport(ip, 0, 0);
 
 	for (uint32_t i = kt_map_first(&m->answermap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->answermap, h, i))
@@ -245,7 +245,7 @@ int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64
 	if (!a) {
 		if ((err = kt_grow((void **)&m->answers, &m->capanswers, m->nanswers + 1,
 				   sizeof(*m->answers))) ||
-		    (err = kt_map_put(&m->answermap, kt_hash_ip(ip, 0), m->nanswers)))
+		    (err = kt_map_put(&m->answermap, kt_hash_ipport(ip, 0, 0), m->nanswers)))
 			return err;
 		a = &m->answers[m->nanswers++];
 		memcpy(a->ip, ip, 16);
@@ -284,7 +284,7 @@ int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint3
 
 static uint64_t dest_hash(const uint8_t ip[16], uint16_t port, uint8_t proto)
 {
-	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
+	return kt_hash_ipport(ip, proto, port);
 }
 
 int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,

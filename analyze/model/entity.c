@@ -107,11 +107,6 @@ static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
 		a->latency[o->lat]++;
 }
 
-uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
-{
-	return kt_hash64(((uint64_t)src << 32 | dst) ^ kt_hash64((uint64_t)proto << 16 | port));
-}
-
 static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_one *one)
 {
 	uint32_t lo = 0, hi = e->nwindows;

@@ -187,7 +187,7 @@ static bool nat_same(const struct kt_nat *n, uint8_t proto, const uint8_t src[16
 
 static uint64_t natdst_hash(uint8_t proto, const uint8_t dst[16], uint16_t dport)
 {
-	return kt_hash_ip(dst, (uint64_t)proto << 16 | dport);
+	return kt_hash_ipport(dst, proto, dport);
 }
 
 bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport)

@@ -5,6 +5,24 @@
 #include "map.h"
 #include "model.h"
 
+/* An address with a protocol and a port, hashed with the process's key
+ * (hash.h). An IPv4 address (::ffff:a.b.c.d) leaves its first word zero,
+ * the low 16 bits of its second zero and the next 16 all ones: the port and
+ * the protocol fold into that word without losing a bit, and one round of
+ * the keyed mixer does where kt_hash_ip takes two (every flow record and
+ * every connection hashes such keys). Other addresses take kt_hash_ip's
+ * two rounds. */
+static inline uint64_t kt_hash_ipport(const uint8_t ip[16], uint8_t proto, uint16_t port)
+{
+	uint64_t a, b, extra = (uint64_t)proto << 16 | port;
+
+	__builtin_memcpy(&a, ip, 8);
+	__builtin_memcpy(&b, ip + 8, 8);
+	if (!a && (uint32_t)b == 0xffff0000u)
+		return kt_hash64(b ^ extra);
+	return kt_hash_ip(ip, extra);
+}
+
 #define KT_NODE_IPS_MAX 64
 #define KT_DNS_NAMES_MAX 8
 #define KT_DNS_NAMES_BYTES 1024
@@ -289,7 +307,17 @@ struct kt_fold {
 	uint32_t edge;		/* found by kt_edge_find */
 };
 
-uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port);
+/* An edge's key, hashed. Entities below 2^20 (a million) fit one word with
+ * the protocol and the port, without losing a bit: one round of the keyed
+ * mixer, not two. */
+static inline uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
+{
+	uint64_t pp = (uint64_t)proto << 16 | port;
+
+	if ((src | dst) < 1u << 20)
+		return kt_hash64((uint64_t)src << 44 | (uint64_t)dst << 24 | pp);
+	return kt_hash64(((uint64_t)src << 32 | dst) ^ kt_hash64(pp));
+}
 /* The edge of f (f->hash set), made when new: f->edge. 0 or -ENOMEM. */
 int kt_edge_find(struct kt_model *m, struct kt_fold *f);
 /* Add f to its edge f->edge. 0 or -ENOMEM. */
@@ -388,7 +416,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead);
 /* A connection's key in pcmap: its client's address and port. */
 static inline uint64_t kt_conn_key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
+	return kt_hash_ipport(ip, proto, port);
 }
 
 /* Fetch the slot of map where a lookup of h starts. */
