@@ -282,26 +282,12 @@ int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint3
 	return remote_span(m, ip, t, out, &from, &until);
 }
 
-static uint64_t dest_hash(const uint8_t ip[16], uint16_t port, uint8_t proto)
+int kt_dest_add(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint64_t h, uint32_t *out)
 {
-	return kt_hash_ipport(ip, proto, port);
-}
-
-int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
-		uint32_t *out)
-{
-	uint64_t h = dest_hash(ip, port, proto);
 	struct kt_dest *d;
 	int err;
 
-	for (uint32_t i = kt_map_first(&m->destmap, h); i != KT_MAP_END;
-	     i = kt_map_next(&m->destmap, h, i)) {
-		d = &m->dests[i];
-		if (d->port == port && d->proto == proto && !memcmp(d->ip, ip, 16)) {
-			*out = i;
-			return 0;
-		}
-	}
 	if ((err = kt_grow((void **)&m->dests, &m->capdests, m->ndests + 1, sizeof(*m->dests))) ||
 	    (err = kt_map_put(&m->destmap, h, m->ndests)))
 		return err;

@@ -2,6 +2,8 @@
 #ifndef KT_MODEL_INT_H
 #define KT_MODEL_INT_H
 
+#include <string.h>
+
 #include "map.h"
 #include "model.h"
 
@@ -332,9 +334,28 @@ int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64
 		  uint64_t until);
 
 /* attrib.c: the destination ip:port/proto, made when new: its index in
- * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM. */
-int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
-		uint32_t *out);
+ * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM.
+ * Every folded connection asks: the lookup is inline, kt_dest_add (h:
+ * the key's hash) makes a new one. */
+int kt_dest_add(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint64_t h, uint32_t *out);
+static inline int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port,
+			      uint8_t proto, uint32_t *out)
+{
+	uint64_t h = kt_hash_ipport(ip, proto, port);
+
+	for (uint32_t i = kt_map_first(&m->destmap, h); i != KT_MAP_END;
+	     i = kt_map_next(&m->destmap, h, i)) {
+		const struct kt_dest *d = &m->dests[i];
+
+		if (d->port == port && d->proto == proto && !memcmp(d->ip, ip, 16)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return kt_dest_add(m, ip, port, proto, h, out);
+}
+
 /* Every folded connection asks the next four about its ends and its
  * destination, and nearly always an answer kept from an earlier one holds:
  * that check is inline, and only a miss calls the _ask function in
