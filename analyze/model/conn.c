@@ -676,33 +676,16 @@ static int tcp_event(struct kt_model *m, struct kt_pconn *c, const struct kt_flo
 	}
 }
 
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
+/* The events other than a TCP socket's opening, failure, figures and
+ * close: rarer, and apart, so that the usual path of kt_conn_flow needs no
+ * room for theirs. */
+static __attribute__((noinline)) int other_event(struct kt_model *m, const struct kt_flow *f)
 {
 	struct kt_pconn *c;
-	bool client = f->role != KT_ROLE_SERVER;
-	int err = 0;
 
-	if (f->ts > m->now)
-		m->now = f->ts;
-	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
-		return 0;
-	if (f->proto == IPPROTO_UDP) {
-		if (f->kind == KT_FLOW_UDP_SEND)
-			err = udp_send(m, f);
-		goto flush;
-	}
+	if (f->proto == IPPROTO_UDP)
+		return f->kind == KT_FLOW_UDP_SEND ? udp_send(m, f) : 0;
 	switch (f->kind) {
-	case KT_FLOW_OPEN:
-	case KT_FLOW_FAIL:
-	case KT_FLOW_CLOSE:
-	case KT_FLOW_STATS:
-		/* one call of get() for all four: it is then inlined, and the
-		 * busiest path of all pays no call for it */
-		if ((err = get(m, f, client, f->kind == KT_FLOW_OPEN || f->kind == KT_FLOW_FAIL,
-			       ahead, &c)))
-			return err;
-		err = tcp_event(m, c, f, client);
-		break;
 	case KT_FLOW_ACCEPT: {
 		const uint8_t *ip = f->daddr;
 		uint16_t port = f->dport;
@@ -717,17 +700,39 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 				c->srv.comm[n] = '\0';
 			}
 		}
-		break;
+		return 0;
 	}
 	case KT_FLOW_LISTEN:
-		err = kt_listen_add(m, f->netns, f->sport, f->pid, f->comm.p, f->comm.len,
-				    f->cgroup_id, f->ts);
-		break;
+		return kt_listen_add(m, f->netns, f->sport, f->pid, f->comm.p, f->comm.len,
+				     f->cgroup_id, f->ts);
 	default:
 		/* retransmit, reset and drop events are summed in CLOSE totals */
-		break;
+		return 0;
 	}
-flush:
+}
+
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
+{
+	struct kt_pconn *c;
+	bool client = f->role != KT_ROLE_SERVER;
+	int err;
+
+	if (f->ts > m->now)
+		m->now = f->ts;
+	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
+		return 0;
+	if (f->proto == IPPROTO_TCP &&
+	    (f->kind == KT_FLOW_OPEN || f->kind == KT_FLOW_FAIL || f->kind == KT_FLOW_CLOSE ||
+	     f->kind == KT_FLOW_STATS)) {
+		/* one call of get() for all four: it is then inlined, and the
+		 * busiest path of all pays no call for it */
+		err = get(m, f, client, f->kind == KT_FLOW_OPEN || f->kind == KT_FLOW_FAIL,
+			  ahead, &c);
+		if (!err)
+			err = tcp_event(m, c, f, client);
+	} else {
+		err = other_event(m, f);
+	}
 	if (err)
 		return err;
 	/* retire a few at a time (KT_FLUSH_SLACK_NS worth of them), so
