@@ -52,8 +52,9 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 _Static_assert(sizeof(struct kt_pconn) == 256, "a connection in flight is four cache lines");
 
 /* Room for need connections. On 64-byte boundaries, which realloc does not
- * keep: a connection is then four cache lines, not five. */
-static int pc_grow(struct kt_model *m, uint32_t need)
+ * keep: a connection is then four cache lines, not five. Out of line, as
+ * done_make_room(). */
+static __attribute__((noinline)) int pc_grow(struct kt_model *m, uint32_t need)
 {
 	uint32_t n = m->cappc ? m->cappc : 64;
 	struct kt_pconn *p;
@@ -132,8 +133,9 @@ static bool done_live(const struct kt_model *m, const struct kt_done *d)
 /* Room for one more entry. Stale entries are dropped first, in order: an
  * in_done connection has one live entry, so the queue stays within twice
  * the connections in flight however often they are touched (a stream whose
- * time stands still never ages any out). */
-static int done_make_room(struct kt_model *m)
+ * time stands still never ages any out). Rare, and out of line: inlined,
+ * its registers made every done_touch() save and restore six. */
+static __attribute__((noinline)) int done_make_room(struct kt_model *m)
 {
 	uint32_t n = m->done_tail - m->done_head, live = 0, cap = m->done_cap;
 	struct kt_done *q;
@@ -191,7 +193,9 @@ static bool is_loopback(const uint8_t ip[16])
 {
 	static const uint8_t v6[16] = { [15] = 1 };
 
-	return (kt_ip_is_v4(ip) && ip[12] == 127) || !memcmp(ip, v6, 16);
+	/* the first byte of an IPv4 address first: nearly every address
+	 * fails it without a call */
+	return (ip[12] == 127 && kt_ip_is_v4(ip)) || !memcmp(ip, v6, 16);
 }
 
 /* A loopback address is in the client's own network namespace, and its
@@ -553,7 +557,7 @@ static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
 		return;
 	/* the socket of a client sees the ClusterIP it connected to; connect()
 	 * tells it too, before any DNAT */
-	if (!kt_ip_is_unset(f->orig_daddr) && f->orig_dport) {
+	if (f->orig_dport && !kt_ip_is_unset(f->orig_daddr)) {
 		memcpy(c->dst, f->orig_daddr, 16);
 		c->dport = f->orig_dport;
 	} else {
