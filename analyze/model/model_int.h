@@ -320,8 +320,24 @@ static inline uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, u
 		return kt_hash64((uint64_t)src << 44 | (uint64_t)dst << 24 | pp);
 	return kt_hash64(((uint64_t)src << 32 | dst) ^ kt_hash64(pp));
 }
-/* The edge of f (f->hash set), made when new: f->edge. 0 or -ENOMEM. */
-int kt_edge_find(struct kt_model *m, struct kt_fold *f);
+/* The edge of f (f->hash set), made when new: f->edge. 0 or -ENOMEM.
+ * Every connection asks, nearly always about an edge that exists: the
+ * lookup is inline, kt_edge_add (entity.c) makes a new one. */
+int kt_edge_add(struct kt_model *m, struct kt_fold *f);
+static inline int kt_edge_find(struct kt_model *m, struct kt_fold *f)
+{
+	for (uint32_t i = kt_map_first(&m->edgemap, f->hash); i != KT_MAP_END;
+	     i = kt_map_next(&m->edgemap, f->hash, i)) {
+		const struct kt_edge_key *x = &m->ekeys[i];
+
+		if (x->src == f->src && x->dst == f->dst && x->proto == f->proto &&
+		    x->port == f->port) {
+			f->edge = i;
+			return 0;
+		}
+	}
+	return kt_edge_add(m, f);
+}
 /* Add f to its edge f->edge. 0 or -ENOMEM. */
 int kt_edge_apply(struct kt_model *m, const struct kt_fold *f);
 
