@@ -1254,6 +1254,34 @@ START_TEST(nat_learned_late)
 }
 END_TEST
 
+/* Thousands of NAT entries (the tuple filter grows and is rebuilt several
+ * times): a connection whose tuple conntrack read still finds its backend,
+ * one whose tuple it did not goes to the address. */
+START_TEST(nat_filter_grows)
+{
+	struct kt_model *m = NULL;
+	struct kt_view_opts vo = { .level = KT_LEVEL_POD };
+	json_t *t = NULL, *e;
+
+	ck_assert_int_eq(kt_model_new(&m, NULL), 0);
+	for (uint16_t p = 0; p < 3000; p++)
+		flow_ct(m, AT(1), VIP, (uint16_t)(40000 + 2 * p));
+	/* every fourth even port has an entry, no odd one does */
+	for (uint16_t p = 0; p < 1500; p++)
+		flow_conn(m, AT(10) + p * 1000000ull, (uint16_t)(40000 + 4 * p + (p & 1)));
+	ck_assert_int_eq(kt_model_finish(m), 0);
+	ck_assert_int_eq(kt_model_view(m, &vo, &t), 0);
+	ck_assert_int_eq(num(edge(t, "unattributed:" CLIENT, "unattributed:" VIP, 80),
+			     "connections"), 750);
+	e = edge(t, "unattributed:" CLIENT, "service:" VIP ":80", 80);
+	ck_assert_int_eq(num(e, "connections"), 750);
+	e = json_array_get(json_object_get(e, "backends"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "id")), "unattributed:" WEB_B);
+	json_decref(t);
+	kt_model_free(m);
+}
+END_TEST
+
 /* Connections closed again and again while stream time stands still (a
  * hostile or broken bundle): nothing ages out of the done queue, yet its
  * memory stays with the connections in flight, not with the events. */
@@ -1312,6 +1340,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, done_queue_bounded);
 	tcase_add_test(tc, service_over_pod_ip);
 	tcase_add_test(tc, nat_learned_late);
+	tcase_add_test(tc, nat_filter_grows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -227,7 +227,7 @@ static bool host_netns(const struct kt_model *m, uint64_t netns)
 
 struct kt_answer *kt_answer_find(const struct kt_model *m, const uint8_t ip[16])
 {
-	uint64_t h = kt_hash_ip(ip, 0);
+	uint64_t h = kt_hash_ipport(ip, 0, 0);
 
 	for (uint32_t i = kt_map_first(&m->answermap, h); i != KT_MAP_END;
 	     i = kt_map_next(&m->answermap, h, i))
@@ -245,7 +245,7 @@ int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64
 	if (!a) {
 		if ((err = kt_grow((void **)&m->answers, &m->capanswers, m->nanswers + 1,
 				   sizeof(*m->answers))) ||
-		    (err = kt_map_put(&m->answermap, kt_hash_ip(ip, 0), m->nanswers)))
+		    (err = kt_map_put(&m->answermap, kt_hash_ipport(ip, 0, 0), m->nanswers)))
 			return err;
 		a = &m->answers[m->nanswers++];
 		memcpy(a->ip, ip, 16);
@@ -282,26 +282,12 @@ int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t, uint3
 	return remote_span(m, ip, t, out, &from, &until);
 }
 
-static uint64_t dest_hash(const uint8_t ip[16], uint16_t port, uint8_t proto)
+int kt_dest_add(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint64_t h, uint32_t *out)
 {
-	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
-}
-
-int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
-		uint32_t *out)
-{
-	uint64_t h = dest_hash(ip, port, proto);
 	struct kt_dest *d;
 	int err;
 
-	for (uint32_t i = kt_map_first(&m->destmap, h); i != KT_MAP_END;
-	     i = kt_map_next(&m->destmap, h, i)) {
-		d = &m->dests[i];
-		if (d->port == port && d->proto == proto && !memcmp(d->ip, ip, 16)) {
-			*out = i;
-			return 0;
-		}
-	}
 	if ((err = kt_grow((void **)&m->dests, &m->capdests, m->ndests + 1, sizeof(*m->dests))) ||
 	    (err = kt_map_put(&m->destmap, h, m->ndests)))
 		return err;
@@ -315,29 +301,21 @@ int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t
 	return 0;
 }
 
-bool kt_dest_nat(struct kt_model *m, uint32_t i)
+bool kt_dest_nat_ask(struct kt_model *m, uint32_t i)
 {
 	struct kt_dest *d = &m->dests[i];
 
-	/* entries are only ever added: a yes stays, a no holds until more
-	 * come */
-	if (d->nat || d->nat_n == m->nnat)
-		return d->nat;
 	d->nat = kt_nat_to(m, d->proto, d->ip, d->port);
 	d->nat_n = m->nnat;
 	return d->nat;
 }
 
-int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
+int kt_attrib_owner_ask(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
 {
 	struct kt_dest *d = &m->dests[i];
 	uint64_t from, until;
 	int err;
 
-	if (t >= d->owner_from && t < d->owner_until) {
-		*out = d->owner;
-		return 0;
-	}
 	if ((err = remote_span(m, d->ip, t, out, &from, &until)))
 		return err;
 	/* attributing may have grown the array */
@@ -348,12 +326,9 @@ int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
 	return 0;
 }
 
-/* kt_attrib_local when its cgroup's answer was not kept for t (c: the
- * cgroup, or NULL). Apart, so that the usual way costs a lookup, not the
- * frame of all this. */
-static __attribute__((noinline)) int local_slow(struct kt_model *m, const struct kt_side *s,
-						const uint8_t ip[16], uint64_t t,
-						struct kt_cg *c, uint32_t *out)
+/* kt_attrib_local when its cgroup's answer was not kept for t. */
+int kt_attrib_local_ask(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
+			uint64_t t, struct kt_cg *c, uint32_t *out)
 {
 	const struct kt_pidinfo *p;
 	const char *uid = c && c->uid[0] ? c->uid : NULL;
@@ -412,20 +387,8 @@ static __attribute__((noinline)) int local_slow(struct kt_model *m, const struct
 	return kt_attrib_remote(m, ip, t, out);
 }
 
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16], uint64_t t,
-		    uint32_t *out)
-{
-	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
-
-	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
-		*out = c->ent;
-		return 0;
-	}
-	return local_slow(m, s, ip, t, c, out);
-}
-
-int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t, bool translated,
-		      uint32_t *out, bool *found)
+int kt_attrib_service_ask(struct kt_model *m, uint32_t i, uint64_t t, bool translated,
+			  uint32_t *out, bool *found)
 {
 	const struct kt_dest *d = &m->dests[i];
 	const struct kt_k8s_object *svc = NULL;

@@ -52,8 +52,9 @@ static struct kt_pconn *find(struct kt_model *m, uint8_t proto, const uint8_t ip
 _Static_assert(sizeof(struct kt_pconn) == 256, "a connection in flight is four cache lines");
 
 /* Room for need connections. On 64-byte boundaries, which realloc does not
- * keep: a connection is then four cache lines, not five. */
-static int pc_grow(struct kt_model *m, uint32_t need)
+ * keep: a connection is then four cache lines, not five. Out of line, as
+ * done_make_room(). */
+static __attribute__((noinline)) int pc_grow(struct kt_model *m, uint32_t need)
 {
 	uint32_t n = m->cappc ? m->cappc : 64;
 	struct kt_pconn *p;
@@ -132,8 +133,9 @@ static bool done_live(const struct kt_model *m, const struct kt_done *d)
 /* Room for one more entry. Stale entries are dropped first, in order: an
  * in_done connection has one live entry, so the queue stays within twice
  * the connections in flight however often they are touched (a stream whose
- * time stands still never ages any out). */
-static int done_make_room(struct kt_model *m)
+ * time stands still never ages any out). Rare, and out of line: inlined,
+ * its registers made every done_touch() save and restore six. */
+static __attribute__((noinline)) int done_make_room(struct kt_model *m)
 {
 	uint32_t n = m->done_tail - m->done_head, live = 0, cap = m->done_cap;
 	struct kt_done *q;
@@ -191,7 +193,9 @@ static bool is_loopback(const uint8_t ip[16])
 {
 	static const uint8_t v6[16] = { [15] = 1 };
 
-	return (kt_ip_is_v4(ip) && ip[12] == 127) || !memcmp(ip, v6, 16);
+	/* the first byte of an IPv4 address first: nearly every address
+	 * fails it without a call */
+	return (ip[12] == 127 && kt_ip_is_v4(ip)) || !memcmp(ip, v6, 16);
 }
 
 /* A loopback address is in the client's own network namespace, and its
@@ -226,7 +230,8 @@ static int loopback_dst(struct kt_model *m, const struct kt_pconn *c, const uint
 static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t nhash,
 			struct kt_fold *f, bool *skip)
 {
-	struct kt_one one;
+	/* filled in place: a copy of it cost as much as all its fields */
+	struct kt_one *one = &f->one;
 	const uint8_t *dip;
 	uint16_t dport, bport = 0;
 	const uint8_t *bip = NULL;
@@ -244,39 +249,39 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t n
 	*skip = false;
 	if (c->cli.seen && c->srv.seen)
 		m->st.stitched++;
-	one.n = 1 + c->folded;
-	m->st.connections += one.n;
-	one.established = c->established;
-	one.fail = c->fail;
-	one.lat = 0xff;
-	one.sent = one.recv = 0;
+	one->n = 1 + c->folded;
+	m->st.connections += one->n;
+	one->established = c->established;
+	one->fail = c->fail;
+	one->lat = 0xff;
+	one->sent = one->recv = 0;
 	/* the client's own counters first, the server's (mirrored) when the
 	 * client side was not seen, packets last */
 	if (c->cli.seen) {
-		one.sent = c->cli.bytes_sent;
-		one.recv = c->cli.bytes_recv;
+		one->sent = c->cli.bytes_sent;
+		one->recv = c->cli.bytes_recv;
 	} else if (c->srv.seen) {
-		one.sent = c->srv.bytes_recv;
-		one.recv = c->srv.bytes_sent;
+		one->sent = c->srv.bytes_recv;
+		one->recv = c->srv.bytes_sent;
 	}
 	/* a side's missing count from the other side's (UDP replies) */
 	if (c->cli.seen && c->srv.seen) {
-		if (!one.sent)
-			one.sent = c->srv.bytes_recv;
-		if (!one.recv)
-			one.recv = c->srv.bytes_sent;
+		if (!one->sent)
+			one->sent = c->srv.bytes_recv;
+		if (!one->recv)
+			one->recv = c->srv.bytes_sent;
 	}
-	if (c->wire && !one.sent && !one.recv) {
-		one.sent = c->wire_sent;
-		one.recv = c->wire_recv;
+	if (c->wire && !one->sent && !one->recv) {
+		one->sent = c->wire_sent;
+		one->recv = c->wire_recv;
 	}
-	one.retrans = (uint64_t)c->cli.retrans + c->srv.retrans;
+	one->retrans = (uint64_t)c->cli.retrans + c->srv.retrans;
 	if (!c->cli.seen && !c->srv.seen)
-		one.retrans = c->wire_retrans;
-	one.first = t;
-	one.last = c->end > t ? c->end : t;
+		one->retrans = c->wire_retrans;
+	one->first = t;
+	one->last = c->end > t ? c->end : t;
 	if (c->established && c->latency && c->proto == IPPROTO_TCP)
-		one.lat = (uint8_t)lat_bucket(c->latency);
+		one->lat = (uint8_t)lat_bucket(c->latency);
 
 	/* the source */
 	if (c->cli.seen)
@@ -294,7 +299,8 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t n
 	if (c->has_dst) {
 		/* the server's own socket is the best witness of who served; the
 		 * NAT map (whose event times are when they were read) otherwise */
-		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ? NULL :
+		const struct kt_nat *n = c->srv.seen || !kt_dest_nat(m, d) ||
+			!kt_nattup_maybe(m, c->cip, c->cport, dip, dport) ? NULL :
 			kt_nat_find(m, c->proto, c->cip, c->cport, dip, dport, t,
 				    nhash ? nhash : kt_nat_hash(c->proto, c->cip, c->cport, dip, dport));
 
@@ -333,7 +339,6 @@ static int fold_prepare(struct kt_model *m, const struct kt_pconn *c, uint64_t n
 	f->port = dport;
 	f->bport = bport;
 	f->t = t;
-	f->one = one;
 	f->hash = kt_edge_hash(src, dst, c->proto, dport);
 	return 0;
 }
@@ -393,7 +398,8 @@ static void nat_ahead(struct kt_model *m, struct kt_done *a)
 	const struct kt_pconn *c = &m->pc[a->idx];
 
 	a->nhash = 0;
-	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport)) {
+	if (c->live && c->has_dst && !c->srv.seen && kt_natdst_maybe(m, c->dst, c->dport) &&
+	    kt_nattup_maybe(m, c->cip, c->cport, c->dst, c->dport)) {
 		a->nhash = kt_nat_hash(c->proto, c->cip, c->cport, c->dst, c->dport);
 		kt_prefetch_slot(&m->natmap, a->nhash);
 	}
@@ -551,7 +557,7 @@ static void set_dst(struct kt_pconn *c, const struct kt_flow *f)
 		return;
 	/* the socket of a client sees the ClusterIP it connected to; connect()
 	 * tells it too, before any DNAT */
-	if (!kt_ip_is_unset(f->orig_daddr) && f->orig_dport) {
+	if (f->orig_dport && !kt_ip_is_unset(f->orig_daddr)) {
 		memcpy(c->dst, f->orig_daddr, 16);
 		c->dport = f->orig_dport;
 	} else {
@@ -617,83 +623,73 @@ const char *const kt_model_flow_fields[] = {
 	NULL
 };
 
-int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
+/* What a TCP event of c's client (or server) side says about c. 0 or
+ * -ENOMEM. */
+static int tcp_event(struct kt_model *m, struct kt_pconn *c, const struct kt_flow *f,
+		     bool client)
 {
-	struct kt_pconn *c;
-	bool client = f->role != KT_ROLE_SERVER;
-	int err = 0;
+	struct kt_side *s = client ? &c->cli : &c->srv;
 
-	if (f->ts > m->now)
-		m->now = f->ts;
-	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
-		return 0;
-	if (f->proto == IPPROTO_UDP) {
-		if (f->kind == KT_FLOW_UDP_SEND)
-			err = udp_send(m, f);
-		goto flush;
-	}
 	switch (f->kind) {
 	case KT_FLOW_OPEN:
-		if ((err = get(m, f, client, true, ahead, &c)))
-			return err;
+		side_from(c, client, f);
 		if (client) {
-			side_from(c, true, f);
 			set_dst(c, f);
 			c->latency = f->latency_ns;
 			if (f->latency_ns && f->ts > f->latency_ns)
 				c->start = f->ts - f->latency_ns;
-		} else {
-			side_from(c, false, f);
 		}
 		c->established = true;
-		break;
+		return 0;
 	case KT_FLOW_FAIL:
-		if ((err = get(m, f, client, true, ahead, &c)))
-			return err;
 		side_from(c, client, f);
 		if (client)
 			set_dst(c, f);
 		if (f->latency_ns && f->ts > f->latency_ns && !c->srv.seen)
 			c->start = f->ts - f->latency_ns;
 		c->fail = (uint8_t)fail_of(f->cause);
-		(client ? &c->cli : &c->srv)->closed = true;
+		s->closed = true;
 		c->end = f->ts;
-		err = done_touch(m, c, f->ts);
-		break;
-	case KT_FLOW_CLOSE:
-	case KT_FLOW_STATS:
-		if ((err = get(m, f, client, false, ahead, &c)))
-			return err;
-		{
-			struct kt_side *s = client ? &c->cli : &c->srv;
+		return done_touch(m, c, f->ts);
+	default:		/* KT_FLOW_CLOSE, KT_FLOW_STATS */
+		/* a server socket opened before its client's SYN: the late
+		 * close of an earlier connection on this port, already counted
+		 * when the port opened again */
+		if (!s->seen && !client && c->cli.seen && f->duration_ns &&
+		    f->ts > f->duration_ns && f->ts - f->duration_ns + KT_SKEW_NS < c->start)
+			return 0;
 
-			/* a server socket opened before its client's SYN: the
-			 * late close of an earlier connection on this port,
-			 * already counted when the port opened again */
-			if (!s->seen && !client && c->cli.seen && f->duration_ns &&
-			    f->ts > f->duration_ns && f->ts - f->duration_ns + KT_SKEW_NS < c->start)
-				break;
-
-			if (!s->seen) {
-				/* opened before the capture started */
-				side_from(c, client, f);
-				if (client)
-					set_dst(c, f);
-				c->established = true;
-				if (f->duration_ns && f->ts > f->duration_ns &&
-				    c->start > f->ts - f->duration_ns)
-					c->start = f->ts - f->duration_ns;
-			}
-			totals_from(s, f);
-			if (f->kind == KT_FLOW_CLOSE) {
-				s->closed = true;
-				c->end = f->ts;
-				if (f->cause == KT_CAUSE_RESET)
-					c->fail = KT_FAIL_RESET;
-				err = done_touch(m, c, f->ts);
-			}
+		if (!s->seen) {
+			/* opened before the capture started */
+			side_from(c, client, f);
+			if (client)
+				set_dst(c, f);
+			c->established = true;
+			if (f->duration_ns && f->ts > f->duration_ns &&
+			    c->start > f->ts - f->duration_ns)
+				c->start = f->ts - f->duration_ns;
 		}
-		break;
+		totals_from(s, f);
+		if (f->kind != KT_FLOW_CLOSE)
+			return 0;
+		s->closed = true;
+		c->end = f->ts;
+		if (f->cause == KT_CAUSE_RESET)
+			c->fail = KT_FAIL_RESET;
+		return done_touch(m, c, f->ts);
+	}
+}
+
+/* The events other than a TCP socket's opening, failure, figures and
+ * close: rarer, and apart, so that the usual path of kt_conn_flow needs no
+ * room for theirs. */
+static __attribute__((noinline)) int other_event(struct kt_model *m, const struct kt_flow *f)
+{
+	struct kt_pconn *c;
+
+	if (f->proto == IPPROTO_UDP)
+		return f->kind == KT_FLOW_UDP_SEND ? udp_send(m, f) : 0;
+	switch (f->kind) {
 	case KT_FLOW_ACCEPT: {
 		const uint8_t *ip = f->daddr;
 		uint16_t port = f->dport;
@@ -708,17 +704,39 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
 				c->srv.comm[n] = '\0';
 			}
 		}
-		break;
+		return 0;
 	}
 	case KT_FLOW_LISTEN:
-		err = kt_listen_add(m, f->netns, f->sport, f->pid, f->comm.p, f->comm.len,
-				    f->cgroup_id, f->ts);
-		break;
+		return kt_listen_add(m, f->netns, f->sport, f->pid, f->comm.p, f->comm.len,
+				     f->cgroup_id, f->ts);
 	default:
 		/* retransmit, reset and drop events are summed in CLOSE totals */
-		break;
+		return 0;
 	}
-flush:
+}
+
+int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead)
+{
+	struct kt_pconn *c;
+	bool client = f->role != KT_ROLE_SERVER;
+	int err;
+
+	if (f->ts > m->now)
+		m->now = f->ts;
+	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
+		return 0;
+	if (f->proto == IPPROTO_TCP &&
+	    (f->kind == KT_FLOW_OPEN || f->kind == KT_FLOW_FAIL || f->kind == KT_FLOW_CLOSE ||
+	     f->kind == KT_FLOW_STATS)) {
+		/* one call of get() for all four: it is then inlined, and the
+		 * busiest path of all pays no call for it */
+		err = get(m, f, client, f->kind == KT_FLOW_OPEN || f->kind == KT_FLOW_FAIL,
+			  ahead, &c);
+		if (!err)
+			err = tcp_event(m, c, f, client);
+	} else {
+		err = other_event(m, f);
+	}
 	if (err)
 		return err;
 	/* retire a few at a time (KT_FLUSH_SLACK_NS worth of them), so

@@ -88,7 +88,9 @@ void kt_edge_stats_add(struct kt_edge_stats *a, const struct kt_edge_stats *b)
 	stats_add(a, b);
 }
 
-static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
+/* Inline: every connection adds to its edge's total through here. */
+static inline __attribute__((always_inline)) void stats_one(struct kt_edge_stats *a,
+							    const struct kt_one *o)
 {
 	uint32_t n = o->n ? o->n : 1;
 
@@ -105,11 +107,6 @@ static void stats_one(struct kt_edge_stats *a, const struct kt_one *o)
 		a->last_seen = o->last;
 	if (o->lat < KT_LAT_BUCKETS)
 		a->latency[o->lat]++;
-}
-
-uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
-{
-	return kt_hash64(((uint64_t)src << 32 | dst) ^ kt_hash64((uint64_t)proto << 16 | port));
 }
 
 static int window_add(struct kt_edge *e, uint64_t idx, const struct kt_one *one)
@@ -162,22 +159,11 @@ static int backend_add(struct kt_edge *e, uint32_t ent, uint16_t port, uint32_t 
 	return 0;
 }
 
-int kt_edge_find(struct kt_model *m, struct kt_fold *f)
+int kt_edge_add(struct kt_model *m, struct kt_fold *f)
 {
 	struct kt_edge *e;
-	uint32_t i;
 	int err;
 
-	for (i = kt_map_first(&m->edgemap, f->hash); i != KT_MAP_END;
-	     i = kt_map_next(&m->edgemap, f->hash, i)) {
-		const struct kt_edge_key *x = &m->ekeys[i];
-
-		if (x->src == f->src && x->dst == f->dst && x->proto == f->proto &&
-		    x->port == f->port) {
-			f->edge = i;
-			return 0;
-		}
-	}
 	if ((err = kt_grow((void **)&m->edges, &m->capedges, m->nedges + 1, sizeof(*m->edges))) ||
 	    (err = kt_grow((void **)&m->ekeys, &m->capekeys, m->nedges + 1, sizeof(*m->ekeys))))
 		return err;

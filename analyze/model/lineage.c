@@ -187,7 +187,7 @@ static bool nat_same(const struct kt_nat *n, uint8_t proto, const uint8_t src[16
 
 static uint64_t natdst_hash(uint8_t proto, const uint8_t dst[16], uint16_t dport)
 {
-	return kt_hash_ip(dst, (uint64_t)proto << 16 | dport);
+	return kt_hash_ipport(dst, proto, dport);
 }
 
 bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport)
@@ -202,6 +202,36 @@ bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], u
 			return true;
 	}
 	return false;
+}
+
+/* Set n's bit in the tuple filter; first, when it would hold more than an
+ * entry per eight bits, double it and set every entry's bit again (the
+ * filter grows with entries, never with lookups). 0 or -ENOMEM. */
+static int nattup_add(struct kt_model *m, const struct kt_nat *n)
+{
+	uint32_t b;
+
+	if (!m->nattup_log2 || (uint64_t)(m->nnat + 1) * 8 > 1ull << m->nattup_log2) {
+		uint32_t log2 = m->nattup_log2 ? m->nattup_log2 + 1 : 12;
+		uint64_t *bits;
+
+		if (log2 > 31)
+			return kt_err_set(-E2BIG, "too many conntrack entries");
+		if (!(bits = calloc((size_t)1 << (log2 - 6), sizeof(*bits))))
+			return kt_err_set(-ENOMEM, "out of memory");
+		free(m->nattup_bits);
+		m->nattup_bits = bits;
+		m->nattup_log2 = log2;
+		for (uint32_t i = 0; i < m->nnat; i++) {
+			const struct kt_nat *o = &m->nat[i];
+
+			b = kt_nattup_bit(m, o->osrc, o->osport, o->odst, o->odport);
+			bits[b >> 6] |= 1ull << (b & 63);
+		}
+	}
+	b = kt_nattup_bit(m, n->osrc, n->osport, n->odst, n->odport);
+	m->nattup_bits[b >> 6] |= 1ull << (b & 63);
+	return 0;
 }
 
 int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
@@ -247,7 +277,7 @@ int kt_model_add_conntrack(struct kt_model *m, const struct kt_conntrack *c)
 	n->rdport = c->reply_dport;
 	n->first = n->last = c->ts;
 	n->destroyed = c->kind == KT_CT_DESTROY;
-	if ((err = kt_map_put(&m->natmap, h, m->nnat)))
+	if ((err = kt_map_put(&m->natmap, h, m->nnat)) || (err = nattup_add(m, n)))
 		return err;
 	if ((err = kt_map_put(memcmp(n->rdst, n->osrc, 16) || n->rdport != n->osport ?
 			      &m->snatmap : &m->dnatmap,

@@ -52,6 +52,7 @@ void kt_model_free(struct kt_model *m)
 	kt_map_free(&m->snatmap);
 	kt_map_free(&m->dnatmap);
 	kt_map_free(&m->natdstmap);
+	free(m->nattup_bits);
 	for (uint32_t i = 0; i < m->ndns; i++)
 		free(m->dns[i].names);
 	free(m->dns);

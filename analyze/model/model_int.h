@@ -2,8 +2,28 @@
 #ifndef KT_MODEL_INT_H
 #define KT_MODEL_INT_H
 
+#include <string.h>
+
 #include "map.h"
 #include "model.h"
+
+/* An address with a protocol and a port, hashed with the process's key
+ * (hash.h). An IPv4 address (::ffff:a.b.c.d) leaves its first word zero,
+ * the low 16 bits of its second zero and the next 16 all ones: the port and
+ * the protocol fold into that word without losing a bit, and one round of
+ * the keyed mixer does where kt_hash_ip takes two (every flow record and
+ * every connection hashes such keys). Other addresses take kt_hash_ip's
+ * two rounds. */
+static inline uint64_t kt_hash_ipport(const uint8_t ip[16], uint8_t proto, uint16_t port)
+{
+	uint64_t a, b, extra = (uint64_t)proto << 16 | port;
+
+	__builtin_memcpy(&a, ip, 8);
+	__builtin_memcpy(&b, ip + 8, 8);
+	if (!a && (uint32_t)b == 0xffff0000u)
+		return kt_hash64(b ^ extra);
+	return kt_hash_ip(ip, extra);
+}
 
 #define KT_NODE_IPS_MAX 64
 #define KT_DNS_NAMES_MAX 8
@@ -149,6 +169,8 @@ struct kt_model {
 	struct kt_map dnatmap;	/* by reply tuple, the other translated entries */
 	struct kt_map natdstmap; /* by original destination, one entry each */
 	uint64_t natdst_bits[1024];	/* kt_natdst_bit of each original destination */
+	uint64_t *nattup_bits;	/* kt_nattup_bit of each original tuple */
+	uint32_t nattup_log2;	/* nattup_bits holds 2^nattup_log2 bits; 0: none yet */
 	struct kt_dnsip *dns; uint32_t ndns, capdns; struct kt_map dnsmap;
 	struct kt_listener *listeners; uint32_t nlisteners, caplisteners;
 	struct kt_map listenmap;
@@ -205,6 +227,39 @@ static inline bool kt_natdst_maybe(const struct kt_model *m, const uint8_t ip[16
 	return m->natdst_bits[b >> 6] >> (b & 63) & 1;
 }
 
+/* A filter of NAT entries' original tuples (lineage.c keeps a bit of
+ * nattup_bits set for each, about eight bits an entry): a clear bit says
+ * conntrack has no entry for a client's tuple, without the keyed hash and
+ * the map's miss. Through a ClusterIP most connections ask, and most are
+ * not in conntrack's dumps (those are the ones it read). Not keyed: tuples
+ * made to collide here only make the filter say "maybe", as it did not
+ * exist. */
+static inline uint32_t kt_nattup_bit(const struct kt_model *m, const uint8_t src[16],
+				     uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+	uint64_t a, b, c, d;
+
+	__builtin_memcpy(&a, src, 8);
+	__builtin_memcpy(&b, src + 8, 8);
+	__builtin_memcpy(&c, dst, 8);
+	__builtin_memcpy(&d, dst + 8, 8);
+	a = (a * 0x9e3779b97f4a7c15ull ^ b) * 0xc2b2ae3d27d4eb4full;
+	c = (c * 0x165667b19e3779f9ull ^ d) * 0xd6e8feb86659fd93ull;
+	return (uint32_t)(((a ^ c ^ ((uint64_t)sport << 16 | dport)) * 0xff51afd7ed558ccdull) >>
+			  (64 - m->nattup_log2));
+}
+
+static inline bool kt_nattup_maybe(const struct kt_model *m, const uint8_t src[16],
+				   uint16_t sport, const uint8_t dst[16], uint16_t dport)
+{
+	uint32_t b;
+
+	if (!m->nattup_log2)
+		return false;
+	b = kt_nattup_bit(m, src, sport, dst, dport);
+	return m->nattup_bits[b >> 6] >> (b & 63) & 1;
+}
+
 /* Is dst:dport/proto the original destination of any NAT entry? */
 bool kt_nat_to(const struct kt_model *m, uint8_t proto, const uint8_t dst[16], uint16_t dport);
 const struct kt_nat *kt_nat_find(const struct kt_model *m, uint8_t proto,
@@ -254,9 +309,35 @@ struct kt_fold {
 	uint32_t edge;		/* found by kt_edge_find */
 };
 
-uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port);
-/* The edge of f (f->hash set), made when new: f->edge. 0 or -ENOMEM. */
-int kt_edge_find(struct kt_model *m, struct kt_fold *f);
+/* An edge's key, hashed. Entities below 2^20 (a million) fit one word with
+ * the protocol and the port, without losing a bit: one round of the keyed
+ * mixer, not two. */
+static inline uint64_t kt_edge_hash(uint32_t src, uint32_t dst, uint8_t proto, uint16_t port)
+{
+	uint64_t pp = (uint64_t)proto << 16 | port;
+
+	if ((src | dst) < 1u << 20)
+		return kt_hash64((uint64_t)src << 44 | (uint64_t)dst << 24 | pp);
+	return kt_hash64(((uint64_t)src << 32 | dst) ^ kt_hash64(pp));
+}
+/* The edge of f (f->hash set), made when new: f->edge. 0 or -ENOMEM.
+ * Every connection asks, nearly always about an edge that exists: the
+ * lookup is inline, kt_edge_add (entity.c) makes a new one. */
+int kt_edge_add(struct kt_model *m, struct kt_fold *f);
+static inline int kt_edge_find(struct kt_model *m, struct kt_fold *f)
+{
+	for (uint32_t i = kt_map_first(&m->edgemap, f->hash); i != KT_MAP_END;
+	     i = kt_map_next(&m->edgemap, f->hash, i)) {
+		const struct kt_edge_key *x = &m->ekeys[i];
+
+		if (x->src == f->src && x->dst == f->dst && x->proto == f->proto &&
+		    x->port == f->port) {
+			f->edge = i;
+			return 0;
+		}
+	}
+	return kt_edge_add(m, f);
+}
 /* Add f to its edge f->edge. 0 or -ENOMEM. */
 int kt_edge_apply(struct kt_model *m, const struct kt_fold *f);
 
@@ -269,17 +350,74 @@ int kt_answer_put(struct kt_model *m, const uint8_t ip[16], uint32_t ent, uint64
 		  uint64_t until);
 
 /* attrib.c: the destination ip:port/proto, made when new: its index in
- * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM. */
-int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
-		uint32_t *out);
-/* Could conntrack have translated a connection to destination d? */
-bool kt_dest_nat(struct kt_model *m, uint32_t d);
-/* The owner of destination d's address at t (kt_attrib_remote's answer). */
-int kt_attrib_owner(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
+ * m->dests in *out (indices, not pointers: the array grows). 0, -ENOMEM.
+ * Every folded connection asks: the lookup is inline, kt_dest_add (h:
+ * the key's hash) makes a new one. */
+int kt_dest_add(struct kt_model *m, const uint8_t ip[16], uint16_t port, uint8_t proto,
+		uint64_t h, uint32_t *out);
+static inline int kt_dest_get(struct kt_model *m, const uint8_t ip[16], uint16_t port,
+			      uint8_t proto, uint32_t *out)
+{
+	uint64_t h = kt_hash_ipport(ip, proto, port);
 
-/* attrib.c: entities for the two ends of a connection at t */
-int kt_attrib_local(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
-		    uint64_t t, uint32_t *out);
+	for (uint32_t i = kt_map_first(&m->destmap, h); i != KT_MAP_END;
+	     i = kt_map_next(&m->destmap, h, i)) {
+		const struct kt_dest *d = &m->dests[i];
+
+		if (d->port == port && d->proto == proto && !memcmp(d->ip, ip, 16)) {
+			*out = i;
+			return 0;
+		}
+	}
+	return kt_dest_add(m, ip, port, proto, h, out);
+}
+
+/* Every folded connection asks the next four about its ends and its
+ * destination, and nearly always an answer kept from an earlier one holds:
+ * that check is inline, and only a miss calls the _ask function in
+ * attrib.c, which answers the question in full. */
+
+/* Could conntrack have translated a connection to destination d? */
+bool kt_dest_nat_ask(struct kt_model *m, uint32_t d);
+static inline bool kt_dest_nat(struct kt_model *m, uint32_t i)
+{
+	const struct kt_dest *d = &m->dests[i];
+
+	/* entries are only ever added: a yes stays, a no holds until more
+	 * come */
+	if (d->nat || d->nat_n == m->nnat)
+		return d->nat;
+	return kt_dest_nat_ask(m, i);
+}
+
+/* The owner of destination d's address at t (kt_attrib_remote's answer). */
+int kt_attrib_owner_ask(struct kt_model *m, uint32_t d, uint64_t t, uint32_t *out);
+static inline int kt_attrib_owner(struct kt_model *m, uint32_t i, uint64_t t, uint32_t *out)
+{
+	const struct kt_dest *d = &m->dests[i];
+
+	if (t >= d->owner_from && t < d->owner_until) {
+		*out = d->owner;
+		return 0;
+	}
+	return kt_attrib_owner_ask(m, i, t, out);
+}
+
+/* attrib.c: entities for the two ends of a connection at t. The local end
+ * by its cgroup c (kt_lineage_cgroup(s->cgroup), or NULL). */
+int kt_attrib_local_ask(struct kt_model *m, const struct kt_side *s, const uint8_t ip[16],
+			uint64_t t, struct kt_cg *c, uint32_t *out);
+static inline int kt_attrib_local(struct kt_model *m, const struct kt_side *s,
+				  const uint8_t ip[16], uint64_t t, uint32_t *out)
+{
+	struct kt_cg *c = s->cgroup ? kt_lineage_cgroup(m, s->cgroup) : NULL;
+
+	if (c && c->ent != KT_ENT_NONE && t >= c->ent_from && t < c->ent_until) {
+		*out = c->ent;
+		return 0;
+	}
+	return kt_attrib_local_ask(m, s, ip, t, c, out);
+}
 int kt_attrib_remote(struct kt_model *m, const uint8_t ip[16], uint64_t t,
 		     uint32_t *out);
 /* An unattributed entity 'id', with the reason nothing better is known. */
@@ -287,8 +425,27 @@ int kt_attrib_unexplained(struct kt_model *m, const char *id, const char *name,
 			  const char *reason, uint32_t *out);
 /* The service of destination d at t (k8s), as an entity; *found false when
  * none. */
-int kt_attrib_service(struct kt_model *m, uint32_t d, uint64_t t, bool translated,
-		      uint32_t *out, bool *found);
+int kt_attrib_service_ask(struct kt_model *m, uint32_t d, uint64_t t, bool translated,
+			  uint32_t *out, bool *found);
+static inline int kt_attrib_service(struct kt_model *m, uint32_t i, uint64_t t,
+				    bool translated, uint32_t *out, bool *found)
+{
+	const struct kt_dest *d = &m->dests[i];
+	/* without objects no service is ever found; with them, the answer
+	 * kept for d holds over its span */
+	bool held = !m->k8s_has_pods || (t >= d->svc_from && t < d->svc_until);
+
+	if (held && m->k8s_has_pods && d->svc != KT_ENT_NONE) {
+		*out = d->svc;
+		*found = true;
+		return 0;
+	}
+	if (held && !translated) {
+		*found = false;
+		return 0;
+	}
+	return kt_attrib_service_ask(m, i, t, translated, out, found);
+}
 
 /* conn.c */
 /* An event of a connection. ahead: kt_conn_ahead(m, f) taken before, or 0. */
@@ -296,7 +453,7 @@ int kt_conn_flow(struct kt_model *m, const struct kt_flow *f, uint64_t ahead);
 /* A connection's key in pcmap: its client's address and port. */
 static inline uint64_t kt_conn_key_hash(uint8_t proto, const uint8_t ip[16], uint16_t port)
 {
-	return kt_hash_ip(ip, (uint64_t)proto << 16 | port);
+	return kt_hash_ipport(ip, proto, port);
 }
 
 /* Fetch the slot of map where a lookup of h starts. */
