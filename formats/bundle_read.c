@@ -3,7 +3,8 @@
  * Archives go through libarchive (tar; gzip, zstd or no compression, told
  * apart by content); directories through kt_layout_list(). Either way the
  * caller sees the same entries in the same order, each checked before its
- * data is handed out and hashed as it is read.
+ * data is handed out and hashed as it is read (record segments opened
+ * with kt_bundle_open_stream() excepted: their block CRCs stand in).
  */
 #include "bundle.h"
 #include "error.h"
