@@ -594,9 +594,6 @@ DEFINE_DECODE_INTS(decode_u16, uint16_t)
 DEFINE_DECODE_INTS(decode_u32, uint32_t)
 DEFINE_DECODE_INTS(decode_u64, uint64_t)
 
-/* Addresses: code 0 (unset) is the history's zero row, codes above 2
- * references; in range and of one or two bytes, neither takes a branch of
- * its own. Literals and the rest go the careful way. */
 /* One record of an address column the careful way, as int_ref_slow(). */
 static __attribute__((noinline)) long ip_slow(const uint8_t **pp, const uint8_t *end,
 					      uint8_t (*hist)[16], size_t ntab, size_t i)
