@@ -165,8 +165,7 @@ static void from_flow(const struct kt_flow *f)
 	print_line(&l);
 }
 
-static int print_stream(struct kt_bundle *b, const struct kt_entry *e, bool conn,
-			uint64_t *count)
+static int print_stream(struct kt_bundle *b, bool conn, uint64_t *count)
 {
 	struct kt_stream_reader *r = NULL;
 	const void *recs;
@@ -213,9 +212,9 @@ static int run(int argc, char **argv)
 		if (e->kind != KT_ENTRY_RECORDS)
 			continue;
 		if (!strcmp(e->stream, "conn"))
-			err = print_stream(b, e, true, &count);
+			err = print_stream(b, true, &count);
 		else if (!strcmp(e->stream, "flow"))
-			err = print_stream(b, e, false, &count);
+			err = print_stream(b, false, &count);
 		if (err)
 			break;
 	}

@@ -189,8 +189,7 @@ static int feed_flows(struct kt_model *m, const void *recs, size_t size, size_t 
 	return 0;
 }
 
-static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_entry *e,
-		       const struct kt_schema *sc)
+static int feed_stream(struct kt_model *m, struct kt_bundle *b, const struct kt_schema *sc)
 {
 	struct kt_stream_reader *r = NULL;
 	const void *recs;
@@ -264,7 +263,7 @@ int kt_model_feed_bundle(struct kt_model *m, struct kt_bundle *b)
 		} else if (e->kind == KT_ENTRY_RECORDS && (sc = kt_schema_find(e->stream))) {
 			if ((err = k8s_finish(m)))
 				return err;
-			err = feed_stream(m, b, e, sc);
+			err = feed_stream(m, b, sc);
 		}
 		if (err)
 			return kt_err_wrap(err, "'%s'", e->path);
