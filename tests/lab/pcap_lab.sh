@@ -91,11 +91,19 @@ check "libpcap's drop counters for every interface" 0 \
 check "the client's veth is captured" 1 \
 	"$(jq --arg v "$(pod client node_veth)" '[.sources.pcap.interfaces[] | select(.name == $v)] | length' "$M")"
 
-# frag_of SPORT -> the fragment files of the client's flow from SPORT
-frag_of() {
-	jq -r --argjson p "$1" 'select(.flow.sport == $p or .flow.dport == $p) | .file' \
-		"$T/b/pcap/fragments.jsonl" | sort -u
+# frag_index SPORT FAR -> the index lines of the client's flow from SPORT to
+# FAR (an address, the Service's or the backend's), whichever end reported it.
+# The port alone is not the flow: another flow of the run (the refused one
+# through a ClusterIP, say) may have had the same ephemeral port.
+frag_index() {
+	jq -c --argjson p "$1" --arg far "$2" --arg c "$(pod client ip)" \
+		'select((.flow.src == $c and .flow.sport == $p and
+			 (.flow.dst == $far or .flow.orig_dst == $far)) or
+			(.flow.dst == $c and .flow.dport == $p and .flow.src == $far))' \
+		"$T/b/pcap/fragments.jsonl"
 }
+# frag_of SPORT FAR -> the fragment files of that flow
+frag_of() { frag_index "$1" "$2" | jq -r .file | sort -u; }
 # tcpdump_flags FILE SPORT -> the distinct TCP flags of that flow, sorted
 tcpdump_flags() {
 	tcpdump -nn -r "$1" "tcp port $2" 2>/dev/null | sed -n 's/.*Flags \[\([^]]*\)\].*/\1/p' | sort -u | tr '\n' ' '
@@ -103,10 +111,12 @@ tcpdump_flags() {
 for step in refused reset; do
 	dport=$([ $step = refused ] && echo 9002 || echo 9000)
 	sp=$(truth ".connections[] | select(.step == \"$step\" and .dport == $dport) | .sport")
-	f=$(frag_of "$sp")
+	far=$(truth ".connections[] | select(.step == \"$step\" and .dport == $dport) | .dst")
+	f=$(frag_of "$sp" "$far")
 	# the flow's trouble as the eBPF source recorded it
-	evs=$("$B/ktana" dump -s flow "$T/lab.tar.zst" 2>/dev/null | jq -c --argjson p "$sp" \
-		'select(.sport == $p or .dport == $p) | [.kind, .cause, .netns, .ts]' | paste -sd' ')
+	evs=$("$B/ktana" dump -s flow "$T/lab.tar.zst" 2>/dev/null | jq -c --argjson p "$sp" --arg far "$far" \
+		'select((.sport == $p and (.daddr == $far or .orig_daddr == $far)) or
+			(.dport == $p and .saddr == $far)) | [.kind, .cause, .netns, .ts]' | paste -sd' ')
 	lost=$(jq '.sources.bpf.lost_flow + .sources.bpf.lost_missed_runs' "$M")
 	if [ -z "$f" ] && ! echo "$evs" | grep -qE '"(fail|rst_sent|rst_recv)"' && [ "$lost" -gt 0 ]; then
 		# every event undelivered is counted: a busy host (another
@@ -127,8 +137,7 @@ for step in refused reset; do
 	case " $flags" in *" S "*) ok ;; *) bad "$step fragment $f: no SYN in '$flags'" ;; esac
 	case " $flags" in *" R"*) ok ;; *) bad "$step fragment $f: no RST in '$flags'" ;; esac
 	check "$step fragment: why" "$step" \
-		"$(jq -r --argjson p "$sp" 'select(.flow.sport == $p or .flow.dport == $p) | .reasons[]' \
-			"$T/b/pcap/fragments.jsonl" | grep -x "$step" | sort -u)"
+		"$(frag_index "$sp" "$far" | jq -r '.reasons[]' | grep -x "$step" | sort -u)"
 	# the pod is named in the interface blocks: node and pod of the client
 	desc=$(tshark -r "$T/b/$f" -T fields -e frame.interface_description 2>/dev/null | sort -u)
 	case "$desc" in *"node=ktlab-node"*"pod=shop/client"*) ok ;;
@@ -138,7 +147,7 @@ done
 # the connects the node answered with ICMP host unreachable
 while read -r host port sp err; do
 	check "connect to $host:$port fails with EHOSTUNREACH" 113 "$err"
-	f=$(frag_of "$sp")
+	f=$(frag_of "$sp" "$host")
 	lost=$(jq '.sources.bpf.lost_flow + .sources.bpf.lost_missed_runs' "$M")
 	if [ -z "$f" ] && [ "$lost" -gt 0 ]; then	# as above
 		echo "not asserted: no unreachable fragment for :$sp, and the eBPF source" \
@@ -150,12 +159,10 @@ while read -r host port sp err; do
 	# The eBPF source knows the error from icmp_send on this node, which
 	# sees the offending packet after DNAT (the backend): it files it under
 	# the client's end too, which the ClusterIP connect's socket finds.
-	why=$(jq -r --argjson p "$sp" 'select(.flow.sport == $p) | .reasons[]' \
-		"$T/b/pcap/fragments.jsonl" | grep -xE 'unreachable|connect_error' | sort -u)
+	why=$(frag_index "$sp" "$host" | jq -r '.reasons[]' | grep -xE 'unreachable|connect_error' | sort -u)
 	check "unreachable fragment through $host:$port: why" unreachable "$why"
 	check "unreachable fragment: the ICMP error counted" 1 \
-		"$(jq -r --argjson p "$sp" 'select(.flow.sport == $p) | .icmp_errors' \
-			"$T/b/pcap/fragments.jsonl" | sort -u)"
+		"$(frag_index "$sp" "$host" | jq -r .icmp_errors | sort -u)"
 	[ "$(tcpdump -nn -r "$T/b/$f" "tcp src port $sp and tcp[tcpflags] & tcp-syn != 0" 2>/dev/null |
 		wc -l)" -ge 1 ] && ok || bad "unreachable fragment $f: no SYN from :$sp"
 	# the error's quote: the SYN as the client sent it (the ClusterIP's
