@@ -104,19 +104,22 @@ while read -r sport served; do
 	got=$(jq -r --arg s "$CIP" --argjson sp "$sport" --arg v "$WEB_VIP" \
 		'select(.orig_src == $s and .orig_sport == $sp and .orig_dst == $v) | .reply_src' "$T/ct.jsonl" | sort -u)
 	[ "$got" = "$bip" ] || { bad_ct=$((bad_ct + 1)); echo "  conntrack for :$sport says '$got', served by $bip"; }
-	n=$(flows --argjson ns "$(pod "$served" netns_inode)" --argjson sp "$sport" \
-		'select(.netns == $ns and .kind == "open" and .role == "server" and .dport == $sp)' | wc -l)
+	n=$(flows --argjson ns "$(pod "$served" netns_inode)" --argjson sp "$sport" --arg c "$CIP" \
+		'select(.netns == $ns and .kind == "open" and .role == "server" and .daddr == $c and .dport == $sp)' | wc -l)
 	[ "$n" = 1 ] || bad_srv=$((bad_srv + 1))
 done < <(truth '.connections[] | select(.step == "cluster") | "\(.sport) \(.served_by)"')
 check "ClusterIP connections tied to their backend by conntrack" 0 "$bad_ct"
 check "ClusterIP connections found on their backend" 0 "$bad_srv"
 
 # -- each failure with its cause
+# (a source port names a flow only with its destination: connect() may give
+# one port to two destinations in a run)
 fail_of() {	# fail_of STEP DST DPORT -> "kind cause err" of the client's socket
 	local sport
 	sport=$(truth ".connections[] | select(.step == \"$1\" and .dst == \"$2\") | .sport")
-	flows --argjson ns "$CNS" --argjson sp "$sport" \
-		'select(.netns == $ns and .sport == $sp and (.kind == "fail" or (.kind == "close" and .cause != "")))' |
+	flows --argjson ns "$CNS" --argjson sp "$sport" --arg d "$2" \
+		'select(.netns == $ns and .sport == $sp and .daddr == $d and
+			(.kind == "fail" or (.kind == "close" and .cause != "")))' |
 		jq -r '"\(.kind) \(.cause) \(.err)"'
 }
 check "refused by RST (flaky:9002)" "fail refused 111" "$(fail_of refused "$FLAKY" 9002)"
@@ -124,12 +127,14 @@ check "refused by ICMP (a Service without endpoints)" "fail refused 111" "$(fail
 check "timed out against DROP (flaky:9001)" "fail timeout 110" "$(fail_of timeout "$FLAKY" 9001)"
 check "reset after established (flaky:9000)" "close reset 104" "$(fail_of reset "$FLAKY" 9000)"
 rsport=$(truth '.connections[] | select(.step == "reset") | .sport')
-check "the reset received" 1 "$(flows --argjson ns "$CNS" --argjson sp "$rsport" \
-	'select(.netns == $ns and .sport == $sp and .kind == "rst_recv")' | wc -l)"
+check "the reset received" 1 "$(flows --argjson ns "$CNS" --argjson sp "$rsport" --arg d "$FLAKY" \
+	'select(.netns == $ns and .sport == $sp and .daddr == $d and .kind == "rst_recv")' | wc -l)"
 
 # -- the long connection reports while it is open
 lsport=$(truth '.connections[] | select(.step == "long") | .sport')
-n=$(flows --argjson ns "$CNS" --argjson sp "$lsport" 'select(.netns == $ns and .sport == $sp and .kind == "stats")' | wc -l)
+ldst=$(truth '.connections[] | select(.step == "long") | .dst')
+n=$(flows --argjson ns "$CNS" --argjson sp "$lsport" --arg d "$ldst" \
+	'select(.netns == $ns and .sport == $sp and .daddr == $d and .kind == "stats")' | wc -l)
 [ "$n" -ge 2 ] && ok || bad "long connection: $n periodic stats, wanted at least 2"
 
 # -- DNS queries leave as UDP sends to the cluster DNS Service
