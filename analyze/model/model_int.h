@@ -30,14 +30,16 @@ static inline uint64_t kt_hash_ipport(const uint8_t ip[16], uint8_t proto, uint1
 #define KT_DNS_NAMES_BYTES 1024
 
 struct kt_cg {			/* a cgroup: what lives in it */
+	/* what every folded connection asks (kt_attrib_local) first: the
+	 * lookup then touches one cache line, not three */
 	uint64_t id;
+	uint32_t ent;		/* cached attribution, valid over [from, until) */
+	uint64_t ent_from, ent_until;
 	char uid[37];		/* pod UID with dashes, or "" */
 	char *cid;		/* container ID, or NULL */
 	char *path;		/* cgroup path, or NULL */
 	char comm[16];		/* a process seen in it */
 	uint64_t netns;
-	uint32_t ent;		/* cached attribution, valid over [from, until) */
-	uint64_t ent_from, ent_until;
 };
 
 struct kt_pidinfo {
