@@ -31,7 +31,7 @@ static inline uint64_t kt_hash_ipport(const uint8_t ip[16], uint8_t proto, uint1
 
 struct kt_cg {			/* a cgroup: what lives in it */
 	/* what every folded connection asks (kt_attrib_local) first: the
-	 * lookup then touches one cache line, not three */
+	 * lookup then usually touches one cache line, not two */
 	uint64_t id;
 	uint32_t ent;		/* cached attribution, valid over [from, until) */
 	uint64_t ent_from, ent_until;
