@@ -102,7 +102,8 @@ frag_index() {
 			(.flow.dst == $c and .flow.dport == $p and .flow.src == $far))' \
 		"$T/b/pcap/fragments.jsonl"
 }
-# frag_of SPORT FAR -> the fragment files of that flow
+# frag_of SPORT FAR -> the fragment files of that flow (more than one: the
+# checks below print their index lines, what a look at it needs)
 frag_of() { frag_index "$1" "$2" | jq -r .file | sort -u; }
 # tcpdump_flags FILE SPORT -> the distinct TCP flags of that flow, sorted
 tcpdump_flags() {
@@ -126,6 +127,7 @@ for step in refused reset; do
 		continue
 	fi
 	check "one fragment for the $step flow :$sp" 1 "$(echo "$f" | grep -c .)"
+	[ "$(echo "$f" | grep -c .)" -le 1 ] || frag_index "$sp" "$far" | sed 's/^/  /'
 	if [ -z "$f" ]; then	# what the next look at a flake needs
 		echo "  the flow's events: $evs"
 		echo "  pcap: $(jq -c '.sources.pcap | {troubles_by_kind, troubles_elsewhere,
@@ -155,6 +157,7 @@ while read -r host port sp err; do
 		continue
 	fi
 	check "one fragment for the unreachable flow :$sp" 1 "$(echo "$f" | grep -c .)"
+	[ "$(echo "$f" | grep -c .)" -le 1 ] || frag_index "$sp" "$host" | sed 's/^/  /'
 	[ -n "$f" ] || continue
 	# The eBPF source knows the error from icmp_send on this node, which
 	# sees the offending packet after DNAT (the backend): it files it under
