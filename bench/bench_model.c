@@ -9,6 +9,7 @@
  *   bench_model BUNDLE [--repeat N]   (make one: ktgen DIR --flows 10000000
  *                              --pods 1000 --edges 5000 [--k8s]) */
 #include "bundle.h"
+#include "cli.h"
 #include "error.h"
 #include "model.h"
 #include "records.h"
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
 	long rss0 = 0, rss1 = 0;	/* peak before and after the first model pass */
 	int err = 0, reps = 1;
 
+	kt_cli_tune_malloc();	/* as ktana runs */
 	if (argc == 4 && !strcmp(argv[2], "--repeat"))
 		reps = atoi(argv[3]);
 	if ((argc != 2 && argc != 4) || reps < 1) {

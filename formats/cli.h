@@ -42,6 +42,9 @@ extern struct kt_cli kt_cli;
 
 /* Run the program: parse global options, dispatch, return the exit code. */
 int kt_cli_main(int argc, char **argv);
+/* The allocator settings both tools run with (kt_cli_main sets them first;
+ * a benchmark of what a command does sets them too). */
+void kt_cli_tune_malloc(void);
 
 /* Options every command accepts; append to a command's getopt_long table
  * with KT_CLI_COMMON_LONG and call kt_cli_common() for unknown letters. */
