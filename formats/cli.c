@@ -191,8 +191,8 @@ void kt_cli_tune_malloc(void)
 	 * hundreds of thousands of small nodes and frees them all at once.
 	 * glibc keeps such frees unmerged in its fast bins, then walks them
 	 * all at the next large request (malloc_consolidate): without fast
-	 * bins, loading a bundle's objects, importing dumps and rendering a
-	 * report each took a fifth less CPU (bench/k8s_load.sh). */
+	 * bins, loading a bundle's objects and importing dumps each took 15
+	 * to 20% less CPU (bench/k8s_load.sh), a report about as much less. */
 	mallopt(M_MXFAST, 0);
 #endif
 }
