@@ -18,6 +18,9 @@
 #   decode + model:    kt_model_feed_bundle(), what `ktana topo` does
 #                      (with the k8s bundle: loading its objects too)
 #   model alone:       the difference of the last two
+#   objects alone:     (k8s) loading the Kubernetes objects by themselves, a
+#                      fixed cost inside the two lines above; "without
+#                      objects" gives both rates less it
 #   RSS per edge:      growth of the peak RSS over the model pass, per edge
 #                      (edges, entities, connections in flight, k8s index)
 #
