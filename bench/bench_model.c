@@ -151,7 +151,11 @@ int main(int argc, char **argv)
 		t_all = min2(t_all, cpu_s() - t0);
 		if (!r)
 			rss1 = rss_kib();
-		/* after the model pass: its memory stays out of rss0 */
+		/* after the model pass: its memory stays out of rss0; and only
+		 * with objects, or it reads the whole bundle for nothing */
+		kt_model_stats(m, &st);
+		if (!st.k8s_objects)
+			continue;
 		if ((err = kt_bundle_rewind(b)))
 			goto fail;
 		t0 = cpu_s();
