@@ -105,7 +105,7 @@ void kt_cli_progress(const char *fmt, ...)
 static const char exit_help[] =
 	"EXIT STATUS\n"
 	"  0  success\n"
-	"  1  a finding or failed check, where that is the point (verify, diff)\n"
+	"  1  a finding or failed check, where that is the point (ktana verify, ktcap check)\n"
 	"  2  usage error, or input that cannot be used\n";
 
 static void print_cmd_help(const struct kt_cmd *cmd, FILE *f)
@@ -153,8 +153,8 @@ static void print_man(FILE *f)
 	fputs(".SH OPTIONS\n.TP\n.B \\-\\-json\nresults as JSON on stdout, errors as JSON "
 	      "on stderr\n.TP\n.B \\-q, \\-\\-quiet\nno progress output\n"
 	      ".SH EXIT STATUS\n.TP\n0\nsuccess\n.TP\n1\na finding or failed check, where "
-	      "that is the point (verify, diff)\n.TP\n2\nusage error, or input that cannot "
-	      "be used\n", f);
+	      "that is the point (ktana verify, ktcap check)\n"
+	      ".TP\n2\nusage error, or input that cannot be used\n", f);
 	fputs(".SH EXAMPLES\n.nf\n", f);
 	for (const char *p = kt_cli.examples; *p; p++)
 		*p == '-' ? fputs("\\-", f) : fputc(*p, f);

@@ -7,7 +7,7 @@
  *
  * Exit codes, for every command:
  *   0  success
- *   1  a finding or a failed check, where that is the point (verify, diff)
+ *   1  a finding or a failed check, where that is the point (ktana verify, ktcap check)
  *   2  a usage error, or input that cannot be used (missing file, bad bundle)
  * With --json, results are JSON on stdout and errors are JSON on stderr:
  *   {"error": {"message": "...", "errno": "EPROTO", "exit": 2}}
