@@ -26,11 +26,14 @@ static const char usage[] =
 	"'unattributed' with the reason. A connection seen by both its client and\n"
 	"its server counts once. Edges carry connections, failures by cause\n"
 	"(refused, timeout, unreachable, reset, error), bytes each way,\n"
-	"retransmits, a connect latency histogram, first and last seen.\n"
+	"retransmits, a connect latency histogram, first and last seen. DNS\n"
+	"lookups that failed (NXDOMAIN, SERVFAIL, no answer...) are listed by\n"
+	"client, name and answer; an NXDOMAIN for a search domain's try of a name\n"
+	"the client resolved otherwise is marked as such.\n"
 	"\n"
 	"OPTIONS\n"
 	"      --level LEVEL  pod (default), workload, service, namespace or node\n"
-	"      --at TIME      only connections alive at TIME\n"
+	"      --at TIME      only connections alive at TIME (DNS lookups: all)\n"
 	"      --window DUR   also split each edge's figures into windows of DUR\n"
 	"      --since TIME   only connections that started at or after TIME\n"
 	"      --until TIME   only connections that started before TIME\n"
@@ -47,7 +50,8 @@ static const char usage[] =
 	"  ktana topo case.tar.zst\n"
 	"  ktana topo --level workload --format dot case.tar.zst | dot -Tsvg >t.svg\n"
 	"  ktana topo --json --window 1m case.tar.zst | jq '.edges[] | select(.failed != {})'\n"
-	"  ktana topo --at +90s -n shop case.tar.zst\n";
+	"  ktana topo --at +90s -n shop case.tar.zst\n"
+	"  ktana topo --json case.tar.zst | jq '.dns_failures[] | select(.search_expansion | not)'\n";
 
 static const char *failed_str(const json_t *failed, char *buf, size_t len)
 {
@@ -110,6 +114,15 @@ static void print_text(const json_t *topo)
 			printf("    backend unknown (%" JSON_INTEGER_FORMAT ")\n",
 			       json_integer_value(json_object_get(e, "unknown_backend")));
 	}
+	json_array_foreach(json_object_get(topo, "dns_failures"), i, e)
+		printf("%s asked %s %s: %s x%" JSON_INTEGER_FORMAT "%s\n",
+		       json_string_value(json_object_get(e, "client")),
+		       json_string_value(json_object_get(e, "qname")),
+		       json_string_value(json_object_get(e, "qtype")),
+		       json_string_value(json_object_get(e, "rcode")),
+		       json_integer_value(json_object_get(e, "count")),
+		       json_is_true(json_object_get(e, "search_expansion")) ?
+		       " (a search domain's try)" : "");
 }
 
 /* DOT through cgraph: namespaces as clusters, failing edges red. */

@@ -1313,6 +1313,154 @@ START_TEST(done_queue_bounded)
 }
 END_TEST
 
+/* ---- failed DNS lookups ------------------------------------------------ */
+
+static void dns_ask(struct fx *f, uint64_t ts, const char *client, const char *name,
+		    uint16_t qtype, uint16_t rcode)
+{
+	struct kt_dns d = { .ts = ts, .proto = IPPROTO_UDP, .client_port = 40000,
+			    .server_port = 53, .qtype = qtype, .rcode = rcode };
+
+	ip(d.client, client);
+	ip(d.server, "198.19.0.10");
+	d.qname = (struct kt_str){ name, (uint32_t)strlen(name) };
+	ck_assert_int_eq(kt_spool_append(f->sp, &kt_dns_schema, &d), 0);
+}
+
+/* The failed lookup of client for name, answered rcode; NULL when none. */
+static json_t *lookup(json_t *t, const char *client, const char *name, const char *rcode)
+{
+	json_t *d, *found = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(t, "dns_failures"), i, d) {
+		if (strcmp(json_string_value(json_object_get(d, "client")), client) ||
+		    strcmp(json_string_value(json_object_get(d, "qname")), name) ||
+		    strcmp(json_string_value(json_object_get(d, "rcode")), rcode))
+			continue;
+		ck_assert_msg(!found, "lookup %s %s %s twice", client, name, rcode);
+		found = d;
+	}
+	return found;
+}
+
+#define WEB_LONG "api.partner.example.shop.svc.cluster.local"
+
+static void build_dns(struct fx *f)
+{
+	fx_open(f);
+	fx_k8s(f);
+	fx_host(f);
+	fx_procs(f);
+	/* a name that does not exist, three times, once in another spelling */
+	dns_ask(f, AT(10), CLIENT, "gone.shop.svc.cluster.local", 1, 3);
+	dns_ask(f, AT(20), CLIENT, "gone.shop.svc.cluster.local", 1, 3);
+	dns_ask(f, AT(30), CLIENT, "Gone.Shop.svc.cluster.local.", 1, 3);
+	/* the resolver's search domain tried first, then the name itself */
+	dns_ask(f, AT(4), CLIENT, WEB_LONG, 1, 3);
+	dns_ask(f, AT(5), CLIENT, "api.partner.example", 1, 0);
+	/* the same try from a pod that never resolved the short name */
+	dns_ask(f, AT(6), WEB_A, WEB_LONG, 1, 3);
+	/* a server failing both pods of one Deployment */
+	dns_ask(f, AT(40), WEB_A, "db.shop.svc.cluster.local", 1, 2);
+	dns_ask(f, AT(41), WEB_B, "db.shop.svc.cluster.local", 1, 2);
+	/* no answer at all */
+	dns_ask(f, AT(50), CLIENT, "slow.example", 28, KT_DNS_RCODE_NONE);
+	fx_close(f);
+}
+
+START_TEST(dns_failures)
+{
+	struct fx f;
+	struct kt_model_stats st;
+	struct kt_model_opts mo = { .since = AT(15) };
+	json_t *t, *d;
+
+	build_dns(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, &st);
+	ck_assert_uint_eq(st.dns_failures, 8);
+	ck_assert_int_eq(json_array_size(json_object_get(t, "dns_failures")), 6);
+	ck_assert_int_eq(num(json_object_get(t, "stats"), "dns_failures"), 8);
+
+	d = lookup(t, C, "gone.shop.svc.cluster.local", "NXDOMAIN");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(num(d, "count"), 3);
+	ck_assert_int_eq(num(d, "first_seen_ns"), (json_int_t)AT(10));
+	ck_assert_int_eq(num(d, "last_seen_ns"), (json_int_t)AT(30));
+	ck_assert_str_eq(json_string_value(json_object_get(d, "qtype")), "A");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "server")), "198.19.0.10");
+	ck_assert(json_is_false(json_object_get(d, "search_expansion")));
+
+	/* a try of a search domain is one only for the client that then
+	 * resolved the name */
+	ck_assert(json_is_true(json_object_get(lookup(t, C, WEB_LONG, "NXDOMAIN"),
+					       "search_expansion")));
+	ck_assert(json_is_false(json_object_get(lookup(t, "pod:shop/web-a", WEB_LONG, "NXDOMAIN"),
+						"search_expansion")));
+
+	d = lookup(t, "pod:shop/web-b", "db.shop.svc.cluster.local", "SERVFAIL");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(num(d, "count"), 1);
+	d = lookup(t, C, "slow.example", "no-answer");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "qtype")), "AAAA");
+	/* clients are nodes even without an edge */
+	ck_assert_ptr_nonnull(node(t, "pod:shop/web-b"));
+	ck_assert_ptr_nonnull(node(t, C));
+	json_decref(t);
+
+	/* the pods of a Deployment fold into it, their counts added */
+	t = topo(&f, NULL, KT_LEVEL_WORKLOAD, NULL);
+	d = lookup(t, "workload:shop/Deployment/web", "db.shop.svc.cluster.local", "SERVFAIL");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(num(d, "count"), 2);
+	ck_assert_int_eq(num(d, "first_seen_ns"), (json_int_t)AT(40));
+	ck_assert_int_eq(num(d, "last_seen_ns"), (json_int_t)AT(41));
+	ck_assert_ptr_null(node(t, "pod:shop/web-a"));
+	json_decref(t);
+
+	/* --since: lookups before it are not counted */
+	t = topo(&f, &mo, KT_LEVEL_POD, &st);
+	ck_assert_uint_eq(st.dns_failures, 5);
+	ck_assert_int_eq(num(lookup(t, C, "gone.shop.svc.cluster.local", "NXDOMAIN"), "count"), 2);
+	ck_assert_ptr_null(lookup(t, C, WEB_LONG, "NXDOMAIN"));
+	json_decref(t);
+
+	/* -n: only the clients in the namespace */
+	view_ns = "other";
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	view_ns = NULL;
+	ck_assert_int_eq(json_array_size(json_object_get(t, "dns_failures")), 0);
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
+/* Failed lookups of ever new names are kept up to KT_DNS_FAILS_MAX, and
+ * counted beyond. */
+START_TEST(dns_failures_bounded)
+{
+	struct kt_model *m;
+	struct kt_model_stats st;
+	struct kt_dns d = { .ts = AT(1), .proto = IPPROTO_UDP, .qtype = 1, .rcode = 3 };
+	char name[64];
+
+	ip(d.client, CLIENT);
+	ck_assert_int_eq(kt_model_new(&m, NULL), 0);
+	for (int i = 0; i < KT_DNS_FAILS_MAX + 10; i++) {
+		d.qname = (struct kt_str){ name, (uint32_t)snprintf(name, sizeof(name),
+								    "n%d.example", i) };
+		ck_assert_int_eq(kt_model_add_dns(m, &d), 0);
+	}
+	ck_assert_int_eq(kt_model_finish(m), 0);
+	kt_model_stats(m, &st);
+	ck_assert_uint_eq(st.dns_failures, KT_DNS_FAILS_MAX + 10);
+	ck_assert_uint_eq(st.dns_failures_dropped, 10);
+	ck_assert_uint_eq(m->ndnsfails, KT_DNS_FAILS_MAX);
+	kt_model_free(m);
+}
+END_TEST
+
 Suite *kt_model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -1340,6 +1488,8 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, service_over_pod_ip);
 	tcase_add_test(tc, nat_learned_late);
 	tcase_add_test(tc, nat_filter_grows);
+	tcase_add_test(tc, dns_failures);
+	tcase_add_test(tc, dns_failures_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

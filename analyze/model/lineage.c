@@ -438,11 +438,13 @@ static int dns_name(struct kt_model *m, const uint8_t ip[16], const char *name,
 
 int kt_model_add_dns(struct kt_model *m, const struct kt_dns *d)
 {
-	const char *s = d->answers.p, *end = s + d->answers.len;
+	const char *s = d->answers.p, *end = s ? s + d->answers.len : s;
 	size_t qlen = d->qname.len;
 	int err;
 
 	m->st.dns_records++;
+	if ((err = kt_dnsfail_add(m, d)))
+		return err;
 	if (d->rcode != 0 || !qlen)
 		return 0;
 	if (qlen > 253)

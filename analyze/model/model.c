@@ -83,6 +83,7 @@ void kt_model_free(struct kt_model *m)
 	kt_map_free(&m->answermap);
 	free(m->dests);
 	kt_map_free(&m->destmap);
+	kt_dnsfail_free(m);
 	free(m);
 }
 
@@ -143,7 +144,8 @@ int kt_model_finish(struct kt_model *m)
 
 	if (m->finished)
 		return 0;
-	if ((err = k8s_finish(m)) || (err = kt_conn_flush(m, true)))
+	if ((err = k8s_finish(m)) || (err = kt_conn_flush(m, true)) ||
+	    (err = kt_dnsfail_finish(m)))
 		return err;
 	m->finished = true;
 	return 0;

@@ -8,7 +8,8 @@
  *   host/...           -> node name, node addresses, the node's netns
  *   streams/proc       -> cgroup id / pid / netns -> pod UID, container, comm
  *   streams/conntrack  -> NAT map: original tuple -> reply tuple, over time
- *   streams/dns        -> IP -> names answered for it, over time
+ *   streams/dns        -> IP -> names answered for it, over time; the
+ *                         lookups that failed, counted (dns.c)
  *   streams/conn, flow -> connections: halves stitched by the client's
  *                         address and port, counted once, attributed at
  *                         their start and folded into edges
@@ -33,7 +34,7 @@
 
 #include "records.h"
 
-#define KT_TOPO_SCHEMA_VERSION "1.0"
+#define KT_TOPO_SCHEMA_VERSION "1.1"
 #define KT_MODEL_GRACE_NS (500ull * 1000000ull)
 #define KT_LAT_BUCKETS 24	/* connect latency, log2 of microseconds */
 #define KT_ENT_NONE UINT32_MAX
@@ -131,6 +132,9 @@ struct kt_model_stats {
 	uint64_t inflight_max;
 	uint64_t nat_entries, dns_ips, cgroups;
 	uint64_t k8s_objects;
+	uint64_t dns_failures;		/* lookups answered other than NOERROR, or not */
+	uint64_t dns_failures_dropped;	/* of those, not kept: KT_DNS_FAILS_MAX reached */
+	uint64_t dns_oks_dropped;	/* names resolved not kept: KT_DNS_OKS_MAX reached */
 };
 
 struct kt_model;

@@ -115,6 +115,24 @@ struct kt_done {		/* an entry of the done queue (conn.c), 32 bytes */
 	uint64_t nhash;		/* of its tuple in natmap, taken by the flush ahead; 0: not */
 };
 
+#define KT_DNS_NAME_MAX 253
+#define KT_DNS_NXDOMAIN 3
+#define KT_DNS_FAILS_MAX 4096	/* failed lookups kept apart (dns.c) */
+#define KT_DNS_OKS_MAX 65536	/* names resolved, per client, kept (dns.c) */
+
+/* A DNS lookup that failed, counted (dns.c): one per client address, name,
+ * query type and answer. */
+struct kt_dnsfail {
+	uint8_t client[16];
+	uint8_t server[16];	/* asked at first */
+	uint16_t qtype;
+	uint16_t rcode;		/* KT_DNS_RCODE_NONE: no answer */
+	char *qname;		/* lower case, without the trailing dot */
+	uint64_t count, first, last;
+	uint32_t ent;		/* the client at first (kt_dnsfail_finish) */
+	bool expansion;		/* an NXDOMAIN for a search domain's try */
+};
+
 /* An answer of the k8s index kept for an address: who owned it over
  * [from, until). One per address, never evicted (a direct-mapped cache
  * thrashed on colliding addresses and paid a whole attribution, strings and
@@ -190,7 +208,20 @@ struct kt_model {
 	uint64_t now;
 	struct kt_answer *answers; uint32_t nanswers, capanswers; struct kt_map answermap;
 	struct kt_dest *dests; uint32_t ndests, capdests; struct kt_map destmap;
+	struct kt_dnsfail *dnsfails; uint32_t ndnsfails, capdnsfails; struct kt_map dnsfailmap;
+	uint64_t *dnsoks; uint32_t ndnsoks, capdnsoks; struct kt_map dnsokmap; /* hashes */
 };
+
+/* dns.c: a DNS record's part in the failed lookups (a NOERROR one names
+ * what its client resolved); 0 or -ENOMEM. finish attributes the clients
+ * and marks search expansions, once the objects are in. */
+int kt_dnsfail_add(struct kt_model *m, const struct kt_dns *d);
+int kt_dnsfail_finish(struct kt_model *m);
+void kt_dnsfail_free(struct kt_model *m);
+/* "A", "AAAA", ... or "TYPE<n>"; "NXDOMAIN", ..., "no-answer" or
+ * "RCODE<n>": static strings, or buf. */
+const char *kt_dns_qtype_name(uint16_t t, char *buf, size_t len);
+const char *kt_dns_rcode_name(uint16_t r, char *buf, size_t len);
 
 /* listen.c: a listener of port in netns from t on (0 or -ENOMEM with
  * kt_err_set()); the one serving at t, or NULL. */

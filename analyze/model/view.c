@@ -1,6 +1,7 @@
 /* view.c - the topology at an aggregation level, as the JSON of
  * docs/topology-schema.md. Pods fold into workloads, services (that they
- * served), namespaces or nodes; edges that fold onto the same key add up. */
+ * served), namespaces or nodes; edges that fold onto the same key add up,
+ * and so do failed DNS lookups. */
 #include "model_int.h"
 
 #include <errno.h>
@@ -43,6 +44,14 @@ struct vedge {
 	const char *via_id;
 };
 
+struct vdns {			/* failed lookups folded at the view's level */
+	const char *client;	/* view id, borrowed from 'nodes' keys */
+	const struct kt_dnsfail *x;	/* the first folded: name, type, answer */
+	uint64_t count, first, last;
+	const uint8_t *server;	/* asked at first */
+	bool expansion;		/* all folded ones were search expansions */
+};
+
 struct view {
 	const struct kt_model *m;
 	const struct kt_view_opts *o;
@@ -51,6 +60,9 @@ struct view {
 	json_t *index;		/* edge key -> position in edges */
 	struct vedge *edges;
 	uint32_t n, cap;
+	json_t *dindex;		/* failed lookup key -> position in dns */
+	struct vdns *dns;
+	uint32_t ndns, capdns;
 };
 
 static json_t *entity_json(const struct kt_model *m, const struct kt_entity *e)
@@ -251,6 +263,83 @@ static int add_edge(struct view *v, const struct kt_edge *e)
 	return 0;
 }
 
+/* A failed lookup, at the view's level: its client's node, and the
+ * namespace filter as for edges. */
+static int add_dns(struct view *v, const struct kt_dnsfail *x)
+{
+	const char *client = map_ent(v, x->ent, false);
+	char key[800];
+	json_t *pos;
+	struct vdns *d;
+	int err;
+
+	if (!client)
+		return kt_err_set(-ENOMEM, "out of memory");
+	if (v->o->ns) {
+		const char *ns = json_string_value(json_object_get(json_object_get(v->nodes, client),
+								   "namespace"));
+
+		if (strcmp(ns ? ns : "", v->o->ns))
+			return 0;
+	}
+	snprintf(key, sizeof(key), "%s|%s|%u|%u", client, x->qname, x->qtype, x->rcode);
+	if ((pos = json_object_get(v->dindex, key))) {
+		d = &v->dns[json_integer_value(pos)];
+		d->count += x->count;
+		if (x->first < d->first) {
+			d->first = x->first;
+			d->server = x->server;
+		}
+		if (x->last > d->last)
+			d->last = x->last;
+		d->expansion = d->expansion && x->expansion;
+		return 0;
+	}
+	if ((err = kt_grow((void **)&v->dns, &v->capdns, v->ndns + 1, sizeof(*v->dns))))
+		return err;
+	v->dns[v->ndns] = (struct vdns){ .client = client, .x = x, .count = x->count,
+					 .first = x->first, .last = x->last,
+					 .server = x->server, .expansion = x->expansion };
+	if (json_object_set_new(v->dindex, key, json_integer(v->ndns)))
+		return kt_err_set(-ENOMEM, "out of memory");
+	v->ndns++;
+	return 0;
+}
+
+static int cmp_dns(const void *a, const void *b)
+{
+	const struct vdns *x = a, *y = b;
+	int c = strcmp(x->client, y->client);
+
+	if (!c)
+		c = strcmp(x->x->qname, y->x->qname);
+	if (!c)
+		c = (int)x->x->qtype - (int)y->x->qtype;
+	if (!c)
+		c = (int)x->x->rcode - (int)y->x->rcode;
+	return c;
+}
+
+static json_t *dns_json(const struct vdns *d)
+{
+	char ts[40], tb[16], rb[16], ip[64];
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "client", d->client,
+			      "qname", d->x->qname,
+			      "qtype", kt_dns_qtype_name(d->x->qtype, tb, sizeof(tb)),
+			      "rcode", kt_dns_rcode_name(d->x->rcode, rb, sizeof(rb)),
+			      "server", kt_ip_str(d->server, ip, sizeof(ip)),
+			      "count", (json_int_t)d->count);
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "first_seen", json_string(kt_time_str(d->first, ts, sizeof(ts))));
+	json_object_set_new(o, "last_seen", json_string(kt_time_str(d->last, ts, sizeof(ts))));
+	json_object_set_new(o, "first_seen_ns", json_integer((json_int_t)d->first));
+	json_object_set_new(o, "last_seen_ns", json_integer((json_int_t)d->last));
+	json_object_set_new(o, "search_expansion", json_boolean(d->expansion));
+	return o;
+}
+
 static int cmp_edge(const void *a, const void *b)
 {
 	const struct vedge *x = a, *y = b;
@@ -314,7 +403,7 @@ static json_t *edge_json(const struct kt_model *m, const struct vedge *ve)
 int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t **out)
 {
 	struct view v = { .m = m, .o = o };
-	json_t *root = NULL, *nodes = NULL, *edges = NULL, *node;
+	json_t *root = NULL, *nodes = NULL, *edges = NULL, *dns = NULL, *node;
 	json_t **sorted = NULL;
 	const char *key;
 	size_t nn = 0;
@@ -324,8 +413,9 @@ int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t
 	*out = NULL;
 	v.nodes = json_object();
 	v.index = json_object();
+	v.dindex = json_object();
 	v.served = malloc((m->nents ? m->nents : 1) * sizeof(*v.served));
-	if (!v.nodes || !v.index || !v.served) {
+	if (!v.nodes || !v.index || !v.dindex || !v.served) {
 		err = kt_err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
@@ -341,12 +431,29 @@ int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t
 			goto out;
 	if (v.n)
 		qsort(v.edges, v.n, sizeof(*v.edges), cmp_edge);
+	for (uint32_t i = 0; i < m->ndnsfails; i++)
+		if ((err = add_dns(&v, &m->dnsfails[i])))
+			goto out;
+	if (v.ndns)
+		qsort(v.dns, v.ndns, sizeof(*v.dns), cmp_dns);
 
-	/* only the nodes the kept edges name */
+	/* only the nodes the kept edges and failed lookups name */
 	edges = json_array();
 	nodes = json_array();
+	dns = json_array();
 	{
 		json_t *used = json_object();
+
+		for (uint32_t i = 0; i < v.ndns && used && dns; i++) {
+			json_t *d = dns_json(&v.dns[i]);
+
+			if (!d || json_array_append_new(dns, d)) {
+				err = kt_err_set(-ENOMEM, "out of memory");
+				json_decref(used);
+				goto out;
+			}
+			json_object_set_new(used, v.dns[i].client, json_true());
+		}
 
 		for (uint32_t i = 0; i < v.n && used; i++) {
 			json_t *e = edge_json(m, &v.edges[i]), *b;
@@ -394,7 +501,7 @@ int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t
 		json_object_set_new(root, "at", json_string(kt_time_str(m->o.at, ts, sizeof(ts))));
 	if (o->ns)
 		json_object_set_new(root, "namespace", json_string(o->ns));
-	json_object_set_new(root, "stats", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(root, "stats", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"flow_records", (json_int_t)m->st.flow_records,
 		"conn_records", (json_int_t)m->st.conn_records,
 		"connections", (json_int_t)m->st.connections,
@@ -402,9 +509,12 @@ int kt_model_view(const struct kt_model *m, const struct kt_view_opts *o, json_t
 		"filtered", (json_int_t)m->st.filtered,
 		"k8s_objects", (json_int_t)m->st.k8s_objects,
 		"nat_entries", (json_int_t)m->st.nat_entries,
-		"dns_addresses", (json_int_t)m->st.dns_ips));
+		"dns_addresses", (json_int_t)m->st.dns_ips,
+		"dns_failures", (json_int_t)m->st.dns_failures,
+		"dns_failures_dropped", (json_int_t)m->st.dns_failures_dropped));
 	json_object_set(root, "nodes", nodes);
 	json_object_set(root, "edges", edges);
+	json_object_set(root, "dns_failures", dns);
 	*out = root;
 	root = NULL;
 out:
@@ -413,6 +523,9 @@ out:
 		json_decref(v.edges[i].backends);
 	}
 	free(v.edges);
+	free(v.dns);
+	json_decref(v.dindex);
+	json_decref(dns);
 	free(sorted);
 	free(v.served);
 	json_decref(v.nodes);

@@ -1,5 +1,6 @@
 /* fuzz_model.c - the model on any input: the first byte picks what the rest
- * is: host facts (netns.json, node.json), a DNS answer list, or a sequence of
+ * is: host facts (netns.json, node.json), a DNS answer list (then the same
+ * bytes as lookups that failed or not, a line each), or a sequence of
  * flow and conntrack events over a few addresses and ports (the stitching
  * state machine under any order of events). Then finish and every view. */
 #include <stdint.h>
@@ -87,10 +88,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2: {
 		struct kt_dns d = { .ts = 1, .rcode = 0 };
+		const uint8_t *p = c.p, *end = c.p + c.n;
 
 		d.qname = (struct kt_str){ "x.example", 9 };
 		d.answers = (struct kt_str){ (const char *)c.p, (uint32_t)c.n };
 		kt_model_add_dns(m, &d);
+		/* then each line a lookup: answer, client, type, name */
+		while (end - p >= 3) {
+			const uint8_t *nl = memchr(p + 3, '\n', (size_t)(end - p - 3));
+			const uint8_t *e = nl ? nl : end;
+
+			d.rcode = p[0] == 0xff ? KT_DNS_RCODE_NONE : p[0] % 8;
+			pick_ip(d.client, p[1]);
+			d.qtype = p[2];
+			d.ts += p[1];
+			d.qname = (struct kt_str){ (const char *)p + 3, (uint32_t)(e - p - 3) };
+			d.answers = (struct kt_str){ NULL, 0 };
+			kt_model_add_dns(m, &d);
+			p = nl ? nl + 1 : end;
+		}
 		break;
 	}
 	default:
