@@ -1,8 +1,9 @@
 /* check_report.c - the pieces of `ktana report` (analyze/report/): escaping
  * of bundle text for HTML and Markdown, window-to-window changes, the
- * Kubernetes timeline from an object index, trouble marks, evidence
- * matching, and the diagram built with cgraph and drawn by gvc. The whole
- * command is covered by tests/golden/ and tests/report_browser.sh. */
+ * Kubernetes timeline from an object index, trouble marks, the failed DNS
+ * lookups listed, evidence matching, and the diagram built with cgraph and
+ * drawn by gvc. The whole command is covered by tests/golden/ and
+ * tests/report_browser.sh. */
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
@@ -322,6 +323,69 @@ START_TEST(trouble_marks)
 }
 END_TEST
 
+/* Markdown of a context whose topology has these failed lookups. */
+static char *md_of(json_t *lookups)
+{
+	json_t *ctx = json_pack("{s:s, s:s, s:{s:s, s:[], s:[], s:o}, s:[], s:{}, s:[]}", "bundle",
+				"b.tar.zst", "tool", "ktana test", "topology", "level", "pod",
+				"nodes", "edges", "dns_failures", lookups, "timeline", "trouble",
+				"diagrams");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(kt_report_markdown(f, ctx), 0);
+	fclose(f);
+	json_decref(ctx);
+	return buf;
+}
+
+static json_t *lookup(const char *client, const char *name, const char *rcode, int count,
+		      bool expansion)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:b}", "client", client, "qname", name,
+			 "qtype", "A", "rcode", rcode, "count", count, "first_seen", "t1",
+			 "last_seen", "t2", "search_expansion", expansion);
+}
+
+START_TEST(dns_failures_listed)
+{
+	char *md;
+	json_t *topo, *tr = NULL;
+
+	/* none at all */
+	md = md_of(json_array());
+	ck_assert_ptr_nonnull(strstr(md, "## DNS failures\n\nNo DNS lookup failed.\n"));
+	free(md);
+	/* only tries of search domains: no table, the tries counted */
+	md = md_of(json_pack("[o, o]", lookup("pod:shop/a", "x.shop.svc.cluster.local", "NXDOMAIN", 3, true),
+			     lookup("pod:shop/b", "x.svc.cluster.local", "NXDOMAIN", 2, true)));
+	ck_assert_ptr_nonnull(strstr(md, "No DNS lookup failed but 5 NXDOMAIN answers to tries"));
+	ck_assert_ptr_null(strstr(md, "| client | name |"));
+	free(md);
+	/* a real one is listed, the try is not */
+	md = md_of(json_pack("[o, o]", lookup("pod:shop/a", "gone.shop.svc.cluster.local", "NXDOMAIN", 2, false),
+			     lookup("pod:shop/a", "x.shop.svc.cluster.local", "NXDOMAIN", 3, true)));
+	ck_assert_ptr_nonnull(strstr(md, "| pod:shop/a | gone.shop.svc.cluster.local | A | NXDOMAIN | 2 | t1 | t2 |\n"));
+	ck_assert_ptr_null(strstr(md, "| x.shop.svc.cluster.local |"));
+	ck_assert_ptr_nonnull(strstr(md, "Not listed: 3 NXDOMAIN answers to tries"));
+	free(md);
+
+	/* the trouble of the client, not of the tries' */
+	topo = json_pack("{s:s, s:[], s:[], s:[o, o]}", "level", "pod", "nodes", "edges", "dns_failures",
+			 lookup("pod:shop/a", "gone.shop.svc.cluster.local", "SERVFAIL", 2, false),
+			 lookup("pod:shop/b", "x.shop.svc.cluster.local", "NXDOMAIN", 3, true));
+	ck_assert_int_eq(kt_report_trouble(topo, NULL, &tr), 0);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(tr, "pod:shop/a"), 0)),
+			 "SERVFAIL 2 for gone.shop.svc.cluster.local");
+	ck_assert_ptr_null(json_object_get(tr, "pod:shop/b"));
+	json_decref(tr);
+	json_decref(topo);
+}
+END_TEST
+
 START_TEST(evidence_without_pcap)
 {
 	json_t *man = json_pack("{s:{s:{s:s}}}", "sources", "pcap", "status", "skipped");
@@ -417,6 +481,7 @@ Suite *kt_report_suite(void)
 	tcase_add_test(tc, timeline_sorted);
 	tcase_add_test(tc, k8s_timeline);
 	tcase_add_test(tc, trouble_marks);
+	tcase_add_test(tc, dns_failures_listed);
 	tcase_add_test(tc, evidence_without_pcap);
 	tcase_add_test(tc, diagram_draws);
 	suite_add_tcase(s, tc);

@@ -51,6 +51,9 @@ check "the external host, named by the DNS answer for it" "4 api.currencyfeed.ex
 	"$(edge "$FE" external:198.19.200.10 80 .connections) $(jq -r '.nodes[] | select(.id == "external:198.19.200.10") | .name' "$T/pod.json")"
 check "NXDOMAIN for adservice, once a round" "2" \
 	"$("$B/ktana" dump --stream dns "$S" | jq -s '[.[] | select(.qname == "adservice.'$N'.svc.cluster.local" and .rcode == 3)] | length')"
+check "the topology names frontend's NXDOMAIN for adservice, and no other failed lookup" \
+	"workload:$N/Deployment/frontend adservice.$N.svc.cluster.local A NXDOMAIN 2 false" \
+	"$(jq -r '.dns_failures | map("\(.client) \(.qname) \(.qtype) \(.rcode) \(.count) \(.search_expansion)") | join(",")' "$T/wl.json")"
 check "packets around each trouble" "dns_error refused timeout" \
 	"$(jq -r '.reasons[]' "$T/pcap/fragments.jsonl" | grep -E '^(dns_error|refused|timeout)$' | sort -u | paste -sd' ')"
 check "DNS through kube-dns, every query once" "10" "$(edge "$FE" service:kube-system/kube-dns 53 .connections)"

@@ -258,10 +258,38 @@ static const struct kt_report_table failing = {
 	.foot = "</table>\n", .row = failing_row,
 };
 
+static void dns_row(FILE *f, size_t i, const json_t *d)
+{
+	(void)i;
+	fputs("<tr><td>", f);
+	h(f, S(d, "client"));
+	fputs("</td><td>", f);
+	h(f, S(d, "qname"));
+	fputs("</td><td>", f);
+	h(f, S(d, "qtype"));
+	fputs("</td><td class=\"bad\">", f);
+	h(f, S(d, "rcode"));
+	fputs("</td><td>", f);
+	h(f, S(d, "server"));
+	fprintf(f, "</td><td>%" JSON_INTEGER_FORMAT "</td><td>", I(d, "count"));
+	h(f, S(d, "first_seen"));
+	fputs("</td><td>", f);
+	h(f, S(d, "last_seen"));
+	fputs("</td></tr>\n", f);
+}
+
+static const struct kt_report_table dns_table = {
+	.head = "<table class=\"dns\">\n<tr><th>client</th><th>name</th><th>type</th>"
+		"<th>answer</th><th>server</th><th>lookups</th><th>first seen</th>"
+		"<th>last seen</th></tr>\n",
+	.foot = "</table>\n", .row = dns_row,
+};
+
 static void timeline_row(FILE *f, size_t i, const json_t *t)
 {
 	const char *kind = S(t, "kind");
-	bool bad = kind && (!strcmp(kind, "failure") || !strcmp(kind, "warning") ||
+	bool bad = kind && (!strcmp(kind, "failure") || !strcmp(kind, "dns-failure") ||
+			    !strcmp(kind, "warning") ||
 			    !strcmp(kind, "restart") || !strcmp(kind, "not-ready"));
 
 	(void)i;
@@ -420,7 +448,8 @@ int kt_report_html(FILE *f, const json_t *ctx)
 		nfail ? " class=\"bad\"" : "", nfail,
 		json_array_size(json_object_get(json_object_get(ctx, "changes"), "gone")));
 	fputs("<a href=\"#summary\">capture</a> &middot; <a href=\"#topology\">topology</a> &middot; "
-	      "<a href=\"#failing\">failing edges</a> &middot; <a href=\"#timeline\">timeline</a> &middot; "
+	      "<a href=\"#failing\">failing edges</a> &middot; <a href=\"#dns\">DNS</a> &middot; "
+	      "<a href=\"#timeline\">timeline</a> &middot; "
 	      "<a href=\"#edges\">evidence</a> &middot; <a href=\"report.md\">report.md</a> &middot; "
 	      "<a href=\"topology.json\">topology.json</a></p>\n", f);
 	summary(f, ctx);
@@ -432,6 +461,8 @@ int kt_report_html(FILE *f, const json_t *ctx)
 		diagram(f, d);
 	fputs("<h2 id=\"failing\">Failing edges</h2>\n", f);
 	kt_report_failing_table(f, &html, &failing, ctx);
+	fputs("<h2 id=\"dns\">DNS failures</h2>\n", f);
+	kt_report_dns_table(f, &html, &dns_table, ctx);
 	kt_report_trouble_list(f, &html, "<h3>Nodes in trouble</h3>\n<ul>\n", "</ul>\n", ctx);
 	timeline(f, ctx);
 	if (json_array_size(json_object_get(ctx, "at"))) {

@@ -1,5 +1,5 @@
 /* markdown.c - DIR/report.md, for pasting into a ticket: the capture, the
- * failing edges, the nodes in trouble, the timeline and the busiest edges, in
+ * failing edges, the failed DNS lookups, the nodes in trouble, the timeline and the busiest edges, in
  * Markdown's syntax (sections.c decides what they list). Every string from
  * the bundle goes through kt_esc_md(). */
 #include "report.h"
@@ -75,6 +75,30 @@ static void timeline_row(FILE *f, size_t i, const json_t *t)
 	fputs(" |\n", f);
 }
 
+static void dns_row(FILE *f, size_t i, const json_t *d)
+{
+	(void)i;
+	fputs("| ", f);
+	m(f, S(d, "client"));
+	fputs(" | ", f);
+	m(f, S(d, "qname"));
+	fputs(" | ", f);
+	m(f, S(d, "qtype"));
+	fputs(" | ", f);
+	m(f, S(d, "rcode"));
+	fprintf(f, " | %" JSON_INTEGER_FORMAT " | ", I(d, "count"));
+	m(f, S(d, "first_seen"));
+	fputs(" | ", f);
+	m(f, S(d, "last_seen"));
+	fputs(" |\n", f);
+}
+
+static const struct kt_report_table dns = {
+	.head = "| client | name | type | answer | lookups | first seen | last seen |\n"
+		"|---|---|---|---|---|---|---|\n",
+	.foot = "", .row = dns_row, .more_in = "topology.json",
+};
+
 static const struct kt_report_table failing = {
 	.head = "| source | destination | port | connections | failed | first seen | last seen |\n"
 		"|---|---|---|---|---|---|---|\n",
@@ -139,6 +163,8 @@ int kt_report_markdown(FILE *f, const json_t *ctx)
 
 	fputs("\n## Failing edges\n\n", f);
 	kt_report_failing_table(f, &md, &failing, ctx);
+	fputs("\n## DNS failures\n\n", f);
+	kt_report_dns_table(f, &md, &dns, ctx);
 	kt_report_trouble_list(f, &md, "\n## Nodes in trouble\n\n", "", ctx);
 	fputs("\n## Timeline\n\n", f);
 	kt_report_timeline_table(f, &md, &timeline, ctx);

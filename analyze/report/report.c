@@ -459,6 +459,32 @@ static int build(struct run *r, const char *path, struct kt_bundle *b)
 			}
 		}
 	}
+	/* failed lookups, at their first */
+	{
+		const json_t *x;
+		size_t i;
+
+		json_array_foreach(json_object_get(topo, "dns_failures"), i, x) {
+			char text[400];
+			json_int_t n = json_integer_value(json_object_get(x, "count"));
+
+			if (!kt_report_dns_failing(x))
+				continue;
+			int w = snprintf(text, sizeof(text), "%s for %s (%s)",
+					 json_string_value(json_object_get(x, "rcode")),
+					 json_string_value(json_object_get(x, "qname")),
+					 json_string_value(json_object_get(x, "qtype")));
+
+			if (n > 1 && w > 0 && (size_t)w < sizeof(text))
+				snprintf(text + w, sizeof(text) - (size_t)w, ": %" JSON_INTEGER_FORMAT
+					 " lookups, the last at %s", n,
+					 json_string_value(json_object_get(x, "last_seen")));
+			json_array_append_new(timeline, json_pack("{s:O, s:O, s:s, s:O, s:s}",
+				"t_ns", json_object_get(x, "first_seen_ns"), "time",
+				json_object_get(x, "first_seen"), "kind", "dns-failure",
+				"subject", json_object_get(x, "client"), "text", text));
+		}
+	}
 	kt_report_timeline_sort(timeline, KT_REPORT_TIMELINE_MAX);
 	gone = json_object_get(changes, "gone");
 

@@ -104,8 +104,9 @@ void kt_report_timeline_sort(json_t *timeline, size_t max);
 
 /* ---- trouble.c ---------------------------------------------------------- */
 
-/* Node id -> array of reasons ("refused x3 on tcp:9002", "restarted 2
- * times", "not ready"), from the failing edges of topo and, when idx is
+/* Node id -> array of reasons ("refused x3 on tcp:9002", "NXDOMAIN 2 for
+ * NAME", "restarted 2 times", "not ready"), from the failing edges and the
+ * failed DNS lookups (the client's) of topo and, when idx is
  * not NULL, the pods at the end of the capture (mapped to the view's ids at
  * topo's level). Caller owns *out. */
 int kt_report_trouble(const json_t *topo, const struct kt_k8s_index *idx,
@@ -194,6 +195,13 @@ size_t kt_report_timeline_table(FILE *f, const struct kt_report_syntax *s,
 				const struct kt_report_table *t, const json_t *ctx);
 size_t kt_report_edges_table(FILE *f, const struct kt_report_syntax *s,
 			     const struct kt_report_table *t, const json_t *ctx);
+/* The failed DNS lookups (topology dns_failures) but search expansions,
+ * and a sentence counting those; "No DNS lookup failed." when there is
+ * neither. Returns the number listed, shown or not. */
+size_t kt_report_dns_table(FILE *f, const struct kt_report_syntax *s,
+			   const struct kt_report_table *t, const json_t *ctx);
+/* A failed lookup that means something: not a search domain's try. */
+bool kt_report_dns_failing(const json_t *lookup);
 /* The nodes in trouble, "node: reason; reason" a line, after head and
  * before foot; nothing at all when there are none. */
 void kt_report_trouble_list(FILE *f, const struct kt_report_syntax *s, const char *head,

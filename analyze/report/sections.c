@@ -72,6 +72,32 @@ size_t kt_report_edges_table(FILE *f, const struct kt_report_syntax *s,
 	return table(f, s, t, json_object_get(json_object_get(ctx, "topology"), "edges"), NULL, NULL);
 }
 
+bool kt_report_dns_failing(const json_t *lookup)
+{
+	return !json_is_true(json_object_get(lookup, "search_expansion"));
+}
+
+size_t kt_report_dns_table(FILE *f, const struct kt_report_syntax *s,
+			   const struct kt_report_table *t, const json_t *ctx)
+{
+	const json_t *all = json_object_get(json_object_get(ctx, "topology"), "dns_failures"), *x;
+	size_t i, tries = 0, n = 0;
+
+	json_array_foreach(all, i, x) {
+		if (kt_report_dns_failing(x))
+			n++;
+		else
+			tries += (size_t)json_integer_value(json_object_get(x, "count"));
+	}
+	if (n || !tries)
+		n = table(f, s, t, all, kt_report_dns_failing, "No DNS lookup failed.");
+	if (tries)
+		fprintf(f, "%s%s%zu NXDOMAIN answers to tries of search domains for names the same "
+			"client resolved (topology.json lists them).%s", s->para_open,
+			n ? "Not listed: " : "No DNS lookup failed but ", tries, s->para_close);
+	return n;
+}
+
 void kt_report_trouble_list(FILE *f, const struct kt_report_syntax *s, const char *head,
 			    const char *foot, const json_t *ctx)
 {

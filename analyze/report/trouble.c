@@ -1,5 +1,6 @@
 /* trouble.c - what to draw in red: edges with failed connections, and the
- * nodes behind them or whose pods restarted or were not ready at the end. */
+ * nodes behind them, that failed to resolve a name, or whose pods restarted
+ * or were not ready at the end. */
 #include "report.h"
 
 #include <errno.h>
@@ -158,6 +159,19 @@ int kt_report_trouble(const json_t *topo, const struct kt_k8s_index *idx, json_t
 			 json_string_value(json_object_get(e, "protocol")),
 			 json_integer_value(json_object_get(e, "port")));
 		if ((err = add_reason(tr, json_string_value(json_object_get(e, "dst")), why)))
+			goto out;
+	}
+	/* a name that does not resolve is the asking client's trouble */
+	json_array_foreach(json_object_get(topo, "dns_failures"), i, e) {
+		char why[400];
+
+		if (!kt_report_dns_failing(e))
+			continue;
+		snprintf(why, sizeof(why), "%s %" JSON_INTEGER_FORMAT " for %s",
+			 json_string_value(json_object_get(e, "rcode")),
+			 json_integer_value(json_object_get(e, "count")),
+			 json_string_value(json_object_get(e, "qname")));
+		if ((err = add_reason(tr, json_string_value(json_object_get(e, "client")), why)))
 			goto out;
 	}
 	if (idx) {
