@@ -268,7 +268,7 @@ static int add_edge(struct view *v, const struct kt_edge *e)
 static int add_dns(struct view *v, const struct kt_dnsfail *x)
 {
 	const char *client = map_ent(v, x->ent, false);
-	char key[800];
+	char key[1400];
 	json_t *pos;
 	struct vdns *d;
 	int err;
