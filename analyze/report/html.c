@@ -427,7 +427,11 @@ static void evidence(FILE *f, const json_t *ctx)
 int kt_report_html(FILE *f, const json_t *ctx)
 {
 	const json_t *topo = json_object_get(ctx, "topology"), *d;
-	size_t i, nfail = kt_report_failing_count(topo);
+	size_t i, nfail = kt_report_failing_count(topo), ndns = 0;
+
+	json_array_foreach(json_object_get(topo, "dns_failures"), i, d)
+		if (kt_report_dns_failing(d))
+			ndns += (size_t)I(d, "count");
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -444,8 +448,11 @@ int kt_report_html(FILE *f, const json_t *ctx)
 		fputs(" touching namespace ", f);
 		h(f, S(ctx, "namespace"));
 	}
-	fprintf(f, "; <a href=\"#failing\"%s>%zu failing</a>; %zu gone before the end. ",
-		nfail ? " class=\"bad\"" : "", nfail,
+	fprintf(f, "; <a href=\"#failing\"%s>%zu failing</a>", nfail ? " class=\"bad\"" : "", nfail);
+	if (ndns)
+		fprintf(f, "; <a href=\"#dns\" class=\"bad\">%zu failed DNS lookup%s</a>", ndns,
+			ndns == 1 ? "" : "s");
+	fprintf(f, "; %zu gone before the end. ",
 		json_array_size(json_object_get(json_object_get(ctx, "changes"), "gone")));
 	fputs("<a href=\"#summary\">capture</a> &middot; <a href=\"#topology\">topology</a> &middot; "
 	      "<a href=\"#failing\">failing edges</a> &middot; <a href=\"#dns\">DNS</a> &middot; "
