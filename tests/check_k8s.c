@@ -668,6 +668,152 @@ START_TEST(deployment_scaled_and_policies)
 }
 END_TEST
 
+/* ---- NetworkPolicy rules (netpol.c) --------------------------------------- */
+
+static json_t *np_pod(const char *name, const char *ns, const char *ip, json_t *labels,
+		      json_t *ports)
+{
+	char uid[64];
+
+	snprintf(uid, sizeof(uid), "%s-%s", ns, name);
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:o}, s:{s:[{s:s, s:s, s:o}]},"
+			 " s:{s:s, s:s}}", "kind", "Pod", "apiVersion", "v1", "metadata",
+			 "name", name, "namespace", ns, "uid", uid, "creationTimestamp",
+			 "2026-01-01T00:00:00Z", "labels", labels, "spec", "containers", "name",
+			 "c", "image", "i", "ports", ports ? ports : json_array(), "status",
+			 "phase", "Running", "podIP", ip);
+}
+
+static json_t *np_policy(const char *name, const char *ns, json_t *spec)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:o}", "kind", "NetworkPolicy",
+			 "apiVersion", "networking.k8s.io/v1", "metadata", "name", name,
+			 "namespace", ns, "uid", name, "spec", spec);
+}
+
+/* The verdict of one direction of src -> dst:port (TCP) at +30 s, and the
+ * deciding policy's name in *policy (may be NULL). */
+static enum kt_np_verdict np(struct kt_k8s_index *idx, bool ingress, const char *src_ip,
+			     const char *dst_ip, int port, const char **policy)
+{
+	const uint64_t t = (T0 + 30) * SEC;
+	const struct kt_k8s_object *s = kt_k8s_pod_by_ip_str(idx, src_ip, t);
+	const struct kt_k8s_object *d = kt_k8s_pod_by_ip_str(idx, dst_ip, t);
+	struct kt_np_result r;
+
+	ck_assert_int_eq(kt_k8s_netpol_check(idx, ingress, s, src_ip, d, dst_ip, "TCP", port, t,
+					     &r), 0);
+	if (policy)
+		*policy = r.policy ? r.policy->name : NULL;
+	return r.v;
+}
+
+#define CLIENT_IP "198.18.2.1"
+#define WEB_IP "198.18.2.2"
+#define DB_IP "198.18.2.3"
+#define API_IP "198.18.2.4"
+#define BACKUP_IP "198.18.2.5"	/* namespace ops, labelled team=ops */
+#define DEV_IP "198.18.2.6"	/* namespace dev, no Namespace object */
+#define FREE_IP "198.18.2.7"	/* selected by no policy */
+
+START_TEST(netpol_rules)
+{
+	struct kt_k8s_index *idx;
+	const char *pol;
+	json_t *list = json_pack("{s:s, s:[]}", "kind", "List", "items");
+	json_t *items = json_object_get(list, "items");
+	char *txt;
+
+	json_array_append_new(items, json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}}", "kind",
+					       "Namespace", "apiVersion", "v1", "metadata", "name",
+					       "ops", "uid", "ns-ops", "labels", "team", "ops"));
+	json_array_append_new(items, np_pod("client", "d", CLIENT_IP,
+					    json_pack("{s:s}", "app", "client"), NULL));
+	json_array_append_new(items, np_pod("web", "d", WEB_IP, json_pack("{s:s}", "app", "web"),
+					    json_pack("[{s:s, s:i}]", "name", "http",
+						      "containerPort", 8080)));
+	json_array_append_new(items, np_pod("db", "d", DB_IP, json_pack("{s:s}", "app", "db"), NULL));
+	json_array_append_new(items, np_pod("api", "d", API_IP, json_pack("{s:s, s:s}", "app", "api",
+					    "tier", "edge"), NULL));
+	json_array_append_new(items, np_pod("backup", "ops", BACKUP_IP,
+					    json_pack("{s:s}", "app", "backup"), NULL));
+	json_array_append_new(items, np_pod("backup", "dev", DEV_IP,
+					    json_pack("{s:s}", "app", "backup"), NULL));
+	json_array_append_new(items, np_pod("free", "d", FREE_IP, json_pack("{s:s}", "app", "free"),
+					    NULL));
+	/* web: from the client only, on its named port */
+	json_array_append_new(items, np_policy("web-in", "d", json_pack(
+		"{s:{s:{s:s}}, s:[{s:[{s:{s:{s:s}}}], s:[{s:s}]}]}", "podSelector", "matchLabels",
+		"app", "web", "ingress", "from", "podSelector", "matchLabels", "app", "client",
+		"ports", "port", "http")));
+	/* db: from backups of namespaces labelled team=ops, on 5000-5010 */
+	json_array_append_new(items, np_policy("db-in", "d", json_pack(
+		"{s:{s:{s:s}}, s:[{s:[{s:{s:{s:s}}, s:{s:{s:s}}}], s:[{s:i, s:i}]}]}",
+		"podSelector", "matchLabels", "app", "db", "ingress", "from", "namespaceSelector",
+		"matchLabels", "team", "ops", "podSelector", "matchLabels", "app", "backup",
+		"ports", "port", 5000, "endPort", 5010)));
+	/* the edge tier (an expression): from 198.18.9.0/24 but its upper half */
+	json_array_append_new(items, np_policy("edge-in", "d", json_pack(
+		"{s:{s:[{s:s, s:s, s:[s]}]}, s:[{s:[{s:{s:s, s:[s]}}]}]}",
+		"podSelector", "matchExpressions", "key", "tier", "operator", "In", "values", "edge",
+		"ingress", "from", "ipBlock", "cidr", "198.18.9.0/24", "except", "198.18.9.128/25")));
+	/* the client may only reach web on 8080 */
+	json_array_append_new(items, np_policy("client-out", "d", json_pack(
+		"{s:{s:{s:s}}, s:[s], s:[{s:[{s:{s:{s:s}}}], s:[{s:s, s:i}]}]}",
+		"podSelector", "matchLabels", "app", "client", "policyTypes", "Egress", "egress", "to",
+		"podSelector", "matchLabels", "app", "web", "ports", "protocol", "TCP", "port", 8080)));
+	/* the backup pods reach anything whose namespace is named d */
+	json_array_append_new(items, np_policy("backup-out", "ops", json_pack(
+		"{s:{}, s:[s], s:[{s:[{s:{s:{s:s}}}]}]}", "podSelector", "policyTypes", "Egress",
+		"egress", "to", "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name", "d")));
+	ck_assert_ptr_nonnull(txt = json_dumps(list, 0));
+	ck_assert_int_eq(kt_k8s_index_new(&idx), 0);
+	ck_assert_int_eq(load_str(idx, txt, "netpol", (T0 + 10) * SEC), 0);
+	ck_assert_int_eq(kt_k8s_index_finish(idx), 0);
+	free(txt);
+	json_decref(list);
+
+	/* a named port, resolved in the server's containers */
+	ck_assert_int_eq(np(idx, true, CLIENT_IP, WEB_IP, 8080, &pol), KT_NP_ADMITTED);
+	ck_assert_str_eq(pol, "web-in");
+	ck_assert_int_eq(np(idx, true, CLIENT_IP, WEB_IP, 9090, &pol), KT_NP_DENIED);
+	ck_assert_str_eq(pol, "web-in");
+	ck_assert_int_eq(np(idx, true, API_IP, WEB_IP, 8080, NULL), KT_NP_DENIED);
+	/* egress: the client's own policy */
+	ck_assert_int_eq(np(idx, false, CLIENT_IP, WEB_IP, 8080, NULL), KT_NP_ADMITTED);
+	ck_assert_int_eq(np(idx, false, CLIENT_IP, DB_IP, 5005, &pol), KT_NP_DENIED);
+	ck_assert_str_eq(pol, "client-out");
+	ck_assert_int_eq(np(idx, false, WEB_IP, DB_IP, 5005, NULL), KT_NP_OPEN);
+	/* namespaceSelector and podSelector together; a port range */
+	ck_assert_int_eq(np(idx, true, BACKUP_IP, DB_IP, 5005, NULL), KT_NP_ADMITTED);
+	ck_assert_int_eq(np(idx, true, BACKUP_IP, DB_IP, 5010, NULL), KT_NP_ADMITTED);
+	ck_assert_int_eq(np(idx, true, BACKUP_IP, DB_IP, 5011, NULL), KT_NP_DENIED);
+	ck_assert_int_eq(np(idx, true, DEV_IP, DB_IP, 5005, NULL), KT_NP_DENIED);
+	ck_assert_int_eq(np(idx, true, CLIENT_IP, DB_IP, 5005, NULL), KT_NP_DENIED);
+	/* the name label every Namespace has, with no Namespace object for d */
+	ck_assert_int_eq(np(idx, false, BACKUP_IP, DB_IP, 5005, NULL), KT_NP_ADMITTED);
+	ck_assert_int_eq(np(idx, false, BACKUP_IP, "198.18.9.1", 80, NULL), KT_NP_DENIED);
+	/* ipBlock with an exception; a source that is no pod */
+	ck_assert_int_eq(np(idx, true, "198.18.9.10", API_IP, 443, NULL), KT_NP_ADMITTED);
+	ck_assert_int_eq(np(idx, true, "198.18.9.200", API_IP, 443, NULL), KT_NP_DENIED);
+	ck_assert_int_eq(np(idx, true, "198.18.8.1", API_IP, 443, NULL), KT_NP_DENIED);
+	ck_assert_int_eq(np(idx, true, CLIENT_IP, API_IP, 443, NULL), KT_NP_DENIED);
+	/* selected by nothing */
+	ck_assert_int_eq(np(idx, true, CLIENT_IP, FREE_IP, 80, NULL), KT_NP_OPEN);
+	/* before the policies existed */
+	{
+		struct kt_np_result r;
+		const struct kt_k8s_object *s = kt_k8s_pod_by_ip_str(idx, CLIENT_IP, (T0 + 30) * SEC);
+		const struct kt_k8s_object *d = kt_k8s_pod_by_ip_str(idx, WEB_IP, (T0 + 30) * SEC);
+
+		ck_assert_int_eq(kt_k8s_netpol_check(idx, true, s, CLIENT_IP, d, WEB_IP, NULL, 9090,
+						     (T0 + 5) * SEC, &r), 0);
+		ck_assert_int_eq(r.v, KT_NP_OPEN);
+	}
+	kt_k8s_index_free(idx);
+}
+END_TEST
+
 START_TEST(owner_chains_hpa_events)
 {
 	static const char dump[] =
@@ -769,6 +915,7 @@ Suite *kt_k8s_suite(void)
 	tcase_add_test(tc, reused_ip_with_watch);
 	tcase_add_test(tc, reused_ip_snapshots_only);
 	tcase_add_test(tc, deployment_scaled_and_policies);
+	tcase_add_test(tc, netpol_rules);
 	tcase_add_test(tc, owner_chains_hpa_events);
 	tcase_add_test(tc, kinds_and_times);
 	suite_add_tcase(s, tc);

@@ -430,6 +430,32 @@ int kt_k8s_policies_for(const struct kt_k8s_index *idx,
 			const struct kt_k8s_object *pod, uint64_t t,
 			kt_k8s_each_fn cb, void *arg);
 
+/* What the NetworkPolicies at t ask of a connection from src to dst on
+ * port/protocol ("TCP", "UDP", "SCTP"; NULL: TCP), in one direction:
+ * ingress, the policies selecting dst; egress, those selecting src. src and
+ * dst are pods, or NULL when that end is no pod (then only an ipBlock can
+ * name it, by src_ip / dst_ip, text; may be NULL). A named port is looked up
+ * in dst's containers. This is what the objects ask, not what a CNI did:
+ * without a CNI that enforces them, policies change nothing. 0, or
+ * -ENOMEM. */
+enum kt_np_verdict {
+	KT_NP_OPEN = 0,		/* no policy isolates that end in that direction */
+	KT_NP_ADMITTED,		/* isolated, and a rule admits the connection */
+	KT_NP_DENIED,		/* isolated, and no rule admits it */
+	KT_NP_UNKNOWN,		/* isolated, by a policy whose rules are unreadable */
+};
+struct kt_np_result {
+	enum kt_np_verdict v;
+	const struct kt_k8s_object *policy;	/* the admitting one, else the first
+						 * isolating one (by name) */
+	uint32_t npolicies;			/* policies isolating that end */
+};
+int kt_k8s_netpol_check(const struct kt_k8s_index *idx, bool ingress,
+			const struct kt_k8s_object *src, const char *src_ip,
+			const struct kt_k8s_object *dst, const char *dst_ip,
+			const char *protocol, int32_t port, uint64_t t,
+			struct kt_np_result *out);
+
 /* Does selector sel match these labels? An absent selector matches nothing,
  * an empty one everything (as in NetworkPolicy podSelector). */
 bool kt_k8s_selector_match(const struct kt_k8s_selector *sel,

@@ -1,15 +1,33 @@
 /* fuzz_k8s_load.c - any bytes as a Kubernetes dump: load, build the index,
- * ask it the questions attribution asks. */
+ * ask it the questions attribution and the explanations of failures ask
+ * (NetworkPolicy rules included). */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "k8s.h"
 
+struct walk {
+	struct kt_k8s_index *idx;
+	const struct kt_k8s_object *pod;	/* the last pod seen */
+};
+
 static int each_cb(void *arg, const struct kt_k8s_object *o)
 {
-	struct kt_k8s_index *idx = arg;
+	struct walk *w = arg;
+	struct kt_k8s_index *idx = w->idx;
+	struct kt_np_result r;
 
 	kt_k8s_workload(idx, o, o->from_ns, NULL);
+	if (o->kind == KT_K8S_POD) {
+		/* the NetworkPolicy rules between pods, and from an address */
+		kt_k8s_netpol_check(idx, true, w->pod, "198.18.9.1", o, "198.18.1.9", "TCP", 80,
+				    o->from_ns, &r);
+		kt_k8s_netpol_check(idx, false, o, "198.18.1.9", w->pod, NULL, "UDP", 53,
+				    o->from_ns, &r);
+		kt_k8s_netpol_check(idx, true, NULL, "198.18.9.1", o, NULL, NULL, 8080,
+				    KT_K8S_LATEST, &r);
+		w->pod = o;
+	}
 	if (o->kind == KT_K8S_SERVICE)
 		kt_k8s_backends(idx, o, o->u.svc.nports ? &o->u.svc.ports[0] : NULL,
 				o->from_ns, NULL, NULL);
@@ -30,7 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kt_k8s_pod_by_ip(idx, ip, 5);
 		kt_k8s_service_by_ip(idx, ip, 80, NULL, KT_K8S_LATEST, NULL);
 		kt_k8s_pod_by_container(idx, "0123456789abcdef", KT_K8S_LATEST, NULL);
-		kt_k8s_each(idx, KT_K8S_OTHER, NULL, KT_K8S_LATEST, each_cb, idx);
+		struct walk w = { idx, NULL };
+
+		kt_k8s_each(idx, KT_K8S_OTHER, NULL, KT_K8S_LATEST, each_cb, &w);
 	}
 	kt_k8s_index_free(idx);
 	return 0;
