@@ -1313,6 +1313,60 @@ START_TEST(done_queue_bounded)
 }
 END_TEST
 
+/* ---- what the objects say of failed connections (explain.c) -------------- */
+
+START_TEST(explanations)
+{
+	struct fx f;
+	json_t *t, *why, *np;
+
+	fx_open(&f);
+	fx_k8s(&f);
+	/* every pod of shop takes connections from admins only */
+	np = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{s:{s:[{s:s, s:s}]},"
+		       " s:[{s:[{s:{s:{s:s}}}]}]}}", "apiVersion", "networking.k8s.io/v1",
+		       "kind", "NetworkPolicy", "metadata", "name", "admins-only", "namespace",
+		       "shop", "uid", "np-admins", "creationTimestamp", "2025-12-31T23:00:00Z",
+		       "spec", "podSelector", "matchExpressions", "key", "app", "operator",
+		       "DoesNotExist", "ingress", "from", "podSelector", "matchLabels", "role",
+		       "admin");
+	fx_file(&f, "k8s/snapshots/000001/networkpolicies/shop.json",
+		snapshot_list(1, AT(1), "networkpolicies", json_pack("[o]", np)));
+	fx_host(&f);
+	fx_procs(&f);
+	fx_traffic(&f);
+	/* refused through the ClusterIP, whose selector finds no pod */
+	ev(&f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(60), CLIENT, 46000, VIP, 80, 100, 5001,
+	   KT_CAUSE_REFUSED, 0, 0);
+	fx_close(&f);
+
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	why = json_object_get(edge(t, C, "pod:shop/web-b", 9001), "explanations");
+	ck_assert_int_eq(json_array_size(why), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(why, 0)),
+			 "NetworkPolicy shop/admins-only isolates shop/web-b for ingress and no rule "
+			 "admits connections from shop/client to it on TCP 9001");
+	ck_assert_int_eq(json_array_size(json_object_get(edge(t, C, "pod:shop/web-b", 9002),
+							 "explanations")), 1);
+	/* a reset after establishment is no policy's doing; success needs no reason */
+	ck_assert_ptr_null(json_object_get(edge(t, C, "pod:shop/web-b", 9000), "explanations"));
+	ck_assert_ptr_null(json_object_get(edge(t, C, "pod:shop/web-a", 80), "explanations"));
+	why = json_object_get(edge(t, C, "service:shop/web", 80), "explanations");
+	ck_assert_int_eq(json_array_size(why), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(why, 0)),
+			 "Service shop/web had no endpoint: its selector matched no pod");
+	json_decref(t);
+	fx_rm(&f);
+
+	/* without the policy, the same failures are not explained */
+	build_std(&f);
+	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
+	ck_assert_ptr_null(json_object_get(edge(t, C, "pod:shop/web-b", 9001), "explanations"));
+	json_decref(t);
+	fx_rm(&f);
+}
+END_TEST
+
 /* ---- failed DNS lookups ------------------------------------------------ */
 
 static void dns_ask(struct fx *f, uint64_t ts, const char *client, const char *name,
@@ -1488,6 +1542,7 @@ Suite *kt_model_suite(void)
 	tcase_add_test(tc, service_over_pod_ip);
 	tcase_add_test(tc, nat_learned_late);
 	tcase_add_test(tc, nat_filter_grows);
+	tcase_add_test(tc, explanations);
 	tcase_add_test(tc, dns_failures);
 	tcase_add_test(tc, dns_failures_bounded);
 	suite_add_tcase(s, tc);

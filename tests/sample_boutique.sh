@@ -54,6 +54,13 @@ check "NXDOMAIN for adservice, once a round" "2" \
 check "the topology names frontend's NXDOMAIN for adservice, and no other failed lookup" \
 	"workload:$N/Deployment/frontend adservice.$N.svc.cluster.local A NXDOMAIN 2 false" \
 	"$(jq -r '.dns_failures | map("\(.client) \(.qname) \(.qtype) \(.rcode) \(.count) \(.search_expansion)") | join(",")' "$T/wl.json")"
+check "the timeout is the NetworkPolicy's: payment admits only checkout" \
+	"NetworkPolicy $N/paymentservice isolates $N/paymentservice-8c7d9b5f6-r2w8y for ingress and no rule admits connections from $N/frontend-7d8f9c6b5-x2k4p to it on TCP 50051" \
+	"$(edge workload:$N/Deployment/frontend service:$N/paymentservice 50051 '.explanations | join(";")' "$T/wl.json")"
+check "the refusal is the Service's: no pod behind recommendationservice" \
+	"Service $N/recommendationservice had no endpoint: its selector matched no pod" \
+	"$(edge workload:$N/Deployment/frontend service:$N/recommendationservice 8080 '.explanations | join(";")' "$T/wl.json")"
+check "no other edge explained" 2 "$(jq '[.edges[] | select(.explanations)] | length' "$T/wl.json")"
 check "packets around each trouble" "dns_error refused timeout" \
 	"$(jq -r '.reasons[]' "$T/pcap/fragments.jsonl" | grep -E '^(dns_error|refused|timeout)$' | sort -u | paste -sd' ')"
 check "DNS through kube-dns, every query once" "10" "$(edge "$FE" service:kube-system/kube-dns 53 .connections)"

@@ -188,6 +188,8 @@ int kt_edge_apply(struct kt_model *m, const struct kt_fold *f)
 	int err;
 
 	stats_one(&e->total, one);
+	if (one->fail < KT_FAIL__MAX && (!e->first_failed || one->first < e->first_failed))
+		e->first_failed = one->first;
 	if (m->o.window_ns && (err = window_add(e, f->t / m->o.window_ns, one)))
 		return err;
 	if (f->via) {

@@ -116,6 +116,7 @@ struct kt_edge {
 	struct kt_backend *backends;	/* through a service: who served */
 	uint32_t nbackends, capbackends;
 	uint64_t unknown_backend;	/* connections whose backend is unknown */
+	uint64_t first_failed;		/* start of its first failed connection, 0: none */
 };
 
 struct kt_model_opts {

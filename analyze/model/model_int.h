@@ -212,6 +212,11 @@ struct kt_model {
 	uint64_t *dnsoks; uint32_t ndnsoks, capdnsoks; struct kt_map dnsokmap; /* hashes */
 };
 
+/* explain.c: sentences for why e's connections failed, from the objects
+ * at the start of its first failed one, appended to out (a JSON array,
+ * each sentence once). 0, or -ENOMEM. */
+int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *out);
+
 /* dns.c: a DNS record's part in the failed lookups (a NOERROR one names
  * what its client resolved); 0 or -ENOMEM. finish attributes the clients
  * and marks search expansions, once the objects are in. */

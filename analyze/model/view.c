@@ -39,10 +39,13 @@ struct vedge {
 	struct kt_edge_window *w;	/* sorted by index */
 	uint32_t nw, capw;
 	json_t *backends;	/* id -> {id, port, connections} keyed "id:port" */
+	json_t *why;		/* explanations of its failures (explain.c), or NULL */
 	uint64_t unknown_backend;
 	bool via;
 	const char *via_id;
 };
+
+#define VIEW_WHY_MAX 4	/* explanations an edge lists */
 
 struct vdns {			/* failed lookups folded at the view's level */
 	const char *client;	/* view id, borrowed from 'nodes' keys */
@@ -222,6 +225,12 @@ static int add_edge(struct view *v, const struct kt_edge *e)
 		v->n++;
 	}
 	kt_edge_stats_add(&ve->st, &e->total);
+	if (e->first_failed && json_array_size(ve->why) < VIEW_WHY_MAX) {
+		if (!ve->why && !(ve->why = json_array()))
+			return kt_err_set(-ENOMEM, "out of memory");
+		if ((err = kt_model_explain(m, e, ve->why)))
+			return err;
+	}
 	if (m->ents[e->dst].kind == KT_ENT_SERVICE && (e->nbackends || e->unknown_backend)) {
 		ve->via = true;
 		ve->via_id = m->ents[e->dst].id;
@@ -383,6 +392,8 @@ static json_t *edge_json(const struct kt_model *m, const struct vedge *ve)
 		json_object_set_new(o, "backends", b);
 		json_object_set_new(o, "unknown_backend", json_integer((json_int_t)ve->unknown_backend));
 	}
+	if (json_array_size(ve->why))
+		json_object_set(o, "explanations", ve->why);
 	if (m->o.window_ns) {
 		wins = json_array();
 		for (uint32_t j = 0; j < ve->nw; j++) {
@@ -521,6 +532,7 @@ out:
 	for (uint32_t i = 0; i < v.n; i++) {
 		free(v.edges[i].w);
 		json_decref(v.edges[i].backends);
+		json_decref(v.edges[i].why);
 	}
 	free(v.edges);
 	free(v.dns);
