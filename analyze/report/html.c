@@ -249,12 +249,15 @@ static void failing_row(FILE *f, size_t i, const json_t *e)
 	h(f, S(e, "first_seen"));
 	fputs("</td><td>", f);
 	h(f, S(e, "last_seen"));
+	fputs("</td><td>", f);
+	kt_report_why(f, e, kt_esc_html);
 	fputs("</td></tr>\n", f);
 }
 
 static const struct kt_report_table failing = {
 	.head = "<table class=\"failing\">\n<tr><th>edge</th><th>port</th><th>connections</th>"
-		"<th>failed</th><th>first seen</th><th>last seen</th></tr>\n",
+		"<th>failed</th><th>first seen</th><th>last seen</th><th>what the objects say"
+		"</th></tr>\n",
 	.foot = "</table>\n", .row = failing_row,
 };
 

@@ -50,6 +50,8 @@ static void failing_row(FILE *f, size_t i, const json_t *e)
 	m(f, S(e, "first_seen"));
 	fputs(" | ", f);
 	m(f, S(e, "last_seen"));
+	fputs(" | ", f);
+	kt_report_why(f, e, kt_esc_md);
 	fputs(" |\n", f);
 }
 
@@ -100,8 +102,8 @@ static const struct kt_report_table dns = {
 };
 
 static const struct kt_report_table failing = {
-	.head = "| source | destination | port | connections | failed | first seen | last seen |\n"
-		"|---|---|---|---|---|---|---|\n",
+	.head = "| source | destination | port | connections | failed | first seen | last seen "
+		"| what the objects say |\n|---|---|---|---|---|---|---|---|\n",
 	.foot = "", .row = failing_row, .more_in = "index.html",
 };
 

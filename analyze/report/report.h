@@ -200,6 +200,9 @@ size_t kt_report_edges_table(FILE *f, const struct kt_report_syntax *s,
  * neither. Returns the number listed, shown or not. */
 size_t kt_report_dns_table(FILE *f, const struct kt_report_syntax *s,
 			   const struct kt_report_table *t, const json_t *ctx);
+/* An edge's explanations (topology edges[].explanations), "; " between
+ * them, each through text (the document's escaping); nothing when none. */
+void kt_report_why(FILE *f, const json_t *edge, int (*text)(FILE *f, const char *s));
 /* A failed lookup that means something: not a search domain's try. */
 bool kt_report_dns_failing(const json_t *lookup);
 /* The nodes in trouble, "node: reason; reason" a line, after head and

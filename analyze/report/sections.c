@@ -72,6 +72,18 @@ size_t kt_report_edges_table(FILE *f, const struct kt_report_syntax *s,
 	return table(f, s, t, json_object_get(json_object_get(ctx, "topology"), "edges"), NULL, NULL);
 }
 
+void kt_report_why(FILE *f, const json_t *edge, int (*text)(FILE *f, const char *s))
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach(json_object_get(edge, "explanations"), i, x) {
+		if (i)
+			fputs("; ", f);
+		text(f, json_string_value(x));
+	}
+}
+
 bool kt_report_dns_failing(const json_t *lookup)
 {
 	return !json_is_true(json_object_get(lookup, "search_expansion"));
