@@ -26,7 +26,9 @@ static const char usage[] =
 	"'unattributed' with the reason. A connection seen by both its client and\n"
 	"its server counts once. Edges carry connections, failures by cause\n"
 	"(refused, timeout, unreachable, reset, error), bytes each way,\n"
-	"retransmits, a connect latency histogram, first and last seen. DNS\n"
+	"retransmits, a connect latency histogram, first and last seen, and for\n"
+	"failures what the Kubernetes objects say of why (a Service without ready\n"
+	"endpoint, a NetworkPolicy admitting no such connection). DNS\n"
 	"lookups that failed (NXDOMAIN, SERVFAIL, no answer...) are listed by\n"
 	"client, name and answer; an NXDOMAIN for a search domain's try of a name\n"
 	"the client resolved otherwise is marked as such.\n"
@@ -113,6 +115,8 @@ static void print_text(const json_t *topo)
 		if (json_integer_value(json_object_get(e, "unknown_backend")))
 			printf("    backend unknown (%" JSON_INTEGER_FORMAT ")\n",
 			       json_integer_value(json_object_get(e, "unknown_backend")));
+		json_array_foreach(json_object_get(e, "explanations"), j, b)
+			printf("    why: %s\n", json_string_value(b));
 	}
 	json_array_foreach(json_object_get(topo, "dns_failures"), i, e)
 		printf("%s asked %s %s: %s x%" JSON_INTEGER_FORMAT "%s\n",
