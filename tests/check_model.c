@@ -1358,10 +1358,29 @@ START_TEST(explanations)
 	json_decref(t);
 	fx_rm(&f);
 
-	/* without the policy, the same failures are not explained */
-	build_std(&f);
+	/* without the policy, the same failures are not explained; nor is the
+	 * refusal when a ready pod is behind the Service but no Endpoints
+	 * object was recorded */
+	fx_open(&f);
+	fx_k8s(&f);
+	np = pod("web-c", "cccc0000-cccc-4ccc-8ccc-cccccccccccc", "198.18.1.14",
+		 "2025-12-31T23:00:00Z", "ReplicaSet", "web-6b8d9f7c4");
+	json_object_set_new(json_object_get(np, "metadata"), "labels",
+			    json_pack("{s:s}", "app", "web"));
+	json_object_set_new(json_object_get(np, "status"), "conditions",
+			    json_pack("[{s:s, s:s}]", "type", "Ready", "status", "True"));
+	fx_line(&f, "k8s/watch/pods.jsonl", json_pack("{s:I, s:s, s:o}", "ts_ns",
+		(json_int_t)AT(2), "type", "ADDED", "object", np));
+	fx_host(&f);
+	fx_procs(&f);
+	fx_traffic(&f);
+	ev(&f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(60), CLIENT, 46000, VIP, 80, 100, 5001,
+	   KT_CAUSE_REFUSED, 0, 0);
+	fx_close(&f);
 	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
 	ck_assert_ptr_null(json_object_get(edge(t, C, "pod:shop/web-b", 9001), "explanations"));
+	ck_assert_int_eq(failed(edge(t, C, "service:shop/web", 80), "refused"), 1);
+	ck_assert_ptr_null(json_object_get(edge(t, C, "service:shop/web", 80), "explanations"));
 	json_decref(t);
 	fx_rm(&f);
 }

@@ -117,26 +117,29 @@ static int backend_cb(void *arg, const struct kt_k8s_endpoint *ep, int32_t port,
 
 struct pick {
 	struct kt_k8s_selector sel;
-	uint32_t n;
+	uint32_t n, ready;
 };
 
 static int pick_cb(void *arg, const struct kt_k8s_object *pod)
 {
 	struct pick *p = arg;
 
-	p->n += kt_k8s_selector_match(&p->sel, pod->labels, pod->nlabels) &&
-		pod->u.pod.phase && strcmp(pod->u.pod.phase, "Succeeded") &&
-		strcmp(pod->u.pod.phase, "Failed");
+	if (!kt_k8s_selector_match(&p->sel, pod->labels, pod->nlabels) || !pod->u.pod.phase ||
+	    !strcmp(pod->u.pod.phase, "Succeeded") || !strcmp(pod->u.pod.phase, "Failed"))
+		return 0;
+	p->n++;
+	p->ready += pod->u.pod.ready;
 	return 0;
 }
 
 /* A Service with no ready endpoint at t, said as a sentence; "" when it has
- * one (or none to speak of: a Service without selector is fed by hand). */
+ * one, or none to speak of: a Service without selector is fed by hand, and
+ * a ready pod its selector picks means the endpoints were not recorded. */
 static int no_endpoint(const struct kt_model *m, const struct kt_k8s_object *svc,
 		       const struct backends *b, char *buf, size_t len)
 {
 	struct pick p = { { .match = svc->u.svc.selector, .nmatch = svc->u.svc.nselector,
-			    .present = true }, 0 };
+			    .present = true }, 0, 0 };
 	int err;
 
 	buf[0] = '\0';
@@ -154,7 +157,7 @@ static int no_endpoint(const struct kt_model *m, const struct kt_k8s_object *svc
 	if (!p.n)
 		snprintf(buf, len, "Service %s/%s had no endpoint: its selector matched no pod",
 			 svc->ns, svc->name);
-	else
+	else if (!p.ready)
 		snprintf(buf, len, "Service %s/%s had no ready endpoint: none of the %" PRIu32
 			 " pods its selector matched was ready", svc->ns, svc->name, p.n);
 	return 0;
