@@ -65,7 +65,7 @@ struct backends {
 	const struct kt_k8s_object *src;
 	const char *src_ip, *proto, *src_name;
 	uint64_t t;
-	uint32_t ready, not_ready, checked, denied_in, denied_out;
+	uint32_t ready, not_ready, checked, unknown, denied_in, denied_out;
 	char in[600], out[600];		/* the first denial of each direction */
 	int err;
 };
@@ -109,9 +109,12 @@ static int backend_cb(void *arg, const struct kt_k8s_endpoint *ep, int32_t port,
 		return 0;
 	}
 	b->ready++;
-	if (b->checked >= EXPLAIN_BACKENDS_MAX || !ep->ip || !port ||
-	    !(pod = kt_k8s_pod_by_ip_str(b->m->k8s, ep->ip, b->t)))
+	if (b->checked >= EXPLAIN_BACKENDS_MAX)
 		return 0;
+	if (!ep->ip || !port || !(pod = kt_k8s_pod_by_ip_str(b->m->k8s, ep->ip, b->t))) {
+		b->unknown++;	/* a backend the policies cannot be asked about */
+		return 0;
+	}
 	return (b->err = check_pair(b, pod, ep->ip, NULL, port)) ? 1 : 0;
 }
 
@@ -214,10 +217,12 @@ int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *
 		if ((err = check_pair(&b, NULL, d->detail, d->id, e->port)))
 			return err;
 	}
-	/* a denial counts when every backend checked was denied */
-	if (b.checked && b.denied_in == b.checked && (err = add(out, b.in)))
+	/* a denial counts when every backend was checked and denied */
+	if (!b.checked || b.unknown)
+		return 0;
+	if (b.denied_in == b.checked && (err = add(out, b.in)))
 		return err;
-	if (b.checked && b.denied_out == b.checked && (err = add(out, b.out)))
+	if (b.denied_out == b.checked && (err = add(out, b.out)))
 		return err;
 	return 0;
 }
