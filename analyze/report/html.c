@@ -471,9 +471,9 @@ int kt_report_html(FILE *f, const json_t *ctx)
 		diagram(f, d);
 	fputs("<h2 id=\"failing\">Failing edges</h2>\n", f);
 	kt_report_failing_table(f, &html, &failing, ctx);
+	kt_report_trouble_list(f, &html, "<h3>Nodes in trouble</h3>\n<ul>\n", "</ul>\n", ctx);
 	fputs("<h2 id=\"dns\">DNS failures</h2>\n", f);
 	kt_report_dns_table(f, &html, &dns_table, ctx);
-	kt_report_trouble_list(f, &html, "<h3>Nodes in trouble</h3>\n<ul>\n", "</ul>\n", ctx);
 	timeline(f, ctx);
 	if (json_array_size(json_object_get(ctx, "at"))) {
 		fputs("<h2 id=\"at\">At chosen moments</h2>\n", f);
