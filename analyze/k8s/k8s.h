@@ -436,8 +436,9 @@ int kt_k8s_policies_for(const struct kt_k8s_index *idx,
  * dst are pods, or NULL when that end is no pod (then only an ipBlock can
  * name it, by src_ip / dst_ip, text; may be NULL). A named port is looked up
  * in dst's containers. This is what the objects ask, not what a CNI did:
- * without a CNI that enforces them, policies change nothing. 0, or
- * -ENOMEM. */
+ * without a CNI that enforces them, policies change nothing. Connections
+ * from a pod's own node are always admitted: the caller knows where a
+ * connection came from, this does not. 0, or -ENOMEM. */
 enum kt_np_verdict {
 	KT_NP_OPEN = 0,		/* no policy isolates that end in that direction */
 	KT_NP_ADMITTED,		/* isolated, and a rule admits the connection */

@@ -4,7 +4,8 @@
  * or drops what is sent to it), or NetworkPolicies that isolate the
  * server's pod for ingress, or the client's for egress, with no rule that
  * admits the connection. A hint where to look, said as what the objects
- * ask: whether a CNI enforced a policy the bundle cannot tell.
+ * ask. The other way round, an edge whose connections were established
+ * although the policies deny them says the cluster did not enforce them.
  */
 #include "model_int.h"
 
@@ -64,6 +65,8 @@ struct backends {
 	const struct kt_model *m;
 	const struct kt_k8s_object *src;
 	const char *src_ip, *proto, *src_name;
+	const char *node;	/* the client is this node (a host process, a
+				 * hostNetwork pod): its pods admit it */
 	uint64_t t;
 	uint32_t ready, not_ready, checked, unknown, denied_in, denied_out;
 	char in[600], out[600];		/* the first denial of each direction */
@@ -89,6 +92,9 @@ static int check_pair(struct backends *b, const struct kt_k8s_object *dst, const
 	    (err = kt_k8s_netpol_check(b->m->k8s, false, b->src, b->src_ip, dst, dst_ip, b->proto,
 				       port, b->t, &out)))
 		return err;
+	/* an isolated pod still takes connections from its own node */
+	if (b->node && dst && dst->u.pod.node && !strcmp(dst->u.pod.node, b->node))
+		in.v = KT_NP_OPEN;
 	b->checked++;
 	if (in.v == KT_NP_DENIED && !b->denied_in++)
 		denied_text(b->in, sizeof(b->in), true, &in, dname, b->src_name, b->proto, port);
@@ -166,17 +172,47 @@ static int no_endpoint(const struct kt_model *m, const struct kt_k8s_object *svc
 	return 0;
 }
 
+/* Connections established although the policies deny every end checked:
+ * the denial, and that the cluster did not enforce it. */
+static int not_enforced(const struct backends *b, const struct kt_edge *e, json_t *out)
+{
+	char text[800];
+	int err;
+
+	if (!b->checked || b->unknown)
+		return 0;
+	for (int dir = 0; dir < 2; dir++) {
+		if ((dir ? b->denied_out : b->denied_in) != b->checked)
+			continue;
+		snprintf(text, sizeof(text), "%s, yet %" PRIu64 " %s established: not enforced",
+			 dir ? b->out : b->in, e->total.established,
+			 e->total.established == 1 ? "was" : "were");
+		if ((err = add(out, text)))
+			return err;
+	}
+	return 0;
+}
+
 int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *out)
 {
 	const struct kt_entity *s = &m->ents[e->src], *d = &m->ents[e->dst];
 	uint64_t t = e->first_failed;
-	struct backends b = { .m = m, .t = t };
+	struct backends b = { .m = m };
 	char sname[300], text[700];
 	int err;
 
-	if (!t || (!e->total.failed[KT_FAIL_REFUSED] && !e->total.failed[KT_FAIL_TIMEOUT] &&
-		   !e->total.failed[KT_FAIL_UNREACHABLE]) || !m->k8s_has_pods)
+	bool failed = t && (e->total.failed[KT_FAIL_REFUSED] || e->total.failed[KT_FAIL_TIMEOUT] ||
+			    e->total.failed[KT_FAIL_UNREACHABLE]);
+
+	if (!m->k8s_has_pods)
 		return 0;
+	if (!failed) {
+		/* established where a policy says no: it was not enforced */
+		if (!e->total.established || !m->k8s_has_netpol)
+			return 0;
+		t = e->total.first_seen;
+	}
+	b.t = t;
 	b.proto = e->proto == IPPROTO_UDP ? "UDP" : "TCP";
 	b.src = pod_of(m, s, t);
 	b.src_ip = b.src ? pod_ip(b.src) : s->kind == KT_ENT_EXTERNAL ||
@@ -184,6 +220,10 @@ int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *
 	snprintf(sname, sizeof(sname), "%s%s%s", b.src ? b.src->ns : "", b.src ? "/" : "",
 		 b.src ? b.src->name : s->id);
 	b.src_name = sname;
+	if (s->kind == KT_ENT_PROCESS || s->kind == KT_ENT_NODE)
+		b.node = m->node_name;
+	else if (b.src && b.src->u.pod.host_network)
+		b.node = b.src->u.pod.node;
 
 	if (d->kind == KT_ENT_SERVICE && d->ns[0]) {
 		const struct kt_k8s_object *svc = kt_k8s_get(m->k8s, KT_K8S_SERVICE, d->ns, d->name, t);
@@ -198,6 +238,20 @@ int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *
 				sport = &svc->u.svc.ports[i];
 		if (!sport)
 			return 0;
+		if (!failed) {
+			/* the backends that served it, when the bundle shows them */
+			for (uint32_t i = 0; i < e->nbackends && !b.err; i++) {
+				const struct kt_k8s_object *pod = pod_of(m, &m->ents[e->backends[i].ent], t);
+
+				if (!pod)
+					b.unknown++;
+				else
+					b.err = check_pair(&b, pod, pod_ip(pod), NULL, e->backends[i].port);
+			}
+			if (b.err)
+				return b.err;
+			return not_enforced(&b, e, out);
+		}
 		if ((err = kt_k8s_backends(m->k8s, svc, sport, t, backend_cb, &b)) < 0)
 			return err;
 		if (b.err)
@@ -217,6 +271,8 @@ int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *
 		if ((err = check_pair(&b, NULL, d->detail, d->id, e->port)))
 			return err;
 	}
+	if (!failed)
+		return not_enforced(&b, e, out);
 	/* a denial counts when every backend was checked and denied */
 	if (!b.checked || b.unknown)
 		return 0;

@@ -96,6 +96,14 @@ int kt_model_add_k8s_entry(struct kt_model *m, const char *relpath,
 	return kt_k8s_index_feed_entry(m->k8s, relpath, data, len);
 }
 
+static int any_version(void *arg, const struct kt_k8s_object *v, const struct kt_k8s_object *prev)
+{
+	(void)arg;
+	(void)v;
+	(void)prev;
+	return 1;
+}
+
 /* The objects are all in once the first record stream starts. */
 static int k8s_finish(struct kt_model *m)
 {
@@ -110,6 +118,8 @@ static int k8s_finish(struct kt_model *m)
 	kt_k8s_index_stats(m->k8s, &st);
 	m->st.k8s_objects = st.objects;
 	m->k8s_has_pods = st.objects > 0;
+	m->k8s_has_netpol = m->k8s_has_pods &&
+		kt_k8s_each_version(m->k8s, KT_K8S_NETWORKPOLICY, any_version, NULL) == 1;
 	return 0;
 }
 

@@ -175,6 +175,7 @@ struct kt_model {
 	struct kt_model_stats st;
 	struct kt_k8s_index *k8s;
 	bool k8s_done, k8s_has_pods, finished;
+	bool k8s_has_netpol;	/* some NetworkPolicy, at any time */
 	char *node_name;
 	uint8_t node_ips[KT_NODE_IPS_MAX][16];
 	uint32_t nnode_ips;
@@ -213,7 +214,8 @@ struct kt_model {
 };
 
 /* explain.c: sentences for why e's connections failed, from the objects
- * at the start of its first failed one, appended to out (a JSON array,
+ * at the start of its first failed one, or, for an edge without failure,
+ * a policy denying what was established; appended to out (a JSON array,
  * each sentence once). 0, or -ENOMEM. */
 int kt_model_explain(const struct kt_model *m, const struct kt_edge *e, json_t *out);
 

@@ -225,7 +225,8 @@ static int add_edge(struct view *v, const struct kt_edge *e)
 		v->n++;
 	}
 	kt_edge_stats_add(&ve->st, &e->total);
-	if (e->first_failed && json_array_size(ve->why) < VIEW_WHY_MAX) {
+	if ((e->first_failed || (m->k8s_has_netpol && e->total.established)) &&
+	    json_array_size(ve->why) < VIEW_WHY_MAX) {
 		if (!ve->why && !(ve->why = json_array()))
 			return kt_err_set(-ENOMEM, "out of memory");
 		if ((err = kt_model_explain(m, e, ve->why)))
