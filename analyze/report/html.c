@@ -375,7 +375,8 @@ static void evidence(FILE *f, const json_t *ctx)
 		      "flow events' counts and times.</p>\n", f);
 	fputs("<table>\n<tr><th>#</th><th>edge</th><th>port</th><th>connections</th><th>established</th>"
 	      "<th>failed</th><th>bytes sent / received</th><th>retransmits</th><th>first seen</th>"
-	      "<th>last seen</th><th>served by</th><th>packets</th></tr>\n", f);
+	      "<th>last seen</th><th>served by</th><th>packets</th><th>what the objects say</th>"
+	      "</tr>\n", f);
 	json_array_foreach(json_object_get(topo, "edges"), i, e) {
 		const json_t *frags;
 
@@ -422,6 +423,8 @@ static void evidence(FILE *f, const json_t *ctx)
 		}
 		if (!json_array_size(frags))
 			fputs(have_pcap ? "none for this edge" : "none", f);
+		fputs("</td><td>", f);
+		kt_report_why(f, e, kt_esc_html);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);

@@ -59,8 +59,10 @@ static void edge_row(FILE *f, size_t i, const json_t *e)
 {
 	(void)i;
 	edge_cells(f, e);
-	fprintf(f, " | %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " |\n",
+	fprintf(f, " | %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " | ",
 		I(e, "bytes_sent"), I(e, "bytes_received"));
+	kt_report_why(f, e, kt_esc_md);
+	fputs(" |\n", f);
 }
 
 static void timeline_row(FILE *f, size_t i, const json_t *t)
@@ -113,8 +115,8 @@ static const struct kt_report_table timeline = {
 };
 
 static const struct kt_report_table edges = {
-	.head = "| source | destination | port | connections | failed | bytes sent/received |\n"
-		"|---|---|---|---|---|---|\n",
+	.head = "| source | destination | port | connections | failed | bytes sent/received "
+		"| what the objects say |\n|---|---|---|---|---|---|---|\n",
 	.foot = "", .row = edge_row, .more_in = "topology.json",
 };
 
