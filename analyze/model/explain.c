@@ -56,7 +56,8 @@ static void denied_text(char *buf, size_t len, bool ingress, const struct kt_np_
 	if (r->npolicies > 1)
 		snprintf(more, sizeof(more), " (and %" PRIu32 " more)", r->npolicies - 1);
 	snprintf(buf, len, "NetworkPolicy %s/%s%s isolates %s for %s and no rule admits %s %s "
-		 "%s on %s %" PRId32, r->policy->ns, r->policy->name, more, isolated,
+		 "%s on %s %" PRId32, r->policy->ns ? r->policy->ns : "",
+		 r->policy->name ? r->policy->name : "", more, isolated,
 		 ingress ? "ingress" : "egress", ingress ? "connections from" : "connections to",
 		 other, ingress ? "to it" : "from it", proto, port);
 }
