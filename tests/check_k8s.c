@@ -533,6 +533,39 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* A uid two kinds claim (a bundle is untrusted): each kind keeps its own
+ * object, and a key made to collide with another kind's is refused. */
+START_TEST(uid_shared_by_kinds)
+{
+	struct kt_k8s_index *idx;
+	const struct kt_k8s_object *p, *np;
+	int err;
+
+	ck_assert_int_eq(kt_k8s_index_new(&idx), 0);
+	ck_assert_int_eq(load_str(idx, "[{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\","
+				  "\"namespace\":\"d\",\"uid\":\"x\",\"resourceVersion\":\"1\"}},"
+				  "{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"n\","
+				  "\"namespace\":\"d\",\"uid\":\"x\",\"resourceVersion\":\"1\"},"
+				  "\"spec\":{\"podSelector\":{}}}]", "a.json", SEC), 0);
+	err = load_str(idx, "[{\"kind\":\"Service\",\"metadata\":{\"name\":\"s\","
+		       "\"namespace\":\"d\",\"uid\":\"Pod/d/b\"}},{\"kind\":\"Pod\","
+		       "\"metadata\":{\"name\":\"b\",\"namespace\":\"d\"}}]", "b.json", SEC);
+	ck_assert_int_eq(err, -EPROTO);
+	ck_assert_ptr_nonnull(strstr(kt_err_msg(err), "another kind's uid"));
+	ck_assert_int_eq(kt_k8s_index_finish(idx), 0);
+	p = kt_k8s_get(idx, KT_K8S_POD, "d", "a", KT_K8S_LATEST);
+	np = kt_k8s_get(idx, KT_K8S_NETWORKPOLICY, "d", "n", KT_K8S_LATEST);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(np);
+	ck_assert_int_eq(p->kind, KT_K8S_POD);
+	ck_assert_int_eq(np->kind, KT_K8S_NETWORKPOLICY);
+	ck_assert(np->u.np.pod_selector.present);
+	ck_assert_int_eq(count(idx, KT_K8S_NETWORKPOLICY, "d", KT_K8S_LATEST), 1);
+	ck_assert_int_eq(count(idx, KT_K8S_POD, "d", KT_K8S_LATEST), 1);
+	kt_k8s_index_free(idx);
+}
+END_TEST
+
 /* ---- over time ------------------------------------------------------------ */
 
 /* 2026-01-01T00:00:00Z */
@@ -916,6 +949,7 @@ Suite *kt_k8s_suite(void)
 	tcase_add_test(tc, reused_ip_snapshots_only);
 	tcase_add_test(tc, deployment_scaled_and_policies);
 	tcase_add_test(tc, netpol_rules);
+	tcase_add_test(tc, uid_shared_by_kinds);
 	tcase_add_test(tc, owner_chains_hpa_events);
 	tcase_add_test(tc, kinds_and_times);
 	suite_add_tcase(s, tc);

@@ -189,12 +189,21 @@ int kt_k8s_index_add(struct kt_k8s_index *idx, const json_t *obj,
 		goto out;
 	}
 	if (uid && *uid) {
+		const char *kind = json_string_value(json_object_get(obj, "kind"));
+
 		key = kt_intern_str(&idx->in, uid);
 		if (!key) {
 			err = -ENOMEM;
 			goto out;
 		}
 		r = rec_get(idx, key, false, 0, NULL, NULL, NULL, NULL);
+		/* a uid another kind already holds (a bundle's uids are not
+		 * to be trusted): this one goes by kind, namespace and name,
+		 * so that a kind's list never holds another kind's data */
+		if (r && r->kind != kt_k8s_kind_parse(kind ? kind : kind_hint)) {
+			r = NULL;
+			key = NULL;
+		}
 		data = known_version(r, rv);
 	}
 	if (!data) {
@@ -213,6 +222,12 @@ int kt_k8s_index_add(struct kt_k8s_index *idx, const json_t *obj,
 			err = -ENOMEM;
 			goto out;
 		}
+	}
+	if (r->kind != data->kind) {
+		/* "Pod/ns/name" as another kind's uid: made to collide */
+		err = kt_err_set(-EPROTO, "%s '%s': its key is another kind's uid",
+				 data->kind_name, data->name);
+		goto out;
 	}
 	err = obs_push(idx, r, t, data, op, snap);
 out:
