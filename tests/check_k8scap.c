@@ -720,6 +720,42 @@ static const struct {
 	  "spec.containers[0].env[0].value: Invalid value: " R ": must be a string", 1 },
 };
 
+/* Redaction whatever shape a document has: a watch event whose object is
+ * an array (no kubectl writes one) has its items redacted like a list's. */
+START_TEST(redact_odd_watch_event)
+{
+	struct kt_k8s_redaction r = { 0 };
+	json_t *doc = json_loads("{\"type\":\"ADDED\",\"object\":["
+				 "{\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},"
+				 "\"data\":{\"k\":\"c2VjcmV0\"}},"
+				 "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\","
+				 "\"managedFields\":[]},\"data\":{\"k\":\"v\"}}]}", 0, NULL);
+	json_t *items, *cm;
+	char *txt;
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert(!kt_k8s_redact(doc, "Pod", false, &r));
+	items = json_object_get(doc, "object");
+	ck_assert_int_eq(json_array_size(items), 1);
+	cm = json_array_get(items, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(cm, "kind")), "ConfigMap");
+	ck_assert_ptr_null(json_object_get(cm, "data"));
+	ck_assert_ptr_null(json_object_get(json_object_get(cm, "metadata"), "managedFields"));
+	ck_assert_uint_eq(r.secrets_dropped, 1);
+	ck_assert_uint_eq(r.configmap_data_dropped, 1);
+	txt = json_dumps(doc, 0);
+	ck_assert_ptr_null(strstr(txt, "c2VjcmV0"));
+	free(txt);
+	json_decref(doc);
+
+	/* the usual event of a Secret goes whole */
+	doc = json_loads("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Secret\","
+			 "\"metadata\":{\"name\":\"s\"}}}", 0, NULL);
+	ck_assert(kt_k8s_redact(doc, "Pod", false, &r));
+	json_decref(doc);
+}
+END_TEST
+
 START_TEST(scrub_table)
 {
 	char out[1024];
@@ -935,6 +971,7 @@ Suite *kt_k8scap_suite(void)
 	tcase_add_test(tc, kubectl_echoes_secrets);
 	tcase_add_test(tc, import_error_scrubbed);
 	suite_add_tcase(s, tc);
+	tcase_add_test(scrub, redact_odd_watch_event);
 	tcase_add_test(scrub, scrub_table);
 	tcase_add_test(scrub, scrub_bytes);
 	tcase_add_test(scrub, scrub_bounds);

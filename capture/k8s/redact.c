@@ -131,8 +131,9 @@ static bool walk(json_t *j, const char *hint, bool no_redact,
 	else
 		snprintf(item_kind, sizeof(item_kind), "%s", hint ? hint : "");
 	json_object_foreach_safe(j, tmp, k, v) {
-		if (strcmp(k, "object") == 0 && json_is_string(json_object_get(j, "type")))
-			continue;	/* walked above */
+		if (strcmp(k, "object") == 0 && json_is_object(v) &&
+		    json_is_string(json_object_get(j, "type")))
+			continue;	/* walked above; anything else is walked here */
 		if (!no_redact && strcmp(k, "env") == 0 && json_is_array(v)) {
 			redact_env(v, r);
 			continue;
