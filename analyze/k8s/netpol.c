@@ -150,7 +150,7 @@ static bool peer_matches(const struct check *c, const char *ns, const json_t *pe
 
 		if (!selects(nsel, nso ? nso->labels : NULL, nso ? nso->nlabels : 0, other->ns))
 			return false;
-	} else if (strcmp(other->ns, ns)) {
+	} else if (!ns || strcmp(other->ns, ns)) {
 		return false;
 	}
 	return !psel || selects(psel, other->labels, other->nlabels, NULL);
