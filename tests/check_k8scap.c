@@ -748,6 +748,17 @@ START_TEST(redact_odd_watch_event)
 	free(txt);
 	json_decref(doc);
 
+	/* an env list is walked too, beyond its values */
+	doc = json_loads("{\"kind\":\"Pod\",\"spec\":{\"env\":[{\"name\":\"A\",\"value\":"
+			 "\"pw\"},{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},"
+			 "\"data\":{\"k\":\"hunter2\"}}]}}", 0, NULL);
+	ck_assert(!kt_k8s_redact(doc, "Pod", false, &r));
+	txt = json_dumps(doc, 0);
+	ck_assert_ptr_null(strstr(txt, "hunter2"));
+	ck_assert_ptr_null(strstr(txt, "\"pw\""));
+	free(txt);
+	json_decref(doc);
+
 	/* the usual event of a Secret goes whole */
 	doc = json_loads("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Secret\","
 			 "\"metadata\":{\"name\":\"s\"}}}", 0, NULL);

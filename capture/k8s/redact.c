@@ -134,10 +134,8 @@ static bool walk(json_t *j, const char *hint, bool no_redact,
 		if (strcmp(k, "object") == 0 && json_is_object(v) &&
 		    json_is_string(json_object_get(j, "type")))
 			continue;	/* walked above; anything else is walked here */
-		if (!no_redact && strcmp(k, "env") == 0 && json_is_array(v)) {
-			redact_env(v, r);
-			continue;
-		}
+		if (!no_redact && strcmp(k, "env") == 0 && json_is_array(v))
+			redact_env(v, r);	/* and walked below, as any array */
 		if (strcmp(k, "items") == 0 && json_is_array(v)) {
 			walk_array(v, item_kind[0] ? item_kind : NULL, no_redact, r, depth);
 			continue;
