@@ -383,6 +383,21 @@ START_TEST(dns_failures_listed)
 	ck_assert_ptr_null(json_object_get(tr, "pod:shop/b"));
 	json_decref(tr);
 	json_decref(topo);
+
+	/* a client failing many names: the first three, then a count */
+	topo = json_pack("{s:s, s:[], s:[], s:[o, o, o, o, o]}", "level", "pod", "nodes", "edges",
+			 "dns_failures",
+			 lookup("pod:shop/a", "n1.example", "NXDOMAIN", 1, false),
+			 lookup("pod:shop/a", "n2.example", "NXDOMAIN", 1, false),
+			 lookup("pod:shop/a", "n3.example", "NXDOMAIN", 1, false),
+			 lookup("pod:shop/a", "n4.example", "NXDOMAIN", 1, false),
+			 lookup("pod:shop/a", "n5.example", "NXDOMAIN", 1, false));
+	ck_assert_int_eq(kt_report_trouble(topo, NULL, &tr), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(tr, "pod:shop/a")), 4);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(tr, "pod:shop/a"), 3)),
+			 "2 more names did not resolve");
+	json_decref(tr);
+	json_decref(topo);
 }
 END_TEST
 

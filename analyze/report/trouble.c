@@ -80,6 +80,16 @@ static int add_reason(json_t *tr, const char *id, const char *reason)
 	return 0;
 }
 
+#define TROUBLE_DNS_NAMES 3	/* failed names listed per client */
+
+static int dns_more(json_t *tr, const char *client, json_int_t more)
+{
+	char why[80];
+
+	snprintf(why, sizeof(why), "%" JSON_INTEGER_FORMAT " more names did not resolve", more);
+	return add_reason(tr, client, why);
+}
+
 struct pods {
 	const struct kt_k8s_index *idx;
 	const char *level;
@@ -161,17 +171,37 @@ int kt_report_trouble(const json_t *topo, const struct kt_k8s_index *idx, json_t
 		if ((err = add_reason(tr, json_string_value(json_object_get(e, "dst")), why)))
 			goto out;
 	}
-	/* a name that does not resolve is the asking client's trouble */
-	json_array_foreach(json_object_get(topo, "dns_failures"), i, e) {
-		char why[400];
+	/* a name that does not resolve is the asking client's trouble: the
+	 * first few names each, then how many more (dns_failures is sorted
+	 * by client) */
+	{
+		const char *prev = NULL;
+		json_int_t shown = 0, more = 0;
 
-		if (!kt_report_dns_failing(e))
-			continue;
-		snprintf(why, sizeof(why), "%s %" JSON_INTEGER_FORMAT " for %s",
-			 json_string_value(json_object_get(e, "rcode")),
-			 json_integer_value(json_object_get(e, "count")),
-			 json_string_value(json_object_get(e, "qname")));
-		if ((err = add_reason(tr, json_string_value(json_object_get(e, "client")), why)))
+		json_array_foreach(json_object_get(topo, "dns_failures"), i, e) {
+			const char *client = json_string_value(json_object_get(e, "client"));
+			char why[400];
+
+			if (!kt_report_dns_failing(e) || !client)
+				continue;
+			if (!prev || strcmp(prev, client)) {
+				if (more && (err = dns_more(tr, prev, more)))
+					goto out;
+				prev = client;
+				shown = more = 0;
+			}
+			if (shown++ >= TROUBLE_DNS_NAMES) {
+				more++;
+				continue;
+			}
+			snprintf(why, sizeof(why), "%s %" JSON_INTEGER_FORMAT " for %s",
+				 json_string_value(json_object_get(e, "rcode")),
+				 json_integer_value(json_object_get(e, "count")),
+				 json_string_value(json_object_get(e, "qname")));
+			if ((err = add_reason(tr, client, why)))
+				goto out;
+		}
+		if (more && (err = dns_more(tr, prev, more)))
 			goto out;
 	}
 	if (idx) {
