@@ -39,7 +39,7 @@ struct vedge {
 	struct kt_edge_window *w;	/* sorted by index */
 	uint32_t nw, capw;
 	json_t *backends;	/* id -> {id, port, connections} keyed "id:port" */
-	json_t *why;		/* explanations of its failures (explain.c), or NULL */
+	json_t *why;		/* what the objects say of it (explain.c), or NULL */
 	uint64_t unknown_backend;
 	bool via;
 	const char *via_id;
