@@ -1315,6 +1315,18 @@ END_TEST
 
 /* ---- what the objects say of failed connections (explain.c) -------------- */
 
+/* The rest of both bundles of 'explanations': the host, its processes, the
+ * usual traffic and a connection refused through the ClusterIP. */
+static void explain_traffic(struct fx *f)
+{
+	fx_host(f);
+	fx_procs(f);
+	fx_traffic(f);
+	ev(f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(60), CLIENT, 46000, VIP, 80, 100, 5001,
+	   KT_CAUSE_REFUSED, 0, 0);
+	fx_close(f);
+}
+
 START_TEST(explanations)
 {
 	struct fx f;
@@ -1332,13 +1344,7 @@ START_TEST(explanations)
 		       "admin");
 	fx_file(&f, "k8s/snapshots/000001/networkpolicies/shop.json",
 		snapshot_list(1, AT(1), "networkpolicies", json_pack("[o]", np)));
-	fx_host(&f);
-	fx_procs(&f);
-	fx_traffic(&f);
-	/* refused through the ClusterIP, whose selector finds no pod */
-	ev(&f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(60), CLIENT, 46000, VIP, 80, 100, 5001,
-	   KT_CAUSE_REFUSED, 0, 0);
-	fx_close(&f);
+	explain_traffic(&f);
 
 	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
 	why = json_object_get(edge(t, C, "pod:shop/web-b", 9001), "explanations");
@@ -1386,12 +1392,7 @@ START_TEST(explanations)
 			    json_pack("[{s:s, s:s}]", "type", "Ready", "status", "True"));
 	fx_line(&f, "k8s/watch/pods.jsonl", json_pack("{s:I, s:s, s:o}", "ts_ns",
 		(json_int_t)AT(2), "type", "ADDED", "object", np));
-	fx_host(&f);
-	fx_procs(&f);
-	fx_traffic(&f);
-	ev(&f, KT_FLOW_FAIL, KT_ROLE_CLIENT, AT(60), CLIENT, 46000, VIP, 80, 100, 5001,
-	   KT_CAUSE_REFUSED, 0, 0);
-	fx_close(&f);
+	explain_traffic(&f);
 	t = topo(&f, NULL, KT_LEVEL_POD, NULL);
 	ck_assert_ptr_null(json_object_get(edge(t, C, "pod:shop/web-b", 9001), "explanations"));
 	ck_assert_int_eq(failed(edge(t, C, "service:shop/web", 80), "refused"), 1);
