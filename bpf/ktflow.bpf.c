@@ -208,7 +208,11 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Events are built here, not on the 512-byte stack. */
+/* Events are built here, not on the 512-byte stack, by the tracepoint and
+ * uprobe programs: the kernel runs one of those at a time on a CPU (the
+ * inner one is skipped and counted, lost_missed_runs), so they can share a
+ * buffer per CPU. kt_set_state, a raw tracepoint, is not held back that
+ * way: it builds its events in the ring itself (ring_flow_ev). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -253,18 +257,22 @@ static __always_inline void count(__u32 idx, __u64 n)
 		__sync_fetch_and_add(c, n);
 }
 
-static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
+static __always_inline void flow_ev_init(struct kt_ev_flow *ev, __u8 kind, __u64 now)
 {
-	__u32 zero = 0;
-	struct kt_ev_flow *ev = bpf_map_lookup_elem(&flow_scratch, &zero);
-
-	if (!ev)
-		return NULL;
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->type = KT_EV_FLOW;
 	ev->size = sizeof(*ev);
 	ev->ts = now;
 	ev->kind = kind;
+}
+
+static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
+{
+	__u32 zero = 0;
+	struct kt_ev_flow *ev = bpf_map_lookup_elem(&flow_scratch, &zero);
+
+	if (ev)
+		flow_ev_init(ev, kind, now);
 	return ev;
 }
 
@@ -296,6 +304,39 @@ static __always_inline void submit_flow(struct kt_ev_flow *ev)
 		count(KT_CNT_LOST_FLOW, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
+}
+
+/* An event of kt_set_state, reserved in the ring: a raw tracepoint's
+ * program may interrupt a tracepoint's (a state change in a softirq) or be
+ * interrupted by one (a softirq's kfree_skb inside a close()), and an event
+ * half-built in flow_scratch was overwritten: a connect's FAIL went out as
+ * a copy of someone else's DROP. NULL when the ring is full (counted).
+ * Every reserved event must reach ring_submit_flow(). */
+static __always_inline struct kt_ev_flow *ring_flow_ev(__u8 kind, __u64 now)
+{
+	struct kt_ev_flow *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		count(KT_CNT_LOST_FLOW, 1);
+		return NULL;
+	}
+	flow_ev_init(ev, kind, now);
+	return ev;
+}
+
+static __always_inline void ring_submit_flow(struct kt_ev_flow *ev)
+{
+	__u64 flags = 0;
+
+	if (wakeup_bytes) {
+		/* ring_flags() for a record already counted in the ring */
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+		flags = avail >= wakeup_bytes && avail < wakeup_bytes + sizeof(*ev) + 8 ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
+	bpf_ringbuf_submit(ev, flags);
+	count(KT_CNT_EVENTS, 1);
 }
 
 static __always_inline void submit_proc(struct kt_ev_proc *ev)
@@ -388,7 +429,10 @@ static __always_inline void fill_sock(struct kt_ev_flow *ev, struct sock *sk)
 }
 
 /* The totals lie within a few hundred bytes of tcp_sock: one copy of that
- * span instead of six reads, where it fits the scratch buffer. */
+ * span instead of six reads, where it fits the scratch buffer. kt_set_state
+ * and the stats uprobe may interrupt each other on one CPU (a close in a
+ * softirq): each use of the buffer bumps tcp_span_uses, and a reader that
+ * finds it moved on reads the fields one by one instead. */
 #define KT_TCP_SPAN 1024
 
 struct {
@@ -397,6 +441,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8[KT_TCP_SPAN]);
 } tcp_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tcp_span_uses SEC(".maps");
 
 #define KT_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define KT_MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -414,18 +465,23 @@ static __always_inline void fill_tcp_totals(struct kt_ev_flow *ev, struct sock *
 	__u32 hi = KT_MAX(KT_MAX(KT_MAX(o_ba + 8, o_br + 8), KT_MAX(o_so + 4, o_si + 4)),
 			  KT_MAX(o_tr + 4, o_rt + 4));
 	__u32 zero = 0, srtt;
+	__u64 *uses = bpf_map_lookup_elem(&tcp_span_uses, &zero), use;
 	__u8 *buf;
 
-	buf = hi - lo <= KT_TCP_SPAN ? bpf_map_lookup_elem(&tcp_scratch, &zero) : NULL;
-	if (buf && bpf_probe_read_kernel(buf, hi - lo, (void *)sk + lo) == 0) {
-		__builtin_memcpy(&ev->bytes_sent, buf + (o_ba - lo), 8);
-		__builtin_memcpy(&ev->bytes_recv, buf + (o_br - lo), 8);
-		__builtin_memcpy(&ev->segs_out, buf + (o_so - lo), 4);
-		__builtin_memcpy(&ev->segs_in, buf + (o_si - lo), 4);
-		__builtin_memcpy(&ev->retrans, buf + (o_tr - lo), 4);
-		__builtin_memcpy(&srtt, buf + (o_rt - lo), 4);
-		ev->srtt_us = srtt >> 3;
-		return;
+	buf = hi - lo <= KT_TCP_SPAN && uses ? bpf_map_lookup_elem(&tcp_scratch, &zero) : NULL;
+	if (buf && uses) {
+		use = __sync_add_and_fetch(uses, 1);
+		if (bpf_probe_read_kernel(buf, hi - lo, (void *)sk + lo) == 0) {
+			__builtin_memcpy(&ev->bytes_sent, buf + (o_ba - lo), 8);
+			__builtin_memcpy(&ev->bytes_recv, buf + (o_br - lo), 8);
+			__builtin_memcpy(&ev->segs_out, buf + (o_so - lo), 4);
+			__builtin_memcpy(&ev->segs_in, buf + (o_si - lo), 4);
+			__builtin_memcpy(&ev->retrans, buf + (o_tr - lo), 4);
+			__builtin_memcpy(&srtt, buf + (o_rt - lo), 4);
+			ev->srtt_us = srtt >> 3;
+			if (*(volatile __u64 *)uses == use)
+				return;
+		}
 	}
 	ev->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
 	ev->bytes_recv = BPF_CORE_READ(tp, bytes_received);
@@ -593,7 +649,7 @@ static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
 
 	if (read_ep(ep, sk) < 0)
 		return;
-	ev = flow_ev(failed ? KT_EVK_FAIL : KT_EVK_CLOSE, now);
+	ev = ring_flow_ev(failed ? KT_EVK_FAIL : KT_EVK_CLOSE, now);
 	if (!ev)
 		return;
 	fill_tp_flow(ev, ep, sk, fi);
@@ -642,7 +698,7 @@ static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
 			ev->closer = KT_EVL_LOCAL;
 		}
 	}
-	submit_flow(ev);
+	ring_submit_flow(ev);
 }
 
 static __always_inline bool is_tcp(struct sock *sk)
@@ -700,7 +756,7 @@ int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
 	if (ns == KT_TCP_LISTEN) {
 		if (!is_tcp(sk) || read_ep(&ep, sk) < 0)
 			return 0;
-		ev = flow_ev(KT_EVK_LISTEN, bpf_ktime_get_boot_ns());
+		ev = ring_flow_ev(KT_EVK_LISTEN, bpf_ktime_get_boot_ns());
 		if (!ev)
 			return 0;
 		fill_sock(ev, sk);
@@ -708,7 +764,7 @@ int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
 		fill_current(ev);
 		ev->proto = KT_IPPROTO_TCP;
 		ev->role = KT_EVR_SERVER;
-		submit_flow(ev);
+		ring_submit_flow(ev);
 		return 0;
 	}
 	if (os == KT_TCP_LISTEN || os == KT_TCP_CLOSE)
@@ -746,7 +802,7 @@ int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
 		fi->flags |= FI_OPENED;
 		if (read_ep(&ep, sk) < 0)
 			return 0;
-		ev = flow_ev(KT_EVK_OPEN, now);
+		ev = ring_flow_ev(KT_EVK_OPEN, now);
 		if (!ev)
 			return 0;
 		fill_tp_flow(ev, &ep, sk, fi);
@@ -755,7 +811,7 @@ int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
 		if (fi->role == KT_EVR_CLIENT && fi->start_ts)
 			ev->latency_ns = now - fi->start_ts;
 		ev->srtt_us = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
-		submit_flow(ev);
+		ring_submit_flow(ev);
 		return 0;
 	}
 	if (ns == KT_TCP_FIN_WAIT1 && !fi->closer)
