@@ -74,6 +74,8 @@ NSL=$(jq -c '[{n: .node.netns_inode, f: 0, u: 18446744073709551615}]
 	+ [.events[] | select(.type == "recreate") | {n: .old_netns_inode, f: 0, u: .old_netns_until_ns}]' "$KTLAB_JSON")
 mapfile -t UIDS < <(jq -r '.pods[].uid, (.events[] | .old_uid // empty)' "$KTLAB_JSON" | sort -u)
 mkdir "$T/x" && tar -xf "$T/boutique.tar.zst" -C "$T/x" || exit 1
+# KEEP=1 keeps $T: the recording as made too, for a check that fails
+[ -n "${KEEP:-}" ] && cp "$T/boutique.tar.zst" "$T/unfiltered.tar.zst"
 args=()
 while read -r n; do args+=(--netns "$n"); done < <(jq -r '.[] | "\(.n):\(.f):\(.u)"' <<<"$NSL")
 for u in "${UIDS[@]}"; do args+=(--path-has "$u" --path-has "${u//-/_}"); done
