@@ -309,8 +309,9 @@ static __always_inline void submit_flow(struct kt_ev_flow *ev)
 /* An event of kt_set_state, reserved in the ring: a raw tracepoint's
  * program may interrupt a tracepoint's (a state change in a softirq) or be
  * interrupted by one (a softirq's kfree_skb inside a close()), and an event
- * half-built in flow_scratch was overwritten: a connect's FAIL went out as
- * a copy of someone else's DROP. NULL when the ring is full (counted).
+ * half-built in a buffer they share would be overwritten: one event lost,
+ * another sent twice with mixed fields. NULL when the ring is full
+ * (counted).
  * Every reserved event must reach ring_submit_flow(). */
 static __always_inline struct kt_ev_flow *ring_flow_ev(__u8 kind, __u64 now)
 {
