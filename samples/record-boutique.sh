@@ -14,6 +14,8 @@
 #   round 2   the same traffic again
 #
 #   samples/record-boutique.sh [BUILD_DIR] [OUT]    (root; BPF; ~30 s)
+#   KEEP=1 keeps the work directory (named on stderr): the recording as
+#   made (unfiltered.tar.zst), the lab's ground truth, the filtered files.
 #
 # eBPF sees the whole machine, and a build machine runs other labs and
 # benchmarks beside this one (a node would run only its own pods). So the
@@ -74,7 +76,6 @@ NSL=$(jq -c '[{n: .node.netns_inode, f: 0, u: 18446744073709551615}]
 	+ [.events[] | select(.type == "recreate") | {n: .old_netns_inode, f: 0, u: .old_netns_until_ns}]' "$KTLAB_JSON")
 mapfile -t UIDS < <(jq -r '.pods[].uid, (.events[] | .old_uid // empty)' "$KTLAB_JSON" | sort -u)
 mkdir "$T/x" && tar -xf "$T/boutique.tar.zst" -C "$T/x" || exit 1
-# KEEP=1 keeps $T: the recording as made too, for a check that fails
 [ -n "${KEEP:-}" ] && cp "$T/boutique.tar.zst" "$T/unfiltered.tar.zst"
 args=()
 while read -r n; do args+=(--netns "$n"); done < <(jq -r '.[] | "\(.n):\(.f):\(.u)"' <<<"$NSL")
