@@ -75,7 +75,9 @@ int kt_bpf_prune_folds(struct kt_bpf *b, uint64_t idle_ns);
 /* Runs of our programs the kernel skipped: a tracepoint hit while another
  * eBPF program was running on that CPU (an interrupt in the middle of one)
  * is not delivered, and counted per program. Events lost like ring buffer
- * overflows; 0 on kernels that do not count them (before 6.7). */
+ * overflows; 0 on kernels that do not count them (before 6.7). Includes the
+ * runs of kt_set_state that kt_set_state_nested took (KT_CNT_NESTED, for
+ * the caller to subtract), not those of kt_set_state_nested, never a loss. */
 uint64_t kt_bpf_missed(const struct kt_bpf *b);
 
 /* Folded events that were never delivered: a cross-check of the folding

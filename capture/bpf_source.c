@@ -108,9 +108,12 @@ static int src_fd(void *state)
 
 static int refresh(struct bpf_src *s)
 {
+	uint64_t missed = kt_bpf_missed(s->bpf);
 	int err = kt_bpf_counters(s->bpf, s->counters);
 
-	s->missed = kt_bpf_missed(s->bpf);
+	/* the state changes kt_set_state_nested took are missed runs of
+	 * kt_set_state to the kernel, not lost (exact once detached) */
+	s->missed = missed > s->counters[KT_CNT_NESTED] ? missed - s->counters[KT_CNT_NESTED] : 0;
 	s->live.events = s->flows + s->procs;
 	s->live.lost = s->counters[KT_CNT_LOST_FLOW] + s->counters[KT_CNT_LOST_PROC] +
 		       s->missed;
@@ -184,6 +187,8 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	json_object_set_new(report, "lost_folded",
 			    json_integer((json_int_t)kt_bpf_lost_folded(s->bpf)));
 	json_object_set_new(report, "folded", json_integer((json_int_t)s->counters[KT_CNT_FOLDED]));
+	json_object_set_new(report, "nested_state_changes",
+			    json_integer((json_int_t)s->counters[KT_CNT_NESTED]));
 	json_object_set_new(report, "untracked_sockets",
 			    json_integer((json_int_t)s->counters[KT_CNT_UNTRACKED]));
 	json_object_set_new(report, "invalid_events", json_integer((json_int_t)s->invalid));
