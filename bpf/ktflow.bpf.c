@@ -833,9 +833,11 @@ static __always_inline int set_state(struct bpf_raw_tracepoint_args *ctx)
  * time: a state change in a softirq (a SYN timing out, a handshake ending)
  * that interrupts kt_set_state on its CPU is skipped, its event lost (seen
  * here: 800 of 1.7 million under a loopback load, FAILs among them). A
- * second program on the same tracepoint takes exactly those: it runs only
- * while kt_set_state is busy on its CPU, which the kernel then skipped.
- * The kernel still counts them as kt_set_state's missed runs;
+ * second program on the same tracepoint takes them: it runs only while
+ * kt_set_state is busy on its CPU, which the kernel then skipped. A hit
+ * between the kernel marking kt_set_state active and 'busy' set (or after
+ * it is cleared) is still lost, and counted (bench/state_misses.sh). The
+ * kernel counts the ones taken as kt_set_state's missed runs too;
  * KT_CNT_NESTED says how many of those were not lost. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
