@@ -8,7 +8,8 @@
 # (kt_set_state) on its CPU. `ktcap record --sources bpf` records it all.
 # Prints the connects that timed out, the FAIL events recorded for them,
 # the missing ones, and what the manifest counts: runs the kernel skipped
-# (lost_missed_runs) and state changes kt_set_state_nested took.
+# (lost_missed_runs), state changes kt_set_state_nested took, and the runs
+# skipped per program.
 #
 # Addresses: 198.18.77.1-2, inside the namespaces this script makes, with
 # no route out; the load is loopback, bounded by time.
@@ -74,9 +75,12 @@ wait "$LG" || true
 LG=
 wait "$REC" || { cat "$T/rec.err" >&2; exit 1; }
 "$B/ktana" dump -s flow "$T/b.tar.zst" |
-	jq -r 'select(.kind == "fail" and .daddr == "198.18.77.1") | .sport' | sort -u >"$T/fails"
+	jq -r 'select(.kind == "fail" and .daddr == "198.18.77.1") | "\(.sport) \(.cause)"' |
+	sort -u >"$T/fails"
 sort -u "$T/ports" >"$T/timedout"
 echo "connects timed out $(wc -l <"$T/timedout"), FAIL events for them" \
-	"$(comm -12 "$T/timedout" "$T/fails" | wc -l), missing $(comm -23 "$T/timedout" "$T/fails" | wc -l)"
+	"$(cut -d' ' -f1 "$T/fails" | comm -12 "$T/timedout" - | wc -l)" \
+	"(cause timeout: $(sed -n 's/ timeout$//p' "$T/fails" | comm -12 "$T/timedout" - | wc -l))," \
+	"missing $(cut -d' ' -f1 "$T/fails" | comm -23 "$T/timedout" - | wc -l)"
 tar -xOf "$T/b.tar.zst" manifest.json |
-	jq -c '.sources.bpf | {events, lost_missed_runs, nested_state_changes}'
+	jq -c '.sources.bpf | {events, lost_missed_runs, nested_state_changes, missed: [.programs[] | select(.missed_runs > 0) | {(.program): .missed_runs}] | add}'

@@ -641,10 +641,9 @@ static __always_inline void fill_tp_flow(struct kt_ev_flow *ev, const struct kt_
 }
 
 static __always_inline void emit_close(struct sock *sk, struct flow_info *fi,
-				       struct kt_ep *ep, int oldstate, __u64 now)
+				       struct kt_ep *ep, int oldstate, int err, __u64 now)
 {
 	struct kt_ev_flow *ev;
-	int err = BPF_CORE_READ(sk, sk_err);
 	bool failed = oldstate == KT_TCP_SYN_SENT ||
 		      (oldstate == KT_TCP_SYN_RECV && !(fi->flags & FI_OPENED));
 
@@ -821,7 +820,7 @@ static __always_inline int set_state(struct bpf_raw_tracepoint_args *ctx)
 	else if (ns == KT_TCP_CLOSE) {
 		__u64 *seen = seen_slot(key);
 
-		emit_close(sk, fi, &ep, os, bpf_ktime_get_boot_ns());
+		emit_close(sk, fi, &ep, os, BPF_CORE_READ(sk, sk_err), bpf_ktime_get_boot_ns());
 		if (seen && *seen == key)
 			*seen = 0;
 		bpf_map_delete_elem(&flows, &key);
@@ -833,40 +832,74 @@ static __always_inline int set_state(struct bpf_raw_tracepoint_args *ctx)
  * time: a state change in a softirq (a SYN timing out, a handshake ending)
  * that interrupts kt_set_state on its CPU is skipped, its event lost (seen
  * here: 800 of 1.7 million under a loopback load, FAILs among them). A
- * second program on the same tracepoint takes them: it runs only while
- * kt_set_state is busy on its CPU, which the kernel then skipped. A hit
- * between the kernel marking kt_set_state active and 'busy' set (or after
- * it is cleared) is still lost, and counted (bench/state_misses.sh). The
- * kernel counts the ones taken as kt_set_state's missed runs too;
- * KT_CNT_NESTED says how many of those were not lost. */
+ * second program on the same tracepoint, attached after kt_set_state and
+ * so run right after it for every state change, takes the ones
+ * kt_set_state skipped. kt_set_state marks each state change it handles
+ * (socket and transition) on its CPU; kt_set_state_nested takes the mark
+ * back, and a state change with no mark is one the kernel skipped. A flag
+ * set while kt_set_state runs would not do: the kernel marks the program
+ * active before its first instruction and after its last, and a state
+ * change in that window would be skipped by both.
+ *
+ * Marks are per CPU, in a ring of KT_MARKS: at most two state changes
+ * nest on a CPU (a task and a softirq that interrupts it), so a mark
+ * waits for its taker behind at most one other. A mark is left behind
+ * only when the kernel skips kt_set_state_nested itself (a state change
+ * in a softirq while kt_set_state_nested runs, which kt_set_state handled);
+ * it is overwritten KT_MARKS state changes later. The kernel counts the
+ * state changes taken as kt_set_state's missed runs too; KT_CNT_NESTED
+ * says how many of those were not lost. */
+#define KT_MARKS 4
+
+struct state_marks {
+	__u64 sk[KT_MARKS];
+	__u32 change[KT_MARKS];	/* oldstate << 8 | newstate */
+	__u32 next;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} state_busy SEC(".maps");
+	__type(value, struct state_marks);
+} state_marks SEC(".maps");
+
+static __always_inline __u32 change_of(struct bpf_raw_tracepoint_args *ctx)
+{
+	return ((__u32)ctx->args[1] & 0xff) << 8 | ((__u32)ctx->args[2] & 0xff);
+}
 
 SEC("raw_tp/inet_sock_set_state")
 int kt_set_state(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&state_busy, &zero);
+	__u32 zero = 0, i;
+	struct state_marks *m;
 
-	if (!busy)
-		return 0;
-	*busy = 1;
 	set_state(ctx);
-	*busy = 0;
+	m = bpf_map_lookup_elem(&state_marks, &zero);
+	if (!m)
+		return 0;
+	i = m->next++ & (KT_MARKS - 1);
+	m->sk[i] = ctx->args[0];
+	m->change[i] = change_of(ctx);
 	return 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int kt_set_state_nested(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&state_busy, &zero);
+	__u32 zero = 0, change = change_of(ctx);
+	struct state_marks *m = bpf_map_lookup_elem(&state_marks, &zero);
+	int i;
 
-	/* not busy: kt_set_state runs for this one */
-	if (!busy || !*(volatile __u32 *)busy)
+	if (!m)
 		return 0;
+	for (i = 0; i < KT_MARKS; i++) {
+		if (m->sk[i] == ctx->args[0] && m->change[i] == change) {
+			m->sk[i] = 0;
+			return 0;
+		}
+	}
 	count(KT_CNT_NESTED, 1);
 	set_state(ctx);
 	return 0;

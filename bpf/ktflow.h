@@ -128,9 +128,9 @@ enum kt_counter {
 	KT_CNT_FOLDED,		/* RETRANS/DROP/UDP events folded into a later one */
 	KT_CNT_UNTRACKED,	/* socket events with no flow entry (before capture, or evicted) */
 	KT_CNT_UNFOLDED,	/* folded events delivered inside a later one's count */
-	KT_CNT_NESTED,		/* state changes kt_set_state_nested took while
-				 * kt_set_state was busy on the CPU (counted by the
-				 * kernel as missed runs of kt_set_state) */
+	KT_CNT_NESTED,		/* state changes kt_set_state_nested took because
+				 * the kernel skipped kt_set_state for them (counted
+				 * by the kernel as missed runs of kt_set_state) */
 	KT_CNT__MAX
 };
 

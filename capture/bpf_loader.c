@@ -116,9 +116,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* "tracepoint/sock/inet_sock_set_state" -> category and name; raw
- * tracepoints name only the event, whose category we know. */
-static bool hook_of(const char *sec, char *cat, size_t clen, char *name, size_t nlen)
+bool kt_bpf_tracepoint_of(const char *sec, char *cat, size_t clen, char *name, size_t nlen)
 {
 	const char *s;
 
@@ -131,9 +129,11 @@ static bool hook_of(const char *sec, char *cat, size_t clen, char *name, size_t 
 		return true;
 	}
 	if (!strncmp(sec, "raw_tp/", 7)) {
-		snprintf(cat, clen, "%s", !strncmp(sec + 7, "sched_", 6) ? "sched" :
-			 !strcmp(sec + 7, "inet_sock_set_state") ? "sock" : "");
-		snprintf(name, nlen, "%s", sec + 7);
+		s = sec + 7;
+		snprintf(cat, clen, "%s", !strncmp(s, "sched_", 6) ? "sched" :
+			 !strncmp(s, "tcp_", 4) ? "tcp" :
+			 !strcmp(s, "inet_sock_set_state") ? "sock" : "");
+		snprintf(name, nlen, "%s", s);
 		return cat[0] != '\0';
 	}
 	return false;
@@ -227,6 +227,29 @@ static int attach_uprobe(struct kt_bpf *b, struct bpf_program *p, struct prog_st
 	return 0;
 }
 
+/* Attach one loaded program; a failure is recorded in its state. */
+static int attach_one(struct kt_bpf *b, struct bpf_program *p, struct prog_state *ps)
+{
+	int err;
+
+	libbpf_last[0] = '\0';
+	if (!strcmp(ps->hook, "uprobe")) {
+		err = attach_uprobe(b, p, ps);
+		if (!err)
+			b->stats_attached = true;
+	} else {
+		b->links[ps - b->progs] = bpf_program__attach(p);
+		err = b->links[ps - b->progs] ? 0 : -errno;
+	}
+	if (err) {
+		ps->status = P_ATTACH_FAILED;
+		if (!ps->error[0])
+			snprintf(ps->error, sizeof(ps->error), "%s",
+				 libbpf_last[0] ? libbpf_last : strerror(-err));
+	}
+	return err;
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct kt_bpf *b = ctx;
@@ -292,7 +315,7 @@ int kt_bpf_open(struct kt_bpf **out, const struct kt_bpf_opts *opts,
 			break;
 		ps = &b->progs[i];
 		snprintf(ps->name, sizeof(ps->name), "%s", bpf_program__name(p));
-		if (hook_of(sec, cat, sizeof(cat), name, sizeof(name))) {
+		if (kt_bpf_tracepoint_of(sec, cat, sizeof(cat), name, sizeof(name))) {
 			snprintf(ps->hook, sizeof(ps->hook), "%s/%s", cat, name);
 			if (!kt_tracepoint_exists(tracefs, cat, name)) {
 				ps->status = P_MISSING;
@@ -336,33 +359,23 @@ int kt_bpf_open(struct kt_bpf **out, const struct kt_bpf_opts *opts,
 		}
 	}
 
+	/* kt_set_state_nested must run after kt_set_state on their
+	 * tracepoint, and the kernel runs a tracepoint's programs in the
+	 * order they were attached: it goes last. */
 	i = 0;
 	bpf_object__for_each_program(p, b->skel->obj) {
-		struct prog_state *ps = &b->progs[i];
-
 		if (i >= b->nprogs)
 			break;
-		if (!(want & (1u << i))) {
-			i++;
-			continue;
-		}
-		libbpf_last[0] = '\0';
-		if (!strcmp(ps->hook, "uprobe")) {
-			err = attach_uprobe(b, p, ps);
-			if (!err)
-				b->stats_attached = true;
-		} else {
-			b->links[i] = bpf_program__attach(p);
-			err = b->links[i] ? 0 : -errno;
-		}
-		if (err) {
-			ps->status = P_ATTACH_FAILED;
-			if (!ps->error[0])
-				snprintf(ps->error, sizeof(ps->error), "%s",
-					 libbpf_last[0] ? libbpf_last : strerror(-err));
-		} else {
-			attached++;
-		}
+		if ((want & (1u << i)) && strcmp(b->progs[i].name, "kt_set_state_nested"))
+			attached += attach_one(b, p, &b->progs[i]) == 0;
+		i++;
+	}
+	i = 0;
+	bpf_object__for_each_program(p, b->skel->obj) {
+		if (i >= b->nprogs)
+			break;
+		if ((want & (1u << i)) && !strcmp(b->progs[i].name, "kt_set_state_nested"))
+			attached += attach_one(b, p, &b->progs[i]) == 0;
 		i++;
 	}
 	if (!attached) {
@@ -543,22 +556,47 @@ int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX])
 	return err;
 }
 
+/* The kernel's count of runs it skipped for one program, -1 if unknown. */
+static int64_t prog_missed(const struct kt_bpf *b, int i, const struct bpf_program *p)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(p);
+
+	if (b->progs[i].status != P_ATTACHED || fd < 0)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	return (int64_t)info.recursion_misses;
+}
+
 json_t *kt_bpf_programs_json(const struct kt_bpf *b)
 {
 	json_t *arr = json_array();
-	int i;
+	struct bpf_program *p;
+	int i = 0;
 
-	for (i = 0; arr && i < b->nprogs; i++) {
+	bpf_object__for_each_program(p, b->skel->obj) {
 		const struct prog_state *ps = &b->progs[i];
-		json_t *o = json_pack("{s:s, s:s, s:s}", "program", ps->name,
-				      "hook", ps->hook, "status", status_names[ps->status]);
+		int64_t missed;
+		json_t *o;
 
+		if (!arr || i >= b->nprogs)
+			break;
+		o = json_pack("{s:s, s:s, s:s}", "program", ps->name,
+			      "hook", ps->hook, "status", status_names[ps->status]);
 		if (o && ps->error[0])
 			json_object_set_new(o, "error", json_string(ps->error));
+		/* which events a loss counted in lost_missed_runs was */
+		missed = prog_missed(b, i, p);
+		if (o && missed >= 0)
+			json_object_set_new(o, "missed_runs", json_integer(missed));
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
 			return NULL;
 		}
+		i++;
 	}
 	return arr;
 }
@@ -570,21 +608,15 @@ uint64_t kt_bpf_missed(const struct kt_bpf *b)
 	int i = 0;
 
 	bpf_object__for_each_program(p, b->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p);
+		int64_t missed;
 
 		if (i >= b->nprogs)
 			break;
-		if (b->progs[i++].status != P_ATTACHED || fd < 0)
-			continue;
-		/* skipped only while it runs on the CPU, when kt_set_state
-		 * itself is free to take the state change: nothing lost */
-		if (!strcmp(bpf_program__name(p), "kt_set_state_nested"))
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			n += info.recursion_misses;
+		missed = prog_missed(b, i++, p);
+		/* skipped only while it runs on the CPU, after kt_set_state
+		 * took the state change: nothing lost */
+		if (missed > 0 && strcmp(bpf_program__name(p), "kt_set_state_nested"))
+			n += (uint64_t)missed;
 	}
 	return n;
 }

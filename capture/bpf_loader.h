@@ -21,6 +21,7 @@
 #define KT_BPF_LOADER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,7 +90,14 @@ uint64_t kt_bpf_lost_folded(const struct kt_bpf *b);
 /* Kernel counters summed over CPUs, indexed by enum kt_counter. */
 int kt_bpf_counters(const struct kt_bpf *b, uint64_t out[KT_CNT__MAX]);
 
-/* Programs attached, missing and failed, with reasons. New reference. */
+/* The tracepoint of a program's section: "tracepoint/sock/inet_sock_set_state"
+ * gives category and name; a raw tracepoint names only the event, whose
+ * category this knows for the events ktflow uses. False for other hooks
+ * (uprobes) and raw tracepoints of an unknown category. */
+bool kt_bpf_tracepoint_of(const char *sec, char *cat, size_t clen, char *name, size_t nlen);
+
+/* Programs attached, missing and failed, with reasons, and for each attached
+ * one the runs the kernel skipped (missed_runs). New reference. */
 json_t *kt_bpf_programs_json(const struct kt_bpf *b);
 
 /* Per attached program: {"program", "runs", "run_time_ns", "missed"}. The kernel

@@ -21,6 +21,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "bpf_loader.h"
 #include "error.h"
 #include "ktflow.skel.h"
 #include "tracefs.h"
@@ -221,20 +222,11 @@ static int check_tracepoints(struct kt_check_list *l)
 		return add(l, "bpf", "eBPF object", KT_CHECK_MISSING,
 			   "cannot open the embedded object");
 	bpf_object__for_each_program(p, skel->obj) {
-		const char *sec = bpf_program__section_name(p);
-		const char *s;
 		bool ok;
 
-		if (!strncmp(sec, "tracepoint/", 11) && (s = strchr(sec + 11, '/'))) {
-			snprintf(cat, sizeof(cat), "%.*s", (int)(s - sec - 11), sec + 11);
-			snprintf(ev, sizeof(ev), "%s", s + 1);
-		} else if (!strncmp(sec, "raw_tp/", 7)) {
-			snprintf(cat, sizeof(cat), "%s",
-				 !strcmp(sec + 7, "inet_sock_set_state") ? "sock" : "sched");
-			snprintf(ev, sizeof(ev), "%s", sec + 7);
-		} else {
+		if (!kt_bpf_tracepoint_of(bpf_program__section_name(p), cat, sizeof(cat),
+					  ev, sizeof(ev)))
 			continue;
-		}
 		ok = kt_tracepoint_exists(tracefs, cat, ev);
 		snprintf(name, sizeof(name), "tracepoint %s/%s", cat, ev);
 		err = add(l, "bpf", name, ok ? KT_CHECK_OK : KT_CHECK_WARN,
