@@ -8,8 +8,9 @@
 # (kt_set_state) on its CPU. `ktcap record --sources bpf` records it all.
 # Prints the connects that timed out, the FAIL events recorded for them,
 # the missing ones, and what the manifest counts: runs the kernel skipped
-# (lost_missed_runs), state changes kt_set_state_nested took, and the runs
-# skipped per program.
+# (lost_missed_runs), state changes kt_set_state_nested took, closes sent
+# late, when the socket was destroyed (late_closes), and the runs skipped
+# per program.
 #
 # Addresses: 198.18.77.1-2, inside the namespaces this script makes, with
 # no route out; the load is loopback, bounded by time.
@@ -83,4 +84,4 @@ echo "connects timed out $(wc -l <"$T/timedout"), FAIL events for them" \
 	"(cause timeout: $(sed -n 's/ timeout$//p' "$T/fails" | comm -12 "$T/timedout" - | wc -l))," \
 	"missing $(cut -d' ' -f1 "$T/fails" | comm -23 "$T/timedout" - | wc -l)"
 tar -xOf "$T/b.tar.zst" manifest.json |
-	jq -c '.sources.bpf | {events, lost_missed_runs, nested_state_changes, missed: [.programs[] | select(.missed_runs > 0) | {(.program): .missed_runs}] | add}'
+	jq -c '.sources.bpf | {events, lost_missed_runs, nested_state_changes, late_closes, missed: [.programs[] | select(.missed_runs > 0) | {(.program): .missed_runs}] | add}'

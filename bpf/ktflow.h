@@ -131,6 +131,8 @@ enum kt_counter {
 	KT_CNT_NESTED,		/* state changes kt_set_state_nested took because
 				 * the kernel skipped kt_set_state for them (counted
 				 * by the kernel as missed runs of kt_set_state) */
+	KT_CNT_LATE_CLOSE,	/* closes no state change reported, sent when the
+				 * socket was destroyed (kt_destroy_sock) */
 	KT_CNT__MAX
 };
 

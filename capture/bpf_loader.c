@@ -513,6 +513,20 @@ int kt_bpf_detach(struct kt_bpf *b)
 	return 0;
 }
 
+int kt_bpf_detach_program(struct kt_bpf *b, const char *name)
+{
+	int i;
+
+	for (i = 0; i < b->nprogs; i++) {
+		if (strcmp(b->progs[i].name, name) || !b->links[i])
+			continue;
+		bpf_link__destroy(b->links[i]);
+		b->links[i] = NULL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int kt_bpf_drain_folds(struct kt_bpf *b)
 {
 	return fold_sweep(b, 0);

@@ -63,6 +63,10 @@ int kt_bpf_trigger_stats(struct kt_bpf *b);
  * negative errno (the programs are detached even then). */
 int kt_bpf_detach(struct kt_bpf *b);
 
+/* Stop one attached program ("kt_set_state"): a test stands in this way
+ * for a kernel that does not run it. 0, or -ENOENT if it is not attached. */
+int kt_bpf_detach_program(struct kt_bpf *b, const char *name);
+
 /* Hand every folded event still pending (RETRANS, DROP, UDP_SEND) to the
  * callback, with count set to the events it stands for, and forget them.
  * Call it at the end, after the last poll. */

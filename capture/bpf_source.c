@@ -189,6 +189,8 @@ static int src_stop(void *state, struct kt_record_ctx *ctx, json_t *report)
 	json_object_set_new(report, "folded", json_integer((json_int_t)s->counters[KT_CNT_FOLDED]));
 	json_object_set_new(report, "nested_state_changes",
 			    json_integer((json_int_t)s->counters[KT_CNT_NESTED]));
+	json_object_set_new(report, "late_closes",
+			    json_integer((json_int_t)s->counters[KT_CNT_LATE_CLOSE]));
 	json_object_set_new(report, "untracked_sockets",
 			    json_integer((json_int_t)s->counters[KT_CNT_UNTRACKED]));
 	json_object_set_new(report, "invalid_events", json_integer((json_int_t)s->invalid));

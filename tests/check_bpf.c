@@ -661,6 +661,71 @@ START_TEST(test_unreachable_and_timeout)
 }
 END_TEST
 
+/* The state change to CLOSE never reaches the state machine (here its
+ * programs are detached; on some machines the kernel skips them uncounted):
+ * the close goes out when the socket is destroyed, with the cause the
+ * socket still tells. A connect that used up its SYN retries timed out,
+ * though its error was read; one closed before any retry was aborted. */
+START_TEST(test_late_close)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	const struct kt_ev_flow *e;
+	uint64_t c[KT_CNT__MAX];
+	int fd[2], syncnt = 1, i, err = 0;
+	socklen_t len = sizeof(err);
+	struct pollfd p;
+	struct want w;
+
+	SKIP_UNLESS_LOADED();
+	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+	ck_assert_int_eq(system("ip link set lo up && "
+				"ip link add kt0 type veth peer name kt1 && ip link set kt1 up && "
+				"ip addr add 198.18.202.1/24 dev kt0 && ip link set kt0 up && "
+				"ip neigh add 198.18.202.2 lladdr 02:00:00:00:00:02 dev kt0 "
+				"nud permanent"), 0);
+	ck_assert_int_eq(inet_pton(AF_INET, "198.18.202.2", &a.sin_addr), 1);
+	for (i = 0; i < 2; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ck_assert_int_eq(setsockopt(fd[i], IPPROTO_TCP, TCP_SYNCNT, &syncnt,
+					    sizeof(syncnt)), 0);
+		a.sin_port = htons(8090 + i);
+		ck_assert_int_eq(connect(fd[i], (struct sockaddr *)&a, sizeof(a)), -1);
+		ck_assert_int_eq(errno, EINPROGRESS);
+	}
+	ck_assert_int_eq(kt_bpf_detach_program(bpf, "kt_set_state"), 0);
+	ck_assert_int_eq(kt_bpf_detach_program(bpf, "kt_set_state_nested"), 0);
+	ck_assert_int_eq(kt_bpf_detach_program(bpf, "kt_set_state"), -ENOENT);
+
+	/* 8091 is closed before its first SYN retry (1 s), 8090 times out
+	 * (1 s + 2 s), and its error read clears sk_err */
+	usleep(300000);
+	close(fd[1]);
+	p = (struct pollfd){ .fd = fd[0], .events = POLLOUT };
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_int_eq(getsockopt(fd[0], SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	ck_assert_int_eq(err, ETIMEDOUT);
+	close(fd[0]);
+
+	w = (struct want){ KT_EVK_FAIL, 8090, -1, 1 };
+	drain_until(have, &w);
+	/* the close runs kt_destroy_sock in this process: nothing on this
+	 * CPU can make the kernel skip it */
+	e = find_flow(KT_EVK_FAIL, 8090, -1);
+	ck_assert_msg(e != NULL, "no late FAIL for the timed-out connect");
+	ck_assert_uint_eq(e->cause, KT_EVC_TIMEOUT);
+	ck_assert_int_eq(e->err, ETIMEDOUT);
+	ck_assert_uint_ge(e->latency_ns, 3000000000ULL);
+	ck_assert_uint_eq(e->pid, (uint32_t)getpid());
+	ck_assert_uint_eq(e->role, KT_EVR_CLIENT);
+	e = find_flow(KT_EVK_FAIL, 8091, -1);
+	ck_assert_msg(e != NULL, "no late FAIL for the aborted connect");
+	ck_assert_uint_eq(e->cause, KT_EVC_ABORTED);
+	ck_assert_int_eq(e->err, 0);
+	ck_assert_int_eq(kt_bpf_counters(bpf, c), 0);
+	ck_assert_uint_eq(c[KT_CNT_LATE_CLOSE], 2);
+}
+END_TEST
+
 START_TEST(test_proc_lineage)
 {
 	pid_t child;
@@ -863,8 +928,10 @@ START_TEST(test_missing_tracepoint)
 		snprintf(p, sizeof(p), "%s/events/%s", dir, sec + 11);
 		ck_assert_int_eq(mkdir(p, 0755), 0);
 	}
-	/* the state machine is a raw tracepoint whose event the look-alike has */
+	/* the state machine's raw tracepoints, whose events the look-alike has */
 	snprintf(p, sizeof(p), "%s/events/sock/inet_sock_set_state", dir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/events/tcp/tcp_destroy_sock", dir);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
 	ktflow__destroy(skel);
 	o.tracefs = dir;
@@ -872,6 +939,7 @@ START_TEST(test_missing_tracepoint)
 	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
 	ck_assert_int_eq(kt_bpf_attached(b, "kt_kfree_skb"), 0);
 	ck_assert_int_eq(kt_bpf_attached(b, "kt_set_state"), 1);
+	ck_assert_int_eq(kt_bpf_attached(b, "kt_destroy_sock"), 1);
 	ck_assert_int_eq(kt_bpf_attached(b, "kt_exec"), 1);
 	/* sched_process_fork is a raw tracepoint; the look-alike lacks it */
 	ck_assert_int_eq(kt_bpf_attached(b, "kt_fork"), 0);
@@ -1285,6 +1353,7 @@ Suite *kt_bpf_suite(void)
 	tcase_add_test(live, test_udp_send);
 	tcase_add_test(live, test_sync_connect_failure);
 	tcase_add_test(live, test_unreachable_and_timeout);
+	tcase_add_test(live, test_late_close);
 	tcase_add_test(live, test_proc_lineage);
 	tcase_add_test(live, test_cgroup_events);
 	tcase_add_test(live, test_programs_report);
