@@ -286,21 +286,26 @@ static __always_inline struct kt_ev_flow *flow_ev(__u8 kind, __u64 now)
  * a self-IPI (a VM exit under a hypervisor), and forcing one for every
  * event above the mark, until the reader has caught up, cost a loopback
  * load 5-10% of its throughput. A crossing missed by a race between CPUs
- * leaves the events to the next tick. */
-static __always_inline __u64 ring_flags(__u64 size)
+ * leaves the events to the next tick.
+ *
+ * size: the record's room in the ring; reserved: the record is already
+ * counted in the ring's data (bpf_ringbuf_reserve), not yet (output). */
+static __always_inline __u64 ring_flags(__u64 size, bool reserved)
 {
 	__u64 avail;
 
 	if (!wakeup_bytes)
 		return 0;
 	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (reserved)
+		avail = avail >= size ? avail - size : 0;
 	return avail < wakeup_bytes && avail + size >= wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void submit_flow(struct kt_ev_flow *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8)))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8, false)))
 		count(KT_CNT_LOST_FLOW, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
@@ -327,22 +332,13 @@ static __always_inline struct kt_ev_flow *ring_flow_ev(__u8 kind, __u64 now)
 
 static __always_inline void ring_submit_flow(struct kt_ev_flow *ev)
 {
-	__u64 flags = 0;
-
-	if (wakeup_bytes) {
-		/* ring_flags() for a record already counted in the ring */
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-		flags = avail >= wakeup_bytes && avail < wakeup_bytes + sizeof(*ev) + 8 ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	}
-	bpf_ringbuf_submit(ev, flags);
+	bpf_ringbuf_submit(ev, ring_flags(sizeof(*ev) + 8, true));
 	count(KT_CNT_EVENTS, 1);
 }
 
 static __always_inline void submit_proc(struct kt_ev_proc *ev)
 {
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8)))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), ring_flags(sizeof(*ev) + 8, false)))
 		count(KT_CNT_LOST_PROC, 1);
 	else
 		count(KT_CNT_EVENTS, 1);
