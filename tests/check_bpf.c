@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -962,6 +963,61 @@ START_TEST(test_missing_tracepoint)
 END_TEST
 
 
+/* The bytes records take in the ring: 8 of header, the data rounded up. */
+static int ring_bytes(void *ctx, const void *data, size_t len)
+{
+	(void)data;
+	*(size_t *)ctx += 8 + ((len + 7) & ~(size_t)7);
+	return 0;
+}
+
+/* Below the wakeup mark the reader is left to its tick: events do not wake
+ * epoll until the one whose bytes cross the mark. From an empty ring,
+ * loopback connections (about 1 KiB of events each) until epoll reports
+ * the ring: by then it must hold at least the mark (64 KiB), and it must
+ * report it within 1,000 connections (a quarter of the ring). */
+START_TEST(test_wakeup_mark)
+{
+	struct kt_bpf_opts o = { .wakeup_bytes = 64u << 10, .ringbuf_bytes = 4u << 20,
+				 .fold_interval_ns = 60000000000ULL };
+	struct epoll_event ev;
+	struct kt_bpf *b;
+	size_t bytes = 0;
+	uint16_t port;
+	int lfd, i, ready = 0, err;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
+		return;
+	}
+	err = kt_bpf_open(&b, &o, ring_bytes, &bytes);
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	lfd = listener(&port);
+	/* empty the ring, and epoll's ready list with it */
+	ck_assert_int_ge(kt_bpf_poll(b, 0), 0);
+	ck_assert_int_ge(epoll_wait(kt_bpf_fd(b), &ev, 1, 0), 0);
+	ck_assert_int_ge(kt_bpf_poll(b, 0), 0);
+	bytes = 0;
+	for (i = 0; i < 1000 && !ready; i++) {
+		int c = connect_to(port, &err), a;
+
+		ck_assert_int_eq(err, 0);
+		a = accept(lfd, NULL, NULL);
+		ck_assert_int_ge(a, 0);
+		close(c);
+		close(a);
+		ready = epoll_wait(kt_bpf_fd(b), &ev, 1, 0);
+		ck_assert_int_ge(ready, 0);
+	}
+	ck_assert_msg(ready == 1, "no wakeup after %d connections", i);
+	ck_assert_int_ge(kt_bpf_poll(b, 0), 0);
+	ck_assert_msg(bytes >= o.wakeup_bytes, "woken with %zu bytes in the ring, below the "
+		      "mark of %u, after %d connections", bytes, o.wakeup_bytes, i);
+	close(lfd);
+	kt_bpf_close(b);
+}
+END_TEST
+
 static int count_only(void *ctx, const void *data, size_t len)
 {
 	(*(size_t *)ctx)++;
@@ -1364,6 +1420,7 @@ Suite *kt_bpf_suite(void)
 	tcase_add_test(alone, test_missing_tracepoint);
 	tcase_add_test(alone, test_tracefs_mount);
 	tcase_add_test(alone, test_lost_counted);
+	tcase_add_test(alone, test_wakeup_mark);
 	tcase_add_test(alone, test_source_to_spool);
 	tcase_add_test(alone, test_fold_overflow_nothing_lost);
 	tcase_add_test(alone, test_adopt_existing);
