@@ -722,8 +722,9 @@ START_TEST(test_late_close)
 	ck_assert_msg(e != NULL, "no late FAIL for the aborted connect");
 	ck_assert_uint_eq(e->cause, KT_EVC_ABORTED);
 	ck_assert_int_eq(e->err, 0);
+	/* and more if other sockets of the host closed meanwhile */
 	ck_assert_int_eq(kt_bpf_counters(bpf, c), 0);
-	ck_assert_uint_eq(c[KT_CNT_LATE_CLOSE], 2);
+	ck_assert_uint_ge(c[KT_CNT_LATE_CLOSE], 2);
 }
 END_TEST
 
