@@ -130,6 +130,27 @@ static void teardown(void)
 	free(procs);
 }
 
+/* For the tests that load their own program. */
+#define SKIP_UNLESS_ROOT()						\
+	do {								\
+		if (geteuid() != 0) {					\
+			fprintf(stderr, "%s: skipped: not root: eBPF "	\
+				"cannot load\n", __func__);		\
+			return;						\
+		}							\
+	} while (0)
+
+/* A program of the test's own, with its options and callback. */
+static struct kt_bpf *open_own(const struct kt_bpf_opts *o,
+			       int (*cb)(void *ctx, const void *data, size_t len), void *ctx)
+{
+	struct kt_bpf *b = NULL;
+	int err = kt_bpf_open(&b, o, cb, ctx);
+
+	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	return b;
+}
+
 #define SKIP_UNLESS_LOADED()						\
 	do {								\
 		if (skip_reason[0]) {					\
@@ -907,10 +928,7 @@ START_TEST(test_missing_tracepoint)
 	size_t i;
 	int err, missing = 0;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
-		return;
-	}
+	SKIP_UNLESS_ROOT();
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	skel = ktflow__open();
 	ck_assert_ptr_nonnull(skel);
@@ -987,12 +1005,8 @@ START_TEST(test_wakeup_mark)
 	uint16_t port;
 	int lfd, i, ready = 0, err;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
-		return;
-	}
-	err = kt_bpf_open(&b, &o, ring_bytes, &bytes);
-	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	SKIP_UNLESS_ROOT();
+	b = open_own(&o, ring_bytes, &bytes);
 	lfd = listener(&port);
 	/* empty the ring, and epoll's ready list with it */
 	ck_assert_int_ge(kt_bpf_poll(b, 0), 0);
@@ -1036,12 +1050,8 @@ START_TEST(test_lost_counted)
 	int lfd, cl, sv, i, err, n;
 	size_t seen = 0;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
-		return;
-	}
-	err = kt_bpf_open(&b, &o, count_only, &seen);
-	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	SKIP_UNLESS_ROOT();
+	b = open_own(&o, count_only, &seen);
 	lfd = listener(&port);
 	/* 30 connections, 7 events each: far more than 4 KiB holds */
 	for (i = 0; i < 30; i++) {
@@ -1087,10 +1097,7 @@ START_TEST(test_source_to_spool)
 	DIR *d;
 	size_t n, i;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
-		return;
-	}
+	SKIP_UNLESS_ROOT();
 	my_comm(comm, sizeof(comm));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/spool", dir);
@@ -1187,15 +1194,11 @@ START_TEST(test_fold_overflow_nothing_lost)
 	struct sockaddr_in any = { .sin_family = AF_INET };
 	socklen_t al = sizeof(any);
 	struct kt_bpf *b = NULL;
-	int fd, rx, i, k, err;
+	int fd, rx, i, k;
 	char buf[8];
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
-		return;
-	}
-	err = kt_bpf_open(&b, &o, sum_udp, &u);
-	ck_assert_msg(err == 0, "kt_bpf_open: %s", kt_err_msg(err));
+	SKIP_UNLESS_ROOT();
+	b = open_own(&o, sum_udp, &u);
 	/* one receiver on every loopback address, read as we go so the
 	 * kernel drops nothing; two datagrams to each of PEERS addresses:
 	 * the first of each is reported at once, the second folded */
@@ -1245,10 +1248,7 @@ START_TEST(test_adopt_existing)
 	char buf[16];
 	size_t i;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: skipped: not root: eBPF cannot load\n", __func__);
-		return;
-	}
+	SKIP_UNLESS_ROOT();
 	flows = calloc(MAX_EVENTS, sizeof(*flows));
 	procs = calloc(MAX_EVENTS, sizeof(*procs));
 	nflows = nprocs = 0;
